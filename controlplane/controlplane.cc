@@ -1,0 +1,211 @@
+#include "controlplane/controlplane.h"
+
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "controlplane/ctl_commands.h"
+#include "controlplane/names.h"
+#include "controlplane/sa_sync.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+std::uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::uint8_t outside_port_index(const Config& c) {
+  for (std::size_t i = 0; i < c.ports.size(); ++i) {
+    if (c.ports[i].role == PortRole::outside) {
+      return static_cast<std::uint8_t>(i);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(CpOptions opts, Logger& log)
+    : _opts(std::move(opts)),
+      _log(log),
+      _tx_port(outside_port_index(_opts.config)),
+      _punts(log, _opts.punt_pcap),
+      _ctl(std::make_unique<CtlServer>(_opts.config.controlplane.socket,
+                                       [this](const std::string& l) { return handle_command(l); })) {
+  _log.info("ctl", "listening on " + _opts.config.controlplane.socket);
+}
+
+void ControlPlane::try_attach(Clock::time_point now) {
+  if (now < _next_attach) {
+    return;
+  }
+  _next_attach = now + _opts.attach_retry;
+  const std::string& name = _opts.config.dataplane.channel;
+  try {
+    channel::Segment seg = channel::Segment::attach(name);
+    if (seg.header().ready.load(std::memory_order_acquire) != 0) {
+      adopt(std::move(seg));
+      return;
+    }
+  } catch (const std::runtime_error& e) {
+    if (!_waiting_logged) {
+      _log.info("dp", std::string("waiting for the data plane: ") + e.what());
+      _waiting_logged = true;
+    }
+    return;
+  }
+  if (!_waiting_logged) {
+    _log.info("dp", "waiting for the data plane on channel '" + name + "' to become ready");
+    _waiting_logged = true;
+  }
+}
+
+void ControlPlane::adopt(channel::Segment seg) {
+  _dp.emplace(std::move(seg), _tx_port);
+  _dp->set_event_handler([this](const channel::CtrlMsg& m) { on_event(m); });
+  auto& h = _dp->segment().header();
+  h.cp_pid.store(static_cast<std::int32_t>(getpid()), std::memory_order_relaxed);
+  _log.info("dp", "attached to the data plane pid " + std::to_string(h.dp_pid) + " generation " +
+                      std::to_string(h.generation) + " (" + std::to_string(h.n_workers) +
+                      " workers)");
+  _waiting_logged = _heartbeat_stale = _segment_gone = false;
+  _synced = false;
+  const SyncStats st = sync_static_sas(*_dp, _opts.config.sas, _log, _opts.ack_timeout);
+  _log.info("sa", "static SAs: " + std::to_string(st.installed) + " installed, " +
+                      std::to_string(st.replaced) + " replaced, " + std::to_string(st.present) +
+                      " already present, " + std::to_string(st.deleted) + " deleted, " +
+                      std::to_string(st.failed) + " failed");
+  // Tells a data plane started with --wait-cp that the static SAs are in
+  // place and it may start receiving.
+  h.cp_synced.store(1, std::memory_order_release);
+  _synced = true;
+}
+
+void ControlPlane::on_event(const channel::CtrlMsg& m) {
+  if (m.hdr.type == channel::MsgType::ack) {
+    _log.debug("dp", "ack with cookie " + std::to_string(m.hdr.cookie) +
+                         " for no pending command: " + ack_result_name(m.ack.result));
+  } else if (m.hdr.type == channel::MsgType::sa_lifetime) {
+    const auto& e = m.lifetime;
+    _log.warning("sa", sa_name(e.dir, e.spi, e.peer_addr) + " " + lifetime_kind_name(e.kind) +
+                           " lifetime reached (packets=" + std::to_string(e.packets) +
+                           ", bytes=" + std::to_string(e.bytes) + ")");
+  } else {
+    _log.warning("dp", "unexpected event type " +
+                           std::to_string(static_cast<unsigned>(m.hdr.type)) + " ignored");
+  }
+}
+
+void ControlPlane::check_heartbeat() {
+  const std::uint64_t hb = _dp->segment().header().dp_heartbeat_ns.load(std::memory_order_relaxed);
+  const std::uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  const auto limit = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(_opts.heartbeat_timeout).count());
+  const bool stale = hb != 0 && now > hb && now - hb > limit;
+  if (stale && !_heartbeat_stale) {
+    _log.warning("dp", "no heartbeat from the data plane for " +
+                           std::to_string((now - hb) / 1'000'000) + " ms");
+  } else if (!stale && _heartbeat_stale) {
+    _log.info("dp", "data plane heartbeat resumed");
+  }
+  _heartbeat_stale = stale;
+}
+
+// A restarted data plane creates a new segment under the same name; our
+// mapping still shows the old one, so the name is opened again to see it.
+void ControlPlane::check_generation() {
+  try {
+    channel::Segment seg = channel::Segment::attach(_opts.config.dataplane.channel);
+    _segment_gone = false;
+    if (seg.header().generation == _dp->generation()) {
+      return;
+    }
+    _log.warning("dp", "the data plane restarted (generation " +
+                           std::to_string(seg.header().generation) + "): re-attaching");
+    _dp.reset();
+    _synced = false;
+    _next_attach = {};
+  } catch (const std::runtime_error& e) {
+    if (!_segment_gone) {
+      _log.warning("dp", std::string("the data plane's segment is gone: ") + e.what());
+      _segment_gone = true;
+    }
+  }
+}
+
+void ControlPlane::watch(Clock::time_point now) {
+  if (now < _next_generation_check) {
+    return;
+  }
+  _next_generation_check = now + _opts.generation_check;
+  check_heartbeat();
+  check_generation();
+}
+
+bool ControlPlane::step() {
+  const auto now = Clock::now();
+  if (!_dp) {
+    try_attach(now);
+    return _dp.has_value();
+  }
+  std::size_t work = _dp->poll_events();
+  work += _dp->poll_punts([this](const channel::PuntMsg& m) { _punts.on_punt(m); });
+  _punts.maybe_summarize(now);
+  watch(now);
+  return work != 0;
+}
+
+void ControlPlane::run(int stop_fd) {
+  for (;;) {
+    const bool busy = step();
+    pollfd fds[2] = {{_ctl->fd(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    // Idle: a 1 ms sleep in poll() keeps punt latency low at no cost.
+    if (poll(fds, 2, busy ? 0 : 1) > 0) {
+      if (fds[1].revents != 0) {
+        return;
+      }
+      if (fds[0].revents != 0) {
+        _ctl->serve_pending();
+      }
+    }
+  }
+}
+
+bool ControlPlane::send_packet(std::span<const std::uint8_t> ipv4_packet,
+                               std::optional<SaRef> via_sa) {
+  return _dp && _dp->send_packet(ipv4_packet, via_sa);
+}
+
+std::optional<channel::Ack> ControlPlane::delete_sa(channel::Direction d, std::uint32_t spi,
+                                                    std::uint32_t peer) {
+  channel::CtrlMsg m{};
+  m.sa_del.hdr.type = channel::MsgType::sa_del;
+  m.sa_del.dir = d;
+  m.sa_del.spi = spi;
+  m.sa_del.peer_addr = peer;
+  const auto ack = _dp->call(m, _opts.ack_timeout);
+  _log.info("sa", "delete of " + sa_name(d, spi, peer) + " from the CLI: " +
+                      (ack ? ack_result_name(ack->result) : std::string("no ack")));
+  return ack;
+}
+
+std::string ControlPlane::handle_command(const std::string& line) {
+  CtlContext ctx;
+  ctx.seg = _dp ? &_dp->segment() : nullptr;
+  ctx.punts = &_punts;
+  ctx.synced = _synced;
+  ctx.now_unix_ns = clock_ns(CLOCK_REALTIME);
+  ctx.now_mono_ns = clock_ns(CLOCK_MONOTONIC);
+  ctx.sa_del = [this](channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
+    return delete_sa(d, spi, peer);
+  };
+  _log.debug("ctl", "command: " + line);
+  return encode_reply(run_command(line, ctx));
+}
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,75 @@
+// The control-plane process without its command line: attaches to the data
+// plane's shared segment, keeps the static SAs installed, drains events and
+// punts, watches the data plane and serves the control socket. One thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "controlplane/ctl_server.h"
+#include "controlplane/dp_channel.h"
+#include "controlplane/log.h"
+#include "controlplane/punt_sink.h"
+#include "dataplane/config/config.h"
+
+namespace l2tpgw::cp {
+
+struct CpOptions {
+  Config config;
+  std::optional<std::string> punt_pcap;
+  std::chrono::milliseconds ack_timeout{2000};
+  std::chrono::milliseconds attach_retry{100};
+  // The data plane's main thread beats every ~100 ms: 20 missed beats.
+  std::chrono::milliseconds heartbeat_timeout{2000};
+  // How often the segment name is re-opened to notice a restarted data plane.
+  std::chrono::milliseconds generation_check{1000};
+};
+
+class ControlPlane {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Throws std::runtime_error when the socket or the pcap file cannot be
+  // created.
+  ControlPlane(CpOptions opts, Logger& log);
+
+  // One pass of the main loop; true when it found work.
+  bool step();
+  // Runs until stop_fd (a signalfd) becomes readable.
+  void run(int stop_fd);
+
+  bool attached() const noexcept { return _dp.has_value(); }
+  bool synced() const noexcept { return _synced; }
+  const PuntSink& punts() const noexcept { return _punts; }
+
+  bool send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa);
+  std::string handle_command(const std::string& line);
+
+ private:
+  void try_attach(Clock::time_point now);
+  void adopt(channel::Segment seg);
+  void on_event(const channel::CtrlMsg& m);
+  void watch(Clock::time_point now);
+  void check_heartbeat();
+  void check_generation();
+  std::optional<channel::Ack> delete_sa(channel::Direction d, std::uint32_t spi,
+                                        std::uint32_t peer);
+
+  CpOptions _opts;
+  Logger& _log;
+  std::uint8_t _tx_port = 0;
+  PuntSink _punts;
+  std::optional<DpChannel> _dp;
+  bool _synced = false;
+  std::unique_ptr<CtlServer> _ctl;
+  Clock::time_point _next_attach{};
+  Clock::time_point _next_generation_check{};
+  bool _waiting_logged = false;
+  bool _heartbeat_stale = false;
+  bool _segment_gone = false;
+};
+
+}  // namespace l2tpgw::cp

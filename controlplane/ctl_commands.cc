@@ -1,0 +1,133 @@
+#include "controlplane/ctl_commands.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+#include <vector>
+
+#include "controlplane/names.h"
+#include "dataplane/config/config.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+constexpr std::string_view usage =
+    "commands:\n"
+    "  status                      data plane, heartbeat, synchronisation\n"
+    "  sa                          SAs with their counters\n"
+    "  ports                       port counters\n"
+    "  drops [--all]               drop reasons with their counts\n"
+    "  workers                     per-worker counters and cycles per packet\n"
+    "  punts                       packets punted to the control plane\n"
+    "  stats                       everything above as one JSON object\n"
+    "  sa-del in|out SPI PEER      delete an SA\n"
+    "add --json to any of them for JSON\n";
+
+struct Args {
+  std::vector<std::string> words;
+  bool json = false;
+  bool all = false;
+};
+
+Args split(std::string_view line) {
+  Args a;
+  std::istringstream in{std::string(line)};
+  for (std::string w; in >> w;) {
+    if (w == "--json") {
+      a.json = true;
+    } else if (w == "--all") {
+      a.all = true;
+    } else {
+      a.words.push_back(w);
+    }
+  }
+  return a;
+}
+
+std::optional<std::uint32_t> parse_spi(const std::string& s) {
+  const bool hex = s.starts_with("0x") || s.starts_with("0X");
+  const char* b = s.data() + (hex ? 2 : 0);
+  const char* e = s.data() + s.size();
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(b, e, v, hex ? 16 : 10);
+  if (b == e || ec != std::errc{} || end != e) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+CtlReply fail(std::string text) { return {false, std::move(text) + "\n"}; }
+
+CtlReply sa_del(const Args& a, const CtlContext& ctx) {
+  if (a.words.size() != 4 || (a.words[1] != "in" && a.words[1] != "out")) {
+    return fail("usage: sa-del in|out SPI PEER");
+  }
+  const auto spi = parse_spi(a.words[2]);
+  const auto peer = parse_ipv4(a.words[3]);
+  if (!spi || !peer) {
+    return fail(!spi ? "bad SPI '" + a.words[2] + "'" : "bad peer address '" + a.words[3] + "'");
+  }
+  const auto dir = a.words[1] == "in" ? channel::Direction::in : channel::Direction::out;
+  const std::string name = sa_name(dir, *spi, *peer);
+  const auto ack = ctx.sa_del(dir, *spi, *peer);
+  if (!ack) {
+    return fail("delete " + name + ": no ack from the data plane");
+  }
+  if (ack->result != channel::AckResult::ok) {
+    return fail("delete " + name + ": " + ack_result_name(ack->result));
+  }
+  return {true, "deleted " + name + "\n"};
+}
+
+bool needs_data_plane(const std::string& cmd) {
+  return cmd == "sa" || cmd == "ports" || cmd == "drops" || cmd == "workers" || cmd == "sa-del";
+}
+
+CtlReply render(const Args& a, const CtlContext& ctx) {
+  const std::string& cmd = a.words[0];
+  if (cmd == "stats" || a.json) {
+    return {true, render_json(cmd, ctx)};
+  }
+  if (cmd == "sa") {
+    return {true, render_sas_text(*ctx.seg, ctx.now_unix_ns)};
+  }
+  if (cmd == "ports") {
+    return {true, render_ports_text(*ctx.seg)};
+  }
+  if (cmd == "drops") {
+    return {true, render_drops_text(*ctx.seg, a.all)};
+  }
+  if (cmd == "workers") {
+    return {true, render_workers_text(*ctx.seg)};
+  }
+  if (cmd == "punts") {
+    return {true, render_punts_text(*ctx.punts)};
+  }
+  return {true, render_status_text(ctx)};
+}
+
+}  // namespace
+
+CtlReply run_command(std::string_view line, const CtlContext& ctx) {
+  const Args a = split(line);
+  static constexpr std::string_view known[] = {"sa",    "ports", "drops",  "workers", "punts",
+                                               "stats", "status", "sa-del", "help"};
+  if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
+    return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
+                std::string(usage));
+  }
+  if (a.words[0] == "help") {
+    return {true, std::string(usage)};
+  }
+  if (needs_data_plane(a.words[0]) && ctx.seg == nullptr) {
+    return fail("no data plane attached");
+  }
+  if (a.words[0] == "sa-del") {
+    return sa_del(a, ctx);
+  }
+  return render(a, ctx);
+}
+
+std::string encode_reply(const CtlReply& r) { return (r.ok ? "ok\n" : "error\n") + r.text; }
+
+}  // namespace l2tpgw::cp

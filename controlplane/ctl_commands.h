@@ -1,0 +1,48 @@
+// The operator commands served on the control socket (l2tpgwctl): parsing a
+// command line and rendering the answer as text or JSON.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "controlplane/punt_sink.h"
+#include "dataplane/channel/segment.h"
+
+namespace l2tpgw::cp {
+
+struct CtlContext {
+  const channel::Segment* seg = nullptr;  // null while no data plane is attached
+  const PuntSink* punts = nullptr;
+  bool synced = false;
+  std::uint64_t now_unix_ns = 0;  // for SA ages
+  std::uint64_t now_mono_ns = 0;  // for the heartbeat age
+  // Deletes an SA through the data plane; nullopt when no ack came.
+  std::function<std::optional<channel::Ack>(channel::Direction, std::uint32_t spi,
+                                            std::uint32_t peer)>
+      sa_del;
+};
+
+struct CtlReply {
+  bool ok = true;
+  std::string text;
+};
+
+CtlReply run_command(std::string_view line, const CtlContext& ctx);
+
+// On the socket: "ok\n" or "error\n", then the text.
+std::string encode_reply(const CtlReply& r);
+
+// The texts of each command, also used by tests.
+std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_ns);
+std::string render_workers_text(const channel::Segment& seg);
+std::string render_ports_text(const channel::Segment& seg);
+std::string render_drops_text(const channel::Segment& seg, bool all);
+std::string render_punts_text(const PuntSink& punts);
+std::string render_status_text(const CtlContext& ctx);
+std::string render_stats_json(const CtlContext& ctx);
+std::string render_json(std::string_view command, const CtlContext& ctx);
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,34 @@
+// Snapshots of the shared segment's directory and counters for the CLI.
+// Each counter has one writer in the data plane; reads are relaxed loads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/channel/segment.h"
+
+namespace l2tpgw::cp {
+
+struct SaView {
+  channel::SaParams params;
+  std::uint64_t installed_unix_ns;
+  std::uint32_t slot;
+  SaCounters counters;  // summed over workers
+};
+
+struct DropView {
+  Drop reason;
+  std::uint64_t count;  // summed over workers
+};
+
+std::uint64_t load_counter(const std::uint64_t& c) noexcept;
+
+std::vector<SaView> collect_sas(const channel::Segment& seg);
+WorkerCounters read_worker(const channel::Segment& seg, unsigned worker);
+PortCounters read_port(const channel::Segment& seg, unsigned port);
+std::string port_name(const channel::Segment& seg, unsigned port);
+// Every reason, sorted by count (highest first), then by reason.
+std::vector<DropView> collect_drops(const channel::Segment& seg);
+
+}  // namespace l2tpgw::cp

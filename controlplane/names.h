@@ -1,0 +1,25 @@
+// How the control plane names SAs, results and reasons in logs and the CLI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dataplane/channel/messages.h"
+
+namespace l2tpgw::cp {
+
+std::string spi_hex(std::uint32_t spi);                 // 0x00001000
+std::string direction_name(channel::Direction d);       // in / out
+std::string encap_name(channel::Encap e);               // none / udp
+std::string transform_name(const channel::SaParams& p);  // aes-cbc-128/hmac-sha1-96
+// "in spi 0x00001000 peer 203.0.113.5"
+std::string sa_name(channel::Direction d, std::uint32_t spi, std::uint32_t peer);
+std::string sa_name(const channel::SaParams& p);
+std::string ack_result_name(channel::AckResult r);
+std::string punt_reason_name(channel::PuntReason r);
+// Listed by the CLI even when zero.
+inline constexpr channel::PuntReason known_punt_reasons[] = {channel::PuntReason::ike,
+                                                             channel::PuntReason::l2tp};
+std::string lifetime_kind_name(channel::LifetimeKind k);  // "soft packet"
+
+}  // namespace l2tpgw::cp

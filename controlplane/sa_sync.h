@@ -1,0 +1,36 @@
+// Reconciles the data plane's SA table with the static SAs of the
+// configuration. SAs already installed with the same parameters are left
+// alone: a control-plane restart must not reset their sequence numbers and
+// replay windows.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <vector>
+
+#include "controlplane/dp_channel.h"
+#include "controlplane/log.h"
+#include "dataplane/config/config.h"
+
+namespace l2tpgw::cp {
+
+struct SyncStats {
+  unsigned installed = 0;
+  unsigned replaced = 0;
+  unsigned present = 0;
+  unsigned deleted = 0;
+  unsigned failed = 0;
+};
+
+// The SAs the data plane reports in its directory (keys are not exported).
+std::vector<channel::SaParams> read_sa_directory(const channel::Segment& seg);
+
+// What identifies an installed SA to the comparison: the keys are not in the
+// directory, so a key change alone is not seen.
+bool same_sa(const channel::SaParams& a, const channel::SaParams& b);
+bool same_triple(const channel::SaParams& a, const channel::SaParams& b);
+
+SyncStats sync_static_sas(DpChannel& ch, std::span<const SaConfig> sas, Logger& log,
+                          std::chrono::milliseconds ack_timeout);
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,178 @@
+// The one contract between the planes: fixed-size, versioned messages carried
+// on rte_ring element rings inside the shared segment (segment.h).
+//
+//   control plane ──cmd ring──►  data plane      SA add/delete
+//   control plane ──tx ring───►  data plane      packets to send (optionally through an SA)
+//   data plane ────event ring─►  control plane   acks, SA lifetime events
+//   data plane ────punt ring──►  control plane   packets the fast path does not handle
+//
+// Packets are copied into the message rather than passed as mbufs: the
+// control plane is not a DPDK process, so a crash there can never strand or
+// corrupt buffers of the data plane's pools.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "dataplane/crypto/esp_algorithms.h"
+
+namespace l2tpgw::channel {
+
+inline constexpr std::uint16_t version = 1;
+
+enum class MsgType : std::uint16_t {
+  sa_add = 1,
+  sa_del = 2,
+  ack = 3,
+  sa_lifetime = 4,
+  punt = 5,
+  tx = 6,
+};
+
+struct MsgHeader {
+  std::uint16_t version;
+  MsgType type;
+  std::uint32_t cookie;  // chosen by the sender of a command, echoed in its ack
+};
+
+enum class Direction : std::uint8_t { in = 0, out = 1 };
+
+// How ESP is carried: raw IP protocol 50, or in UDP per RFC 3948.
+enum class Encap : std::uint8_t { none = 0, udp = 1 };
+
+inline constexpr std::size_t max_key_len = 36;  // AES-256-GCM key + salt
+
+struct Lifetime {
+  std::uint64_t soft_bytes;  // 0: no limit
+  std::uint64_t hard_bytes;
+  std::uint64_t soft_packets;
+  std::uint64_t hard_packets;
+};
+
+struct SaParams {
+  std::uint32_t spi;
+  Direction dir;
+  Encap encap;
+  EspCipher cipher;
+  EspAuth auth;
+  std::uint32_t local_addr;  // host order
+  std::uint32_t peer_addr;   // host order
+  std::uint16_t local_port;  // UDP encapsulation ports, host order
+  std::uint16_t peer_port;
+  std::uint32_t replay_window;  // inbound: packets, a multiple of 64
+  std::uint8_t cipher_key_len;
+  std::uint8_t auth_key_len;
+  std::uint8_t reserved[2];
+  std::uint8_t cipher_key[max_key_len];
+  std::uint8_t auth_key[32];
+  Lifetime lifetime;
+};
+
+struct SaAdd {
+  MsgHeader hdr;
+  SaParams sa;
+};
+
+// Identifies an SA by direction, SPI and peer; an SA with the same triple is
+// replaced by SaAdd.
+struct SaDel {
+  MsgHeader hdr;
+  Direction dir;
+  std::uint8_t reserved[3];
+  std::uint32_t spi;
+  std::uint32_t peer_addr;
+};
+
+enum class AckResult : std::uint16_t {
+  ok = 0,
+  replaced = 1,
+  not_found = 2,
+  table_full = 3,
+  bad_params = 4,
+  bad_message = 5,
+};
+
+struct Ack {
+  MsgHeader hdr;
+  AckResult result;
+  std::uint16_t reserved;
+  std::uint32_t slot;
+};
+
+enum class LifetimeKind : std::uint8_t { soft_bytes, hard_bytes, soft_packets, hard_packets };
+
+struct SaLifetimeEvent {
+  MsgHeader hdr;
+  Direction dir;
+  LifetimeKind kind;
+  std::uint16_t reserved;
+  std::uint32_t spi;
+  std::uint32_t peer_addr;
+  std::uint32_t slot;
+  std::uint64_t bytes;
+  std::uint64_t packets;
+};
+
+// Every control message fits one element of the cmd and event rings.
+inline constexpr std::size_t ctrl_elem_size = 192;
+
+union CtrlMsg {
+  MsgHeader hdr;
+  SaAdd sa_add;
+  SaDel sa_del;
+  Ack ack;
+  SaLifetimeEvent lifetime;
+  std::uint8_t bytes[ctrl_elem_size];
+};
+
+// Why the fast path handed a packet to the control plane.
+enum class PuntReason : std::uint8_t {
+  ike = 1,        // UDP 500, or UDP 4500 with the non-ESP marker (RFC 3948 §2.2)
+  l2tp = 2,       // UDP 1701 after ESP decapsulation (or plain from a trusted LAC, later)
+};
+
+inline constexpr std::size_t max_packet = 2048;
+inline constexpr std::uint32_t no_sa = 0xffffffffu;
+
+// A punted packet: the whole IPv4 packet (after ESP decapsulation when it
+// arrived in an SA; the marker of IKE-on-4500 left in place).
+struct PuntMsg {
+  MsgHeader hdr;
+  PuntReason reason;
+  std::uint8_t port;
+  std::uint16_t len;
+  std::uint32_t sa_slot;  // inbound SA it arrived in, or no_sa
+  std::uint32_t sa_spi;
+  std::uint32_t peer_addr;   // outer source, host order
+  std::uint16_t peer_port;   // outer UDP source port (0 for raw ESP)
+  Encap encap;
+  std::uint8_t reserved;
+  std::uint64_t tsc;
+  std::uint8_t data[max_packet];
+};
+
+// A packet for the data plane to send out of the outside port: a whole IPv4
+// packet from the gateway's own address. With an SPI it is protected by the
+// outbound SA of that SPI and peer (ESP transport mode) first.
+struct TxMsg {
+  MsgHeader hdr;
+  std::uint8_t port;
+  std::uint8_t via_sa;  // 1: protect with the outbound SA (sa_spi, peer_addr)
+  std::uint16_t len;
+  std::uint32_t sa_spi;
+  std::uint32_t peer_addr;
+  std::uint32_t reserved;
+  std::uint8_t data[max_packet];
+};
+
+inline constexpr std::size_t packet_elem_size = sizeof(PuntMsg);
+
+static_assert(sizeof(CtrlMsg) == ctrl_elem_size);
+static_assert(sizeof(TxMsg) <= packet_elem_size);
+static_assert(packet_elem_size % 8 == 0 && ctrl_elem_size % 8 == 0);
+static_assert(std::is_trivially_copyable_v<CtrlMsg>);
+static_assert(std::is_trivially_copyable_v<PuntMsg>);
+static_assert(std::is_trivially_copyable_v<TxMsg>);
+
+}  // namespace l2tpgw::channel

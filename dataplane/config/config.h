@@ -1,0 +1,97 @@
+// The gateway's configuration as both processes read it from one libconfig
+// file. load_config validates everything at start and throws ConfigError
+// whose text names the file, the line and what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dataplane/channel/messages.h"
+#include "dataplane/wire/headers.h"
+
+namespace l2tpgw {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Ipv4Prefix {
+  std::uint32_t addr = 0;  // host order
+  std::uint8_t len = 32;
+
+  bool contains(std::uint32_t a) const noexcept {
+    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
+    return (a & mask) == (addr & mask);
+  }
+};
+
+struct Neighbor {
+  std::uint32_t addr = 0;
+  wire::Mac mac{};
+};
+
+enum class PortRole : std::uint8_t { outside, inside };
+
+struct PortConfig {
+  std::string name;        // the operator's name: "outside", "inside"
+  PortRole role = PortRole::outside;
+  std::string device;      // an existing DPDK port by name (PCI address, or a --vdev name)
+  std::string vdev;        // or a virtual device the data plane creates: "net_tap0,iface=x"
+  Ipv4Prefix address;      // our address on this port and its on-link subnet
+  std::optional<wire::Mac> mac;          // overrides the port's own MAC (key "mac")
+  std::optional<std::uint32_t> gateway;  // next hop for everything off-link
+  std::vector<Neighbor> neighbors;       // static ARP entries
+  int line = 0;
+};
+
+struct DataplaneConfig {
+  std::vector<unsigned> worker_lcores{1};
+  std::string channel = "default";   // shared segment /dev/shm/l2tpgw-<channel>
+  std::uint32_t max_sas = 4096;
+  std::uint32_t mbufs = 16383;
+  std::uint32_t replay_window = 64;  // default for SAs that do not set one
+  std::uint32_t punt_rate = 2000;    // packets per second per worker
+  std::uint32_t punt_burst = 256;
+};
+
+struct ControlplaneConfig {
+  std::string socket = "/run/l2tpgw/ctl.sock";
+  std::string log_level = "info";
+};
+
+struct SaConfig {
+  channel::SaParams params{};  // local_addr filled from the outside port
+  int line = 0;
+};
+
+struct Config {
+  std::string file;
+  DataplaneConfig dataplane;
+  ControlplaneConfig controlplane;
+  std::vector<PortConfig> ports;
+  std::vector<SaConfig> sas;
+
+  const PortConfig* port(PortRole role) const noexcept {
+    for (const auto& p : ports) {
+      if (p.role == role) {
+        return &p;
+      }
+    }
+    return nullptr;
+  }
+};
+
+Config load_config(const std::string& path);
+
+// Parsers shared with the CLI; nullopt on anything malformed.
+std::optional<std::uint32_t> parse_ipv4(const std::string& s);
+std::optional<Ipv4Prefix> parse_prefix(const std::string& s);
+std::optional<wire::Mac> parse_mac(const std::string& s);
+std::string format_ipv4(std::uint32_t host_order);
+std::string format_mac(const wire::Mac& m);
+
+}  // namespace l2tpgw

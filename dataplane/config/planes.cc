@@ -1,0 +1,110 @@
+// The dataplane { } and controlplane { } sections.
+#include <sys/un.h>
+
+#include <cctype>
+#include <set>
+
+#include "dataplane/config/sections.h"
+
+namespace l2tpgw::config_detail {
+namespace {
+
+// DPDK's RTE_MAX_LCORE as Debian builds it: lcore ids are below it.
+constexpr std::int64_t max_lcore = 127;
+
+std::vector<unsigned> read_workers(const Reader& r, const Setting& s) {
+  r.require_list(s);
+  if (s.getLength() == 0) {
+    r.fail(s, "'workers' must name at least one lcore");
+  }
+  std::vector<unsigned> lcores;
+  std::set<unsigned> seen;
+  for (const Setting& e : s) {
+    const auto lc = static_cast<unsigned>(r.as_int(e, 0, max_lcore));
+    if (!seen.insert(lc).second) {
+      r.fail(e, "worker lcore " + std::to_string(lc) + " is listed twice");
+    }
+    lcores.push_back(lc);
+  }
+  return lcores;
+}
+
+// The channel names a POSIX shared-memory object: keep it to a portable file
+// name.
+std::string read_channel(const Reader& r, const Setting& s) {
+  const std::string name = r.as_string(s);
+  if (name.empty() || name.size() > 64) {
+    r.fail(s, "'channel' must be 1..64 characters");
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      r.fail(s, "'channel' may contain only letters, digits, '-' and '_'");
+    }
+  }
+  return name;
+}
+
+std::uint32_t read_replay_window(const Reader& r, const Setting& s) {
+  // The data plane's bitmap is kept in 64-bit words (RFC 4303 §3.4.3 leaves
+  // the size to the implementation, 32 at least, 64 recommended).
+  const auto w = static_cast<std::uint32_t>(r.as_int(s, 64, 4096));
+  if (w % 64 != 0) {
+    r.fail(s, "'replay_window' is " + std::to_string(w) + ", must be a multiple of 64");
+  }
+  return w;
+}
+
+}  // namespace
+
+std::uint32_t read_replay_window_setting(const Reader& r, const Setting& s) {
+  return read_replay_window(r, s);
+}
+
+DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
+  r.require_group(s);
+  r.check_keys(s, {"workers", "channel", "max_sas", "mbufs", "replay_window", "punt_rate",
+                   "punt_burst"});
+  DataplaneConfig d;
+  if (const Setting* w = r.find(s, "workers")) {
+    d.worker_lcores = read_workers(r, *w);
+  }
+  if (const Setting* c = r.find(s, "channel")) {
+    d.channel = read_channel(r, *c);
+  }
+  // Bounds: the SA table and its per-worker counters live in the shared
+  // segment (64 bytes per SA per worker); 1M SAs is far beyond any gateway.
+  d.max_sas = static_cast<std::uint32_t>(r.opt_int(s, "max_sas", 1, 1 << 20).value_or(d.max_sas));
+  // A pool below one burst per queue cannot run; 16M mbufs is 32 GB.
+  d.mbufs = static_cast<std::uint32_t>(r.opt_int(s, "mbufs", 1023, 1 << 24).value_or(d.mbufs));
+  if (const Setting* w = r.find(s, "replay_window")) {
+    d.replay_window = read_replay_window(r, *w);
+  }
+  d.punt_rate =
+      static_cast<std::uint32_t>(r.opt_int(s, "punt_rate", 1, 10'000'000).value_or(d.punt_rate));
+  d.punt_burst =
+      static_cast<std::uint32_t>(r.opt_int(s, "punt_burst", 1, 1'000'000).value_or(d.punt_burst));
+  return d;
+}
+
+ControlplaneConfig read_controlplane(const Reader& r, const Setting& s) {
+  r.require_group(s);
+  r.check_keys(s, {"socket", "log_level"});
+  ControlplaneConfig c;
+  if (const Setting* p = r.find(s, "socket")) {
+    c.socket = r.as_string(*p);
+    if (c.socket.empty() || c.socket[0] != '/' || c.socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      r.fail(*p, "'socket' must be an absolute path shorter than " +
+                     std::to_string(sizeof(sockaddr_un{}.sun_path)) + " characters");
+    }
+  }
+  if (const Setting* l = r.find(s, "log_level")) {
+    c.log_level = r.as_string(*l);
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" &&
+        c.log_level != "error") {
+      r.fail(*l, "'log_level' is '" + c.log_level + "', must be debug, info, warning or error");
+    }
+  }
+  return c;
+}
+
+}  // namespace l2tpgw::config_detail

@@ -1,0 +1,97 @@
+// What every worker shares (read-only after start) and what each worker owns.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "dataplane/channel/counters.h"
+#include "dataplane/channel/messages.h"
+#include "dataplane/channel/segment.h"
+#include "dataplane/config/config.h"
+#include "dataplane/core/neighbor.h"
+#include "dataplane/core/sa_table.h"
+#include "dataplane/crypto/esp_crypto.h"
+
+struct rte_rcu_qsbr;
+
+namespace l2tpgw {
+
+// Packets handled per RX call and per crypto submission: 32 keeps a burst's
+// mbuf headers (32 × 128 B) and its jobs in L1 while giving IPsec-MB enough
+// lanes to fill (AVX-512 CBC runs 16 buffers at once).
+inline constexpr unsigned burst_size = 32;
+
+struct PortInfo {
+  std::uint16_t port_id = 0;
+  std::uint8_t index = 0;  // position in Runtime::ports and in the counters
+  PortRole role = PortRole::outside;
+  std::uint32_t addr = 0;
+  Ipv4Prefix net;
+  std::optional<std::uint32_t> gateway;
+  wire::Mac mac{};
+  unsigned rx_worker = 0;
+  NeighborTable* neighbors = nullptr;
+};
+
+struct Runtime {
+  std::vector<PortInfo> ports;
+  int outside = -1;  // index into ports
+  int inside = -1;
+  SaTable* sas = nullptr;
+  channel::Segment* seg = nullptr;
+  rte_mempool* pool = nullptr;
+  rte_rcu_qsbr* rcu = nullptr;
+  DataplaneConfig cfg;
+  std::uint64_t tsc_hz = 0;
+  bool wait_cp = false;
+  std::atomic<bool> stop{false};
+
+  const PortInfo& outside_port() const noexcept { return ports[static_cast<unsigned>(outside)]; }
+};
+
+// Packets queued for one port by one worker, sent in one tx burst.
+struct TxBuffer {
+  rte_mbuf* pkts[burst_size * 2];
+  unsigned n = 0;
+};
+
+class WorkerCtx {
+ public:
+  WorkerCtx(const Runtime& rt, unsigned index);
+
+  const Runtime& rt;
+  const unsigned index;
+  WorkerCounters& ctr;
+  std::span<SaCounters> sa_ctr;
+  crypto::MgrPtr mgr;
+  crypto::IvSource iv;
+
+  void drop(rte_mbuf* m, Drop why) noexcept {
+    ++ctr.drops[static_cast<unsigned>(why)];
+    rte_pktmbuf_free(m);
+  }
+  // Queue for transmission; flushes when the buffer is full.
+  void send(const PortInfo& port, rte_mbuf* m) noexcept;
+  void flush() noexcept;
+
+  // Punt rate limiting (token bucket in TSC units).
+  bool take_punt_token() noexcept;
+  channel::PuntMsg& punt_msg() noexcept { return _punt; }
+
+ private:
+  void flush_port(unsigned p) noexcept;
+
+  TxBuffer _tx[channel::max_ports];
+  std::uint64_t _punt_tokens_tsc;  // tokens × cycles-per-token
+  std::uint64_t _punt_last;
+  std::uint64_t _cycles_per_token;
+  std::uint64_t _punt_cap_tsc;
+  channel::PuntMsg _punt{};
+};
+
+}  // namespace l2tpgw

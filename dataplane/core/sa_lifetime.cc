@@ -1,0 +1,54 @@
+#include "dataplane/core/sa_lifetime.h"
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+namespace l2tpgw {
+namespace {
+
+void raise(WorkerCtx& w, SaState& s, std::uint32_t bit, channel::LifetimeKind kind,
+           std::uint64_t packets, std::uint64_t bytes) noexcept {
+  if (s.events_raised.fetch_or(bit, std::memory_order_relaxed) & bit) {
+    return;
+  }
+  channel::CtrlMsg msg{};
+  msg.lifetime.hdr = {channel::version, channel::MsgType::sa_lifetime, 0};
+  msg.lifetime.dir = s.params.dir;
+  msg.lifetime.kind = kind;
+  msg.lifetime.spi = s.params.spi;
+  msg.lifetime.peer_addr = s.params.peer_addr;
+  msg.lifetime.slot = s.slot;
+  msg.lifetime.packets = packets;
+  msg.lifetime.bytes = bytes;
+  // A full event ring loses the event but never stalls the worker; the
+  // control plane also sees the SA's counters.
+  rte_ring_mp_enqueue_elem(w.rt.seg->event_ring(), &msg, channel::ctrl_elem_size);
+}
+
+}  // namespace
+
+void sa_account(WorkerCtx& w, SaState& s, std::uint64_t bytes) noexcept {
+  const channel::Lifetime& lt = s.params.lifetime;
+  const std::uint64_t pk = s.life_packets.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::uint64_t by = s.life_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if ((lt.soft_packets | lt.hard_packets | lt.soft_bytes | lt.hard_bytes) == 0) [[likely]] {
+    return;
+  }
+  using K = channel::LifetimeKind;
+  if (lt.soft_packets != 0 && pk >= lt.soft_packets) {
+    raise(w, s, event_soft_packets, K::soft_packets, pk, by);
+  }
+  if (lt.soft_bytes != 0 && by >= lt.soft_bytes) {
+    raise(w, s, event_soft_bytes, K::soft_bytes, pk, by);
+  }
+  if (lt.hard_packets != 0 && pk >= lt.hard_packets) {
+    s.hard_expired.store(true, std::memory_order_relaxed);
+    raise(w, s, event_hard_packets, K::hard_packets, pk, by);
+  }
+  if (lt.hard_bytes != 0 && by >= lt.hard_bytes) {
+    s.hard_expired.store(true, std::memory_order_relaxed);
+    raise(w, s, event_hard_bytes, K::hard_bytes, pk, by);
+  }
+}
+
+}  // namespace l2tpgw

@@ -1,0 +1,233 @@
+#include "dataplane/core/sa_table.h"
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include <chrono>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "dataplane/wire/headers.h"
+
+namespace l2tpgw {
+namespace {
+
+using channel::Ack;
+using channel::AckResult;
+using channel::Direction;
+using channel::SaParams;
+
+rte_hash* make_hash(const char* name, std::uint32_t entries, int socket) {
+  rte_hash_parameters hp{};
+  hp.name = name;
+  // Cuckoo tables fill badly near capacity: twice the slots keeps every
+  // insertion of max_sas keys successful.
+  hp.entries = std::max<std::uint32_t>(entries * 2, 64);
+  hp.key_len = sizeof(std::uint32_t);
+  hp.hash_func = rte_hash_crc;
+  hp.socket_id = socket;
+  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  rte_hash* h = rte_hash_create(&hp);
+  if (h == nullptr) {
+    throw std::runtime_error(std::string("cannot create hash ") + name);
+  }
+  return h;
+}
+
+Ack ack(AckResult r, std::uint32_t slot = 0) {
+  Ack a{};
+  a.hdr.version = channel::version;
+  a.hdr.type = channel::MsgType::ack;
+  a.result = r;
+  a.slot = slot;
+  return a;
+}
+
+}  // namespace
+
+bool sa_params_valid(const SaParams& p) noexcept {
+  if (p.spi < 256 || p.cipher > EspCipher::des3_cbc || p.auth > EspAuth::hmac_sha256_128 ||
+      !valid_pair(p.cipher, p.auth)) {
+    return false;
+  }
+  if (p.cipher_key_len != info(p.cipher).key_len || p.auth_key_len != info(p.auth).key_len) {
+    return false;
+  }
+  if (p.dir != Direction::in && p.dir != Direction::out) {
+    return false;
+  }
+  if (p.encap != channel::Encap::none && p.encap != channel::Encap::udp) {
+    return false;
+  }
+  if (p.dir == Direction::in &&
+      (p.replay_window < 64 || p.replay_window > ReplayWindow::max_window || p.replay_window % 64 != 0)) {
+    return false;
+  }
+  return true;
+}
+
+SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket)
+    : _seg(seg), _rcu(rcu), _max(max_sas), _mgr(crypto::make_mgr()) {
+  _slots = static_cast<SaState*>(
+      rte_zmalloc_socket("sa_slots", sizeof(SaState) * std::size_t{max_sas}, 64, socket));
+  if (_slots == nullptr) {
+    throw std::runtime_error("cannot allocate " + std::to_string(max_sas) + " SA slots");
+  }
+  _in_by_spi = make_hash("sa_in_by_spi", max_sas, socket);
+  _out_by_peer = make_hash("sa_out_by_peer", max_sas, socket);
+  _free.reserve(max_sas);
+  for (std::uint32_t i = max_sas; i-- > 0;) {
+    _free.push_back(i);
+  }
+}
+
+SaTable::~SaTable() {
+  for (std::uint32_t i = 0; i < _max; ++i) {
+    crypto::wipe(_slots[i].keys);
+  }
+  rte_hash_free(_in_by_spi);
+  rte_hash_free(_out_by_peer);
+  rte_free(_slots);
+}
+
+rte_hash* SaTable::hash_for(Direction dir) const noexcept {
+  return dir == Direction::in ? _in_by_spi : _out_by_peer;
+}
+
+std::uint32_t SaTable::key_for(const SaParams& p) const noexcept {
+  return p.dir == Direction::in ? p.spi : p.peer_addr;
+}
+
+SaState* SaTable::find_inbound(std::uint32_t spi) const noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(_in_by_spi, &spi, &data) < 0) {
+    return nullptr;
+  }
+  return &_slots[reinterpret_cast<std::uintptr_t>(data)];
+}
+
+SaState* SaTable::find_outbound(std::uint32_t peer_addr) const noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(_out_by_peer, &peer_addr, &data) < 0) {
+    return nullptr;
+  }
+  return &_slots[reinterpret_cast<std::uintptr_t>(data)];
+}
+
+void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
+  auto& e = _seg.sa_dir()[slot];
+  e.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being rewritten
+  std::atomic_thread_fence(std::memory_order_release);
+  if (p != nullptr) {
+    e.params = *p;
+    std::memset(e.params.cipher_key, 0, sizeof e.params.cipher_key);
+    std::memset(e.params.auth_key, 0, sizeof e.params.auth_key);
+    e.installed_unix_ns = static_cast<std::uint64_t>(
+        std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
+    e.in_use = 1;
+  } else {
+    e.in_use = 0;
+  }
+  e.seq.fetch_add(1, std::memory_order_release);
+}
+
+Ack SaTable::add(const SaParams& p) {
+  if (!sa_params_valid(p)) {
+    return ack(AckResult::bad_params);
+  }
+  if (_free.empty()) {
+    reclaim();
+    if (_free.empty()) {
+      return ack(AckResult::table_full);
+    }
+  }
+  const std::uint32_t slot = _free.back();
+  SaState& s = _slots[slot];
+  // The slot is unreachable from every worker (never published, or past its
+  // grace period), so it can be rebuilt in place.
+  s.~SaState();
+  new (&s) SaState{};
+  if (!crypto::init_sa_keys(_mgr.get(), s.keys, p.cipher, p.auth,
+                            {p.cipher_key, p.cipher_key_len}, {p.auth_key, p.auth_key_len})) {
+    crypto::wipe(s.keys);
+    return ack(AckResult::bad_params);
+  }
+  _free.pop_back();
+  s.params = p;
+  std::memset(s.params.cipher_key, 0, sizeof s.params.cipher_key);
+  std::memset(s.params.auth_key, 0, sizeof s.params.auth_key);
+  s.slot = slot;
+  s.hdr_len = static_cast<std::uint8_t>((p.encap == channel::Encap::udp ? sizeof(wire::UdpHdr) : 0) +
+                                        sizeof(wire::EspHdr) + s.keys.iv_len);
+  if (p.dir == Direction::in) {
+    s.replay = ReplayWindow(p.replay_window);
+  }
+  for (unsigned w = 0; w < _seg.header().n_workers; ++w) {
+    _seg.sa_counters(w)[slot] = SaCounters{};
+  }
+  publish_dir(slot, &p);
+  ++_in_use;
+
+  rte_hash* h = hash_for(p.dir);
+  const std::uint32_t key = key_for(p);
+  void* old = nullptr;
+  const bool replacing = rte_hash_lookup_data(h, &key, &old) >= 0;
+  // In lock-free mode an existing key's data is swapped atomically: readers
+  // see the old slot or the new one, never a missing SA.
+  if (rte_hash_add_key_data(h, &key, reinterpret_cast<void*>(std::uintptr_t{slot})) < 0) {
+    publish_dir(slot, nullptr);
+    --_in_use;
+    _free.push_back(slot);
+    crypto::wipe(s.keys);
+    return ack(AckResult::table_full);
+  }
+  if (replacing) {
+    retire(static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(old)), -1, nullptr);
+    return ack(AckResult::replaced, slot);
+  }
+  return ack(AckResult::ok, slot);
+}
+
+Ack SaTable::del(Direction dir, std::uint32_t spi, std::uint32_t peer_addr) {
+  if (dir != Direction::in && dir != Direction::out) {
+    return ack(AckResult::bad_message);
+  }
+  rte_hash* h = hash_for(dir);
+  const std::uint32_t key = dir == Direction::in ? spi : peer_addr;
+  void* data = nullptr;
+  if (rte_hash_lookup_data(h, &key, &data) < 0) {
+    return ack(AckResult::not_found);
+  }
+  const auto slot = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data));
+  const SaParams& p = _slots[slot].params;
+  if (p.spi != spi || p.peer_addr != peer_addr) {
+    return ack(AckResult::not_found);
+  }
+  const std::int32_t pos = rte_hash_del_key(h, &key);
+  retire(slot, pos, h);
+  return ack(AckResult::ok, slot);
+}
+
+void SaTable::retire(std::uint32_t slot, std::int32_t key_pos, rte_hash* hash) {
+  publish_dir(slot, nullptr);
+  --_in_use;
+  _deferred.push_back({slot, key_pos, hash, rte_rcu_qsbr_start(_rcu)});
+}
+
+void SaTable::reclaim() {
+  while (!_deferred.empty() && rte_rcu_qsbr_check(_rcu, _deferred.front().token, false) == 1) {
+    const Deferred d = _deferred.front();
+    _deferred.pop_front();
+    if (d.key_pos >= 0) {
+      rte_hash_free_key_with_position(d.hash, d.key_pos);
+    }
+    crypto::wipe(_slots[d.slot].keys);
+    _free.push_back(d.slot);
+  }
+}
+
+}  // namespace l2tpgw

@@ -1,0 +1,99 @@
+// The SA tables: one writer (the data plane's main thread, applying the
+// control plane's commands), many lock-free readers (the workers).
+//
+// SAs live in a fixed array of slots allocated at start. Inbound SAs are
+// found by SPI, outbound ones by peer address, each through an rte_hash in
+// lock-free read/write mode that maps the key to a slot. A slot replaced or
+// deleted is reused only after every worker has passed a quiescent state
+// (rte_rcu_qsbr), so a worker that found it in the middle of a burst never
+// reads freed or reused state.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "dataplane/channel/messages.h"
+#include "dataplane/channel/segment.h"
+#include "dataplane/core/anti_replay.h"
+#include "dataplane/crypto/esp_crypto.h"
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+
+namespace l2tpgw {
+
+// Lifetime events raised once per SA, as bits of SaState::events_raised.
+enum : std::uint32_t {
+  event_soft_bytes = 1u << 0,
+  event_hard_bytes = 1u << 1,
+  event_soft_packets = 1u << 2,
+  event_hard_packets = 1u << 3,
+};
+
+struct alignas(64) SaState {
+  // Set at installation, read-only afterwards.
+  crypto::SaKeys keys;
+  channel::SaParams params;  // key fields wiped
+  std::uint32_t slot;
+  std::uint8_t hdr_len;  // outbound: UDP (if encapsulated) + ESP header + IV
+
+  // Inbound only; written by the one worker that owns the outside port.
+  alignas(64) ReplayWindow replay;
+
+  // Shared by the workers that send through the SA or receive on it.
+  alignas(64) std::atomic<std::uint64_t> seq_out;  // last sequence number sent
+  std::atomic<std::uint64_t> life_packets;
+  std::atomic<std::uint64_t> life_bytes;
+  std::atomic<std::uint32_t> events_raised;
+  std::atomic<bool> hard_expired;
+};
+
+class SaTable {
+ public:
+  SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket);
+  ~SaTable();
+  SaTable(const SaTable&) = delete;
+  SaTable& operator=(const SaTable&) = delete;
+
+  // Workers: lock-free lookups; nullptr when absent.
+  SaState* find_inbound(std::uint32_t spi) const noexcept;
+  SaState* find_outbound(std::uint32_t peer_addr) const noexcept;
+  SaState& at(std::uint32_t slot) const noexcept { return _slots[slot]; }
+
+  // Main thread only.
+  channel::Ack add(const channel::SaParams& p);
+  channel::Ack del(channel::Direction dir, std::uint32_t spi, std::uint32_t peer_addr);
+  // Frees slots whose grace period has ended; call regularly.
+  void reclaim();
+  std::uint32_t in_use() const noexcept { return _in_use; }
+
+ private:
+  struct Deferred {
+    std::uint32_t slot;
+    std::int32_t key_pos;  // hash key position to free, or -1
+    rte_hash* hash;
+    std::uint64_t token;
+  };
+
+  rte_hash* hash_for(channel::Direction dir) const noexcept;
+  std::uint32_t key_for(const channel::SaParams& p) const noexcept;
+  void publish_dir(std::uint32_t slot, const channel::SaParams* p);
+  void retire(std::uint32_t slot, std::int32_t key_pos, rte_hash* hash);
+
+  channel::Segment& _seg;
+  rte_rcu_qsbr* _rcu;
+  std::uint32_t _max;
+  SaState* _slots;
+  rte_hash* _in_by_spi;
+  rte_hash* _out_by_peer;
+  crypto::MgrPtr _mgr;  // for key schedules at installation
+  std::vector<std::uint32_t> _free;
+  std::deque<Deferred> _deferred;
+  std::uint32_t _in_use = 0;
+};
+
+bool sa_params_valid(const channel::SaParams& p) noexcept;
+
+}  // namespace l2tpgw

@@ -1,0 +1,155 @@
+// The whole control plane against a data plane played in-process: attach,
+// push, mark the segment, serve the socket, log lifetime events.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "controlplane/controlplane.h"
+#include "tests/unit/channel/fake_dp.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+Config test_config(const std::string& channel_name, const std::string& socket) {
+  Config c;
+  c.dataplane.channel = channel_name;
+  c.controlplane.socket = socket;
+  PortConfig out;
+  out.name = "outside";
+  out.address = {0xc6336401, 24};
+  c.ports.push_back(out);
+  SaConfig sa;
+  sa.params.dir = channel::Direction::in;
+  sa.params.spi = 0x1000;
+  sa.params.peer_addr = 0xcb007105;
+  sa.params.cipher = EspCipher::aes_gcm_128;
+  sa.params.auth = EspAuth::none;
+  sa.params.cipher_key_len = 20;
+  sa.params.replay_window = 64;
+  c.sas.push_back(sa);
+  return c;
+}
+
+CpOptions options(const std::string& channel_name, const std::string& socket) {
+  CpOptions o;
+  o.config = test_config(channel_name, socket);
+  return o;
+}
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/l2tpgw-cp-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    socket = dir + "/run/ctl.sock";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  std::string dir;
+  std::string socket;
+  std::ostringstream out;
+  Logger log{out};
+};
+
+TEST_F(ControlPlaneTest, WaitsForReadyThenSyncs) {
+  testing::FakeDp dp;
+  dp.start();
+  ControlPlane cp(options(dp.name, socket), log);
+  EXPECT_FALSE(cp.step());
+  EXPECT_FALSE(cp.attached());
+  EXPECT_NE(out.str().find("waiting for the data plane"), std::string::npos);
+  dp.set_ready();
+  while (!cp.attached()) {
+    cp.step();
+  }
+  EXPECT_TRUE(cp.synced());
+  EXPECT_EQ(dp.seg.header().cp_pid.load(), getpid());
+  EXPECT_EQ(dp.received().size(), 1u);
+  EXPECT_NE(out.str().find("1 installed, 0 replaced, 0 already present"), std::string::npos)
+      << out.str();
+  EXPECT_EQ(std::filesystem::status(socket).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(ControlPlaneTest, RestartDoesNotRepush) {
+  testing::FakeDp dp;
+  dp.set_ready();
+  dp.start();
+  {
+    ControlPlane first(options(dp.name, socket), log);
+    while (!first.attached()) {
+      first.step();
+    }
+  }
+  ControlPlane second(options(dp.name, socket), log);
+  while (!second.attached()) {
+    second.step();
+  }
+  EXPECT_EQ(dp.received().size(), 1u);
+  EXPECT_NE(out.str().find("0 installed, 0 replaced, 1 already present"), std::string::npos);
+}
+
+TEST_F(ControlPlaneTest, LifetimeEventIsLogged) {
+  testing::FakeDp dp;
+  dp.set_ready();
+  dp.start();
+  ControlPlane cp(options(dp.name, socket), log);
+  while (!cp.attached()) {
+    cp.step();
+  }
+  channel::CtrlMsg ev{};
+  ev.lifetime.hdr = {channel::version, channel::MsgType::sa_lifetime, 0};
+  ev.lifetime.dir = channel::Direction::in;
+  ev.lifetime.kind = channel::LifetimeKind::soft_packets;
+  ev.lifetime.spi = 0x1000;
+  ev.lifetime.peer_addr = 0xcb007105;
+  ev.lifetime.packets = 1000;
+  ev.lifetime.bytes = 64000;
+  ASSERT_EQ(rte_ring_enqueue_elem(dp.seg.event_ring(), &ev, channel::ctrl_elem_size), 0);
+  EXPECT_TRUE(cp.step());
+  EXPECT_NE(out.str().find(" warn  sa: in spi 0x00001000 peer 203.0.113.5 soft packet lifetime "
+                           "reached (packets=1000, bytes=64000)\n"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST_F(ControlPlaneTest, ServesTheSocketUntilStopped) {
+  testing::FakeDp dp;
+  dp.set_ready();
+  dp.start();
+  ControlPlane cp(options(dp.name, socket), log);
+  int stop[2];
+  ASSERT_EQ(pipe(stop), 0);
+  std::thread loop([&] { cp.run(stop[0]); });
+  std::string status;
+  // The loop attaches on its own; ask until it reports it.
+  while (status.find("attached, synced") == std::string::npos) {
+    status = ctl_request(socket, "status");
+  }
+  EXPECT_EQ(status.rfind("ok\n", 0), 0u);
+  const std::string sa = ctl_request(socket, "sa");
+  EXPECT_NE(sa.find("aes-gcm-128/none"), std::string::npos) << sa;
+  const std::string del = ctl_request(socket, "sa-del in 0x1000 203.0.113.5");
+  EXPECT_EQ(del, "ok\ndeleted in spi 0x00001000 peer 203.0.113.5\n");
+  EXPECT_EQ(ctl_request(socket, "bogus").rfind("error\nunknown command 'bogus'", 0), 0u);
+  ASSERT_EQ(write(stop[1], "x", 1), 1);
+  loop.join();
+  close(stop[0]);
+  close(stop[1]);
+}
+
+TEST(CtlClient, NoServerIsAClearError) {
+  try {
+    ctl_request("/tmp/l2tpgw-no-such-dir/ctl.sock", "status");
+    ADD_FAILURE();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "cannot connect to /tmp/l2tpgw-no-such-dir/ctl.sock: control plane not running");
+  }
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp

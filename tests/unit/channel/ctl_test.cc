@@ -1,0 +1,168 @@
+// The operator commands render what the data plane wrote into the segment.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "controlplane/ctl_commands.h"
+#include "tests/unit/channel/fake_dp.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+using nlohmann::json;
+
+class CtlTest : public ::testing::Test {
+ protected:
+  CtlTest() : punts(log, std::nullopt) {
+    auto& h = dp.seg.header();
+    h.tsc_hz = 2'000'000'000;
+    std::strcpy(h.port_names[0], "outside");
+    std::strcpy(h.port_names[1], "inside");
+    channel::SaParams p{};
+    p.dir = channel::Direction::in;
+    p.spi = 0x1000;
+    p.peer_addr = 0xcb007105;
+    p.local_addr = 0xc6336401;
+    p.encap = channel::Encap::udp;
+    p.peer_port = 4500;
+    p.local_port = 4500;
+    p.cipher = EspCipher::aes_cbc_128;
+    p.auth = EspAuth::hmac_sha1_96;
+    p.replay_window = 128;
+    p.lifetime.soft_bytes = 900;
+    p.lifetime.hard_bytes = 1000;
+    dp.install(5, p);
+    // Two workers count on the SA: the CLI shows the sum.
+    dp.seg.sa_counters(0)[5] = {100, 15000, 3, 4, 5, 6, {}};
+    dp.seg.sa_counters(1)[5] = {11, 1000, 1, 0, 0, 0, {}};
+    auto& w0 = dp.seg.worker_counters(0);
+    w0.loops = 1000;
+    w0.busy_loops = 400;
+    w0.busy_cycles = 600'000;
+    w0.rx_packets = 1200;
+    w0.tx_packets = 1100;
+    w0.drops[static_cast<unsigned>(Drop::esp_replay)] = 7;
+    dp.seg.worker_counters(1).drops[static_cast<unsigned>(Drop::esp_replay)] = 2;
+    dp.seg.worker_counters(1).drops[static_cast<unsigned>(Drop::runt)] = 30;
+    dp.seg.port_counters()[0].ipackets = 123456;
+    ctx.seg = &dp.seg;
+    ctx.punts = &punts;
+    ctx.synced = true;
+    ctx.now_unix_ns = 1'000'000'000ull * (1000 + 3723);  // 1h02m03s after install
+  }
+
+  testing::FakeDp dp;
+  std::ostringstream out;
+  Logger log{out};
+  PuntSink punts;
+  CtlContext ctx;
+};
+
+TEST_F(CtlTest, SaShowsParamsAndSummedCounters) {
+  const CtlReply r = run_command("sa", ctx);
+  ASSERT_TRUE(r.ok);
+  std::cout << r.text;
+  std::istringstream lines(r.text);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  EXPECT_EQ(header.find("DIR"), 0u);
+  std::istringstream cells(row);
+  std::vector<std::string> c{std::istream_iterator<std::string>(cells), {}};
+  const std::vector<std::string> want = {"in", "0x00001000", "203.0.113.5:4500", "udp",
+                                         "aes-cbc-128/hmac-sha1-96", "128", "900/1000", "-",
+                                         "1h02m03s", "111", "16000", "4", "4", "5", "6"};
+  EXPECT_EQ(c, want);
+  // Columns line up: each header name ends where its right-aligned cells end.
+  EXPECT_EQ(header.find("PACKETS") + 7, row.find("111") + 3);
+}
+
+TEST_F(CtlTest, WorkersShowCyclesPerPacket) {
+  const CtlReply r = run_command("workers", ctx);
+  ASSERT_TRUE(r.ok);
+  std::cout << r.text;
+  EXPECT_NE(r.text.find("500.0"), std::string::npos);  // 600000 cycles / 1200 packets
+  EXPECT_NE(r.text.find("\ntotal "), std::string::npos);
+  EXPECT_NE(r.text.find("tsc_hz 2000000000\n"), std::string::npos);
+}
+
+TEST_F(CtlTest, DropsSortedByCountWithDescriptions) {
+  const CtlReply r = run_command("drops", ctx);
+  ASSERT_TRUE(r.ok);
+  const auto runt = r.text.find("   30  runt        frame shorter than its headers");
+  const auto replay = r.text.find(" 9  esp_replay");
+  EXPECT_NE(runt, std::string::npos) << r.text;
+  EXPECT_NE(replay, std::string::npos) << r.text;
+  EXPECT_LT(runt, replay);
+  EXPECT_EQ(r.text.find("mbuf_alloc"), std::string::npos);
+  EXPECT_NE(run_command("drops --all", ctx).text.find("mbuf_alloc"), std::string::npos);
+}
+
+TEST_F(CtlTest, PortsShowNamesAndCounters) {
+  const CtlReply r = run_command("ports", ctx);
+  ASSERT_TRUE(r.ok);
+  EXPECT_NE(r.text.find("outside"), std::string::npos);
+  EXPECT_NE(r.text.find("123456"), std::string::npos);
+  EXPECT_NE(r.text.find("inside"), std::string::npos);
+}
+
+TEST_F(CtlTest, StatsJson) {
+  const CtlReply r = run_command("stats --json", ctx);
+  ASSERT_TRUE(r.ok);
+  const json j = json::parse(r.text);
+  EXPECT_EQ(j["tsc_hz"], 2'000'000'000u);
+  EXPECT_EQ(j["synced"], true);
+  ASSERT_EQ(j["workers"].size(), 2u);
+  EXPECT_EQ(j["workers"][0]["busy_cycles"], 600000u);
+  EXPECT_EQ(j["workers"][0]["cycles_per_packet"], 500.0);
+  EXPECT_EQ(j["workers"][1]["drops"]["runt"], 30u);
+  EXPECT_EQ(j["drops"]["esp_replay"], 9u);
+  EXPECT_EQ(j["drops"]["mbuf_alloc"], 0u);
+  EXPECT_EQ(j["ports"][0]["name"], "outside");
+  EXPECT_EQ(j["ports"][0]["ipackets"], 123456u);
+  ASSERT_EQ(j["sas"].size(), 1u);
+  const json& sa = j["sas"][0];
+  EXPECT_EQ(sa["spi"], 0x1000u);
+  EXPECT_EQ(sa["peer"], "203.0.113.5");
+  EXPECT_EQ(sa["cipher"], "aes-cbc-128");
+  EXPECT_EQ(sa["slot"], 5u);
+  EXPECT_EQ(sa["age_s"], 3723u);
+  EXPECT_EQ(sa["counters"]["bytes"], 16000u);
+  EXPECT_EQ(sa["lifetime"]["hard_bytes"], 1000u);
+  EXPECT_EQ(j["punts"]["total"], 0u);
+}
+
+TEST_F(CtlTest, ErrorsAreErrors) {
+  EXPECT_FALSE(run_command("frobnicate", ctx).ok);
+  EXPECT_FALSE(run_command("", ctx).ok);
+  EXPECT_FALSE(run_command("sa-del sideways 0x1000 203.0.113.5", ctx).ok);
+  CtlContext detached;
+  detached.punts = &punts;
+  const CtlReply r = run_command("sa", detached);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.text, "no data plane attached\n");
+  EXPECT_TRUE(run_command("status", detached).ok);
+  EXPECT_EQ(encode_reply({false, "x\n"}), "error\nx\n");
+}
+
+TEST_F(CtlTest, SaDelPassesTheTriple) {
+  std::optional<std::tuple<channel::Direction, std::uint32_t, std::uint32_t>> asked;
+  ctx.sa_del = [&](channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
+    asked = {d, spi, peer};
+    channel::Ack a{};
+    a.result = spi == 0x1000 ? channel::AckResult::ok : channel::AckResult::not_found;
+    return std::optional(a);
+  };
+  const CtlReply ok = run_command("sa-del out 0x1000 203.0.113.5", ctx);
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.text, "deleted out spi 0x00001000 peer 203.0.113.5\n");
+  EXPECT_EQ(asked, std::tuple(channel::Direction::out, 0x1000u, 0xcb007105u));
+  const CtlReply missing = run_command("sa-del in 4097 203.0.113.5", ctx);
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.text, "delete in spi 0x00001001 peer 203.0.113.5: not_found\n");
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp

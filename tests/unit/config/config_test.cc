@@ -1,0 +1,394 @@
+// load_config: a valid file read back field by field, and for every rule a
+// file that breaks it, checked for the file name, the line and the message.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "dataplane/config/config.h"
+
+namespace l2tpgw {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One setting per line, so that a case can replace a line and know where the
+// error must point.
+const std::string base_config = R"(dataplane = {
+  workers = [1, 2];
+  channel = "bench";
+  max_sas = 1024;
+  mbufs = 8191;
+  replay_window = 256;
+  punt_rate = 1000;
+  punt_burst = 64;
+};
+controlplane = {
+  socket = "/tmp/l2tpgw-test/ctl.sock";
+  log_level = "debug";
+};
+ports = (
+  {
+    name = "outside";
+    role = "outside";
+    vdev = "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap";
+    address = "198.51.100.1/24";
+    gateway = "198.51.100.254";
+    neighbors = (
+      { address = "198.51.100.7"; mac = "02:00:00:00:00:07"; }
+    );
+  },
+  {
+    name = "inside";
+    role = "inside";
+    device = "net_null0";
+    address = "10.0.0.1/24";
+  }
+);
+sas = (
+  {
+    direction = "in";
+    spi = 0x1000;
+    peer = "203.0.113.5";
+    encap = "udp";
+    peer_port = 4501;
+    cipher = "aes-cbc-128";
+    cipher_key = "0x00112233445566778899aabbccddeeff";
+    integrity = "hmac-sha1-96";
+    integrity_key = "0102030405060708090a0b0c0d0e0f1011121314";
+    replay_window = 128;
+    lifetime = { soft_bytes = 5000000000L; hard_bytes = 6000000000L; soft_packets = 10; hard_packets = 20; };
+  },
+  {
+    direction = "out";
+    spi = 0xfffffff0;
+    peer = "203.0.113.5";
+    cipher = "aes-gcm-256";
+    cipher_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fA0A1A2A3";
+    integrity = "none";
+  }
+);
+)";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/l2tpgw-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    _dir = tmpl;
+  }
+  void TearDown() override { fs::remove_all(_dir); }
+
+  std::string write(const std::string& text) {
+    const std::string path = (_dir / "gw.conf").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // The base file with the (whole, trimmed) line `old_line` replaced by
+  // `new_text`; returns the 1-based line the new text starts on.
+  static std::string replaced(const std::string& old_line, const std::string& new_text,
+                              int* line = nullptr) {
+    std::string text = base_config;
+    const auto at = text.find(old_line);
+    EXPECT_NE(at, std::string::npos) << old_line;
+    if (at == std::string::npos) {
+      return text;
+    }
+    if (line != nullptr) {
+      *line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+    }
+    text.replace(at, old_line.size(), new_text);
+    return text;
+  }
+
+  // Expects load_config to fail with "FILE:LINE: ..." containing `message`.
+  void expect_error(const std::string& text, int line, const std::string& message) {
+    const std::string path = write(text);
+    try {
+      load_config(path);
+      ADD_FAILURE() << "no error; expected line " << line << ": " << message;
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      const std::string where = line > 0 ? path + ":" + std::to_string(line) + ": " : path + ": ";
+      EXPECT_EQ(what.rfind(where, 0), 0u) << what << "\n  expected prefix " << where;
+      EXPECT_NE(what.find(message), std::string::npos) << what << "\n  expected " << message;
+    }
+  }
+
+  // Replace one line and expect the error on that line.
+  void expect_line_error(const std::string& old_line, const std::string& new_line,
+                         const std::string& message) {
+    int line = 0;
+    const std::string text = replaced(old_line, new_line, &line);
+    expect_error(text, line, message);
+  }
+
+  static int line_of(const std::string& text, const std::string& needle, std::size_t nth = 0) {
+    std::size_t at = text.find(needle);
+    for (std::size_t i = 0; i < nth && at != std::string::npos; ++i) {
+      at = text.find(needle, at + 1);
+    }
+    EXPECT_NE(at, std::string::npos) << needle;
+    return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+  }
+
+  fs::path _dir;
+};
+
+TEST_F(ConfigTest, ValidFileReadsEveryField) {
+  const std::string path = write(base_config);
+  const Config c = load_config(path);
+  EXPECT_EQ(c.file, path);
+  EXPECT_EQ(c.dataplane.worker_lcores, (std::vector<unsigned>{1, 2}));
+  EXPECT_EQ(c.dataplane.channel, "bench");
+  EXPECT_EQ(c.dataplane.max_sas, 1024u);
+  EXPECT_EQ(c.dataplane.mbufs, 8191u);
+  EXPECT_EQ(c.dataplane.replay_window, 256u);
+  EXPECT_EQ(c.dataplane.punt_rate, 1000u);
+  EXPECT_EQ(c.dataplane.punt_burst, 64u);
+  EXPECT_EQ(c.controlplane.socket, "/tmp/l2tpgw-test/ctl.sock");
+  EXPECT_EQ(c.controlplane.log_level, "debug");
+
+  ASSERT_EQ(c.ports.size(), 2u);
+  const PortConfig& out = c.ports[0];
+  EXPECT_EQ(out.name, "outside");
+  EXPECT_EQ(out.role, PortRole::outside);
+  EXPECT_EQ(out.vdev, "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap");
+  EXPECT_EQ(out.device, "");
+  EXPECT_EQ(out.address.addr, 0xc6336401u);
+  EXPECT_EQ(out.address.len, 24);
+  EXPECT_EQ(out.gateway, 0xc63364feu);
+  ASSERT_EQ(out.neighbors.size(), 1u);
+  EXPECT_EQ(out.neighbors[0].addr, 0xc6336407u);
+  EXPECT_EQ(out.neighbors[0].mac, (wire::Mac{2, 0, 0, 0, 0, 7}));
+  const PortConfig& in = c.ports[1];
+  EXPECT_EQ(in.role, PortRole::inside);
+  EXPECT_EQ(in.device, "net_null0");
+  EXPECT_FALSE(in.gateway);
+  EXPECT_EQ(c.port(PortRole::inside), &c.ports[1]);
+
+  ASSERT_EQ(c.sas.size(), 2u);
+  const auto& a = c.sas[0].params;
+  EXPECT_EQ(c.sas[0].line, line_of(base_config, "direction = \"in\"") - 1);
+  EXPECT_EQ(a.dir, channel::Direction::in);
+  EXPECT_EQ(a.spi, 0x1000u);
+  EXPECT_EQ(a.peer_addr, 0xcb007105u);
+  EXPECT_EQ(a.local_addr, 0xc6336401u);
+  EXPECT_EQ(a.encap, channel::Encap::udp);
+  EXPECT_EQ(a.peer_port, 4501);
+  EXPECT_EQ(a.local_port, 4500);
+  EXPECT_EQ(a.cipher, EspCipher::aes_cbc_128);
+  EXPECT_EQ(a.auth, EspAuth::hmac_sha1_96);
+  ASSERT_EQ(a.cipher_key_len, 16);
+  const std::uint8_t ck[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                               0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  EXPECT_EQ(std::memcmp(a.cipher_key, ck, 16), 0);
+  ASSERT_EQ(a.auth_key_len, 20);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(a.auth_key[i], i + 1);
+  }
+  EXPECT_EQ(a.replay_window, 128u);
+  EXPECT_EQ(a.lifetime.soft_bytes, 5000000000ull);
+  EXPECT_EQ(a.lifetime.hard_bytes, 6000000000ull);
+  EXPECT_EQ(a.lifetime.soft_packets, 10u);
+  EXPECT_EQ(a.lifetime.hard_packets, 20u);
+
+  const auto& b = c.sas[1].params;
+  EXPECT_EQ(b.dir, channel::Direction::out);
+  EXPECT_EQ(b.spi, 0xfffffff0u);
+  EXPECT_EQ(b.encap, channel::Encap::none);
+  EXPECT_EQ(b.peer_port, 0);
+  EXPECT_EQ(b.cipher, EspCipher::aes_gcm_256);
+  EXPECT_EQ(b.auth, EspAuth::none);
+  EXPECT_EQ(b.cipher_key_len, 36);
+  EXPECT_EQ(b.cipher_key[35], 0xa3);
+  EXPECT_EQ(b.auth_key_len, 0);
+  EXPECT_EQ(b.replay_window, 256u);  // from dataplane.replay_window
+  EXPECT_EQ(b.lifetime.hard_bytes, 0u);
+}
+
+TEST_F(ConfigTest, DefaultsWithOnlyAnOutsidePort) {
+  const Config c = load_config(write(
+      "ports = ( { name = \"o\"; role = \"outside\"; device = \"0000:03:00.0\"; address = "
+      "\"192.0.2.1/24\"; } );\n"));
+  EXPECT_EQ(c.dataplane.worker_lcores, (std::vector<unsigned>{1}));
+  EXPECT_EQ(c.dataplane.channel, "default");
+  EXPECT_EQ(c.dataplane.replay_window, 64u);
+  EXPECT_EQ(c.controlplane.socket, "/run/l2tpgw/ctl.sock");
+  EXPECT_EQ(c.controlplane.log_level, "info");
+  EXPECT_TRUE(c.sas.empty());
+  EXPECT_EQ(c.port(PortRole::inside), nullptr);
+}
+
+TEST_F(ConfigTest, ExampleConfigLoads) {
+  const char* root = std::getenv("L2TPGW_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr) << "run through meson test";
+  const Config c = load_config(std::string(root) + "/conf/l2tpgw.conf");
+  EXPECT_EQ(c.ports.size(), 2u);
+  EXPECT_EQ(c.sas.size(), 3u);
+}
+
+TEST_F(ConfigTest, MissingFile) {
+  const std::string path = (_dir / "nope.conf").string();
+  try {
+    load_config(path);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": cannot read the configuration: No such file"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(ConfigTest, ParseErrorHasFileAndLine) {
+  int line = 0;
+  const std::string text = replaced("mbufs = 8191;", "mbufs = ;", &line);
+  expect_error(text, line, "syntax error");
+}
+
+TEST_F(ConfigTest, UnknownKeys) {
+  expect_line_error("mbufs = 8191;", "mbuf = 8191;", "unknown setting 'mbuf'");
+  expect_line_error("log_level = \"debug\";", "loglevel = \"debug\";", "unknown setting 'loglevel'");
+  expect_line_error("gateway = \"198.51.100.254\";", "gatway = \"198.51.100.254\";",
+                    "unknown setting 'gatway'");
+  expect_line_error("peer_port = 4501;", "peerport = 4501;", "unknown setting 'peerport'");
+  expect_line_error("dataplane = {", "extra = 1;\ndataplane = {", "unknown setting 'extra'");
+  expect_line_error("lifetime = { soft_bytes", "lifetime = { soft_byte", "unknown setting 'soft_byte'");
+}
+
+TEST_F(ConfigTest, DataplaneRules) {
+  expect_line_error("workers = [1, 2];", "workers = [1, 1];", "worker lcore 1 is listed twice");
+  expect_line_error("workers = [1, 2];", "workers = [];", "at least one lcore");
+  expect_line_error("workers = [1, 2];", "workers = [1, 200];", "must be in 0..127");
+  expect_line_error("workers = [1, 2];", "workers = 1;", "must be a list");
+  expect_line_error("channel = \"bench\";", "channel = \"a/b\";", "only letters, digits");
+  expect_line_error("max_sas = 1024;", "max_sas = 0;", "'max_sas' is 0, must be in 1..1048576");
+  expect_line_error("max_sas = 1024;", "max_sas = \"many\";", "'max_sas' must be an integer");
+  expect_line_error("replay_window = 256;", "replay_window = 100;", "must be a multiple of 64");
+  expect_line_error("replay_window = 256;", "replay_window = 8192;", "must be in 64..4096");
+  expect_line_error("punt_rate = 1000;", "punt_rate = 0;", "'punt_rate' is 0");
+}
+
+TEST_F(ConfigTest, Int64AcceptedForNumbers) {
+  const Config c = load_config(write(replaced("mbufs = 8191;", "mbufs = 8191L;")));
+  EXPECT_EQ(c.dataplane.mbufs, 8191u);
+}
+
+TEST_F(ConfigTest, ControlplaneRules) {
+  expect_line_error("socket = \"/tmp/l2tpgw-test/ctl.sock\";", "socket = \"ctl.sock\";",
+                    "must be an absolute path");
+  expect_line_error("log_level = \"debug\";", "log_level = \"loud\";",
+                    "'log_level' is 'loud', must be debug, info, warning or error");
+}
+
+TEST_F(ConfigTest, PortRules) {
+  expect_line_error("role = \"inside\";", "role = \"outside\";",
+                    "a second port with role outside");
+  expect_line_error("role = \"inside\";", "role = \"middle\";", "must be \"outside\" or \"inside\"");
+  expect_line_error("address = \"10.0.0.1/24\";", "address = \"10.0.0.1\";",
+                    "'address' must be an IPv4 address with its prefix length");
+  expect_line_error("address = \"10.0.0.1/24\";", "address = \"198.51.100.9/16\";",
+                    "overlaps that of port 'outside'");
+  expect_line_error("gateway = \"198.51.100.254\";", "gateway = \"192.0.2.1\";",
+                    "must be another address on the port's subnet");
+  expect_line_error("{ address = \"198.51.100.7\"; mac = \"02:00:00:00:00:07\"; }",
+                    "{ address = \"198.51.100.7\"; mac = \"02:00:00:00:00\"; }",
+                    "'mac' is not a MAC address");
+  expect_line_error("{ address = \"198.51.100.7\"; mac = \"02:00:00:00:00:07\"; }",
+                    "{ address = \"198.51.100.7\"; mac = \"01:00:5e:00:00:07\"; }",
+                    "is a multicast address");
+  expect_line_error("{ address = \"198.51.100.7\"; mac = \"02:00:00:00:00:07\"; }",
+                    "{ address = \"192.0.2.7\"; mac = \"02:00:00:00:00:07\"; }",
+                    "is not on the port's subnet");
+  expect_line_error("name = \"inside\";", "name = \"outside\";",
+                    "port name 'outside' is already used by the port at line 15");
+}
+
+TEST_F(ConfigTest, PortWithBothDevicesPointsAtThePort) {
+  const std::string text =
+      replaced("device = \"net_null0\";", "device = \"net_null0\"; vdev = \"net_null1\";");
+  expect_error(text, line_of(text, "name = \"inside\"") - 1,
+               "port 'inside' needs exactly one of 'device' or 'vdev'");
+}
+
+TEST_F(ConfigTest, PortDeviceMissingPointsAtThePort) {
+  const std::string text = replaced("    device = \"net_null0\";\n", "");
+  expect_error(text, line_of(text, "name = \"inside\"") - 1,
+               "port 'inside' needs exactly one of 'device' or 'vdev'");
+}
+
+TEST_F(ConfigTest, PortsRequiredWithAnOutsidePort) {
+  expect_error("dataplane = { workers = [1]; };\n", 0, "missing required setting 'ports'");
+  const std::string text =
+      "ports = (\n { name = \"i\"; role = \"inside\"; device = \"x\"; address = \"10.0.0.1/24\"; }\n);\n";
+  expect_error(text, 1, "no port with role \"outside\"");
+  expect_error("ports = ();\n", 1, "'ports' must list 1..4 ports");
+}
+
+TEST_F(ConfigTest, SaRules) {
+  expect_line_error("direction = \"out\";", "direction = \"both\";", "must be \"in\" or \"out\"");
+  expect_line_error("spi = 0x1000;", "spi = 0;", "'spi' must not be 0");
+  expect_line_error("spi = 0x1000;", "spi = 255;", "reserved by IANA");
+  expect_line_error("peer = \"203.0.113.5\";\n    encap", "peer = \"203.0.113\";\n    encap",
+                    "'peer' is not an IPv4 address");
+  expect_line_error("encap = \"udp\";", "encap = \"tcp\";", "must be \"none\" or \"udp\"");
+  expect_line_error("peer_port = 4501;", "peer_port = 70000;", "must be in 1..65535");
+  expect_line_error("cipher = \"aes-cbc-128\";", "cipher = \"aes-cbc-192\";", "unknown cipher 'aes-cbc-192'");
+  expect_line_error("integrity = \"hmac-sha1-96\";", "integrity = \"md5\";", "unknown integrity 'md5'");
+  expect_line_error("integrity = \"hmac-sha1-96\";", "integrity = \"none\";",
+                    "aes-cbc-128 needs an integrity algorithm");
+  expect_line_error("integrity = \"none\";", "integrity = \"hmac-sha1-96\";",
+                    "aes-gcm-256 carries its own ICV");
+  expect_line_error("cipher_key = \"0x00112233445566778899aabbccddeeff\";",
+                    "cipher_key = \"0x00112233445566778899aabbccddee\";",
+                    "'cipher_key' is 15 bytes, aes-cbc-128 takes 16 bytes (32 hex digits)");
+  expect_line_error("cipher_key = \"0x00112233445566778899aabbccddeeff\";",
+                    "cipher_key = \"0x00112233445566778899aabbccddeefg\";", "not a hex digit");
+  expect_line_error("cipher_key = \"0x00112233445566778899aabbccddeeff\";",
+                    "cipher_key = \"0x00112233445566778899aabbccddeef\";", "odd number of hex digits");
+  expect_line_error("integrity_key = \"0102030405060708090a0b0c0d0e0f1011121314\";",
+                    "integrity_key = \"0102\";", "'integrity_key' is 2 bytes, hmac-sha1-96 takes 20");
+  expect_line_error("replay_window = 128;", "replay_window = 96;", "must be a multiple of 64");
+  expect_line_error("soft_packets = 10;", "soft_packets = 30;", "soft_packets 30 exceeds hard_packets 20");
+  expect_line_error("soft_bytes = 5000000000L;", "soft_bytes = 7000000000L;",
+                    "soft_bytes 7000000000 exceeds hard_bytes 6000000000");
+}
+
+TEST_F(ConfigTest, SaKeyErrorsNeverShowTheKey) {
+  const std::string path = write(replaced("cipher_key = \"0x00112233445566778899aabbccddeeff\";",
+                                          "cipher_key = \"0x00112233445566778899aabbccddeefg\";"));
+  try {
+    load_config(path);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("00112233"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ConfigTest, SaPortsOnlyWithUdpEncap) {
+  const std::string text = replaced("encap = \"udp\";", "encap = \"none\";");
+  expect_error(text, line_of(text, "peer_port = 4501;"), "'peer_port' applies only with encap = \"udp\"");
+}
+
+TEST_F(ConfigTest, SaMissingRequiredKey) {
+  const std::string text = replaced("    cipher = \"aes-gcm-256\";\n", "");
+  expect_error(text, line_of(text, "direction = \"out\"") - 1, "missing required setting 'cipher'");
+}
+
+TEST_F(ConfigTest, DuplicateSaNamesBothLines) {
+  const std::string text = replaced("direction = \"out\";\n    spi = 0xfffffff0;",
+                                    "direction = \"in\";\n    spi = 0x1000;");
+  const int first = line_of(text, "direction = \"in\"") - 1;
+  const int second = line_of(text, "direction = \"in\"", 1) - 1;
+  expect_error(text, second,
+               "SA in spi 0x00001000 peer 203.0.113.5 is already defined at line " +
+                   std::to_string(first));
+}
+
+}  // namespace
+}  // namespace l2tpgw
