@@ -88,7 +88,9 @@ std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_
     const auto& p = v.params;
     const auto& c = v.counters;
     t.add({direction_name(p.dir), spi_hex(p.spi), peer_text(p), encap_name(p.encap),
-           transform_name(p), p.dir == channel::Direction::in ? to_string(p.replay_window) : "-",
+           transform_name(p), p.dir != channel::Direction::in ? "-"
+           : p.replay_window == 0                ? "off"
+                                                 : to_string(p.replay_window),
            limit_pair(p.lifetime.soft_bytes, p.lifetime.hard_bytes),
            limit_pair(p.lifetime.soft_packets, p.lifetime.hard_packets),
            age_text(v.installed_unix_ns, now_unix_ns), to_string(c.packets), to_string(c.bytes),

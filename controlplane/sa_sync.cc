@@ -21,6 +21,10 @@ struct Plan {
 Plan make_plan(std::span<const SaConfig> sas, const std::vector<SaParams>& dir, Logger& log) {
   Plan plan;
   for (const auto& sa : sas) {
+    if (sa.params.dir == channel::Direction::in && sa.params.replay_window == 0) {
+      log.warning("sa", sa_name(sa.params) + " (line " + std::to_string(sa.line) +
+                         "): anti-replay is switched off (replay_window = 0); for benchmarks only");
+    }
     const bool there = std::any_of(dir.begin(), dir.end(),
                                    [&](const SaParams& d) { return same_sa(d, sa.params); });
     if (there) {

@@ -79,7 +79,7 @@ struct alignas(64) SaCounters {
   std::uint64_t bytes;  // ESP payload bytes (before encryption / after decryption)
   std::uint64_t auth_failures;
   std::uint64_t replay_drops;
-  std::uint64_t decrypt_errors;  // block length, padding, next header
+  std::uint64_t decrypt_errors;  // truncation, block length, padding, next header
   std::uint64_t expired_drops;
   std::uint64_t reserved[2];
 };

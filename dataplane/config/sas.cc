@@ -185,7 +185,13 @@ SaConfig read_sa(const Reader& r, const Setting& s, const Config& cfg) {
   read_transform(r, s, p);
   read_keys(r, s, p);
   const Setting* w = r.find(s, "replay_window");
-  p.replay_window = w != nullptr ? read_replay_window_setting(r, *w) : cfg.dataplane.replay_window;
+  p.replay_window = cfg.dataplane.replay_window;
+  if (w != nullptr) {
+    // 0 switches anti-replay off for this static SA: RFC 4303 §3.4.3 lets a
+    // receiver do so for manually keyed SAs. It exists for benchmarks that
+    // replay one capture in a loop; the control plane warns about it.
+    p.replay_window = r.as_int(*w, 0, 4096) == 0 ? 0 : read_replay_window_setting(r, *w);
+  }
   if (const Setting* l = r.find(s, "lifetime")) {
     p.lifetime = read_lifetime(r, *l);
   }

@@ -15,8 +15,9 @@ class ReplayWindow {
  public:
   static constexpr std::uint32_t max_window = 4096;
 
-  // window: packets, a multiple of 64 in [64, max_window]; the caller
-  // validates it (config and SA installation do).
+  // window: packets, a multiple of 64 in [64, max_window], or 0 for a
+  // static SA whose operator switched anti-replay off (every number is then
+  // accepted); the caller validates it (config and SA installation do).
   explicit ReplayWindow(std::uint32_t window = 64) noexcept
       : _window(window), _words(window / 64 + 1) {}
 
@@ -24,6 +25,9 @@ class ReplayWindow {
 
   // Cheap test before any crypto: would seq be accepted now?
   Verdict check(std::uint32_t seq) const noexcept {
+    if (_window == 0) {
+      return Verdict::ok;
+    }
     if (seq == 0) {
       return Verdict::too_old;  // §3.3.3: the first packet sent has seq 1
     }
@@ -40,7 +44,7 @@ class ReplayWindow {
   // Checks again, since a duplicate may sit in the same burst.
   Verdict check_and_update(std::uint32_t seq) noexcept {
     const Verdict v = check(seq);
-    if (v != Verdict::ok) {
+    if (v != Verdict::ok || _window == 0) {
       return v;
     }
     if (seq > _top) {

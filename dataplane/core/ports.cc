@@ -64,7 +64,16 @@ void configure(const PortConfig& pc, std::uint16_t id, rte_mempool* pool, unsign
   if (pc.mac) {
     rte_ether_addr a{};
     std::memcpy(a.addr_bytes, pc.mac->data(), 6);
-    if ((rc = rte_eth_dev_default_mac_addr_set(id, &a)) != 0) {
+    rc = rte_eth_dev_default_mac_addr_set(id, &a);
+    // Devices that cannot change their address (net_pcap, some VFs) still
+    // get the configured one: the worker filters on it and writes it as the
+    // source itself, and promiscuous mode lets such frames in.
+    if (rc == -ENOTSUP) {
+      rc = rte_eth_promiscuous_enable(id);
+      if (rc != 0 && rc != -ENOTSUP) {
+        throw port_error(pc, "cannot set the MAC address nor enter promiscuous mode", rc);
+      }
+    } else if (rc != 0) {
       throw port_error(pc, "cannot set the MAC address", rc);
     }
   }
@@ -86,9 +95,13 @@ void ports_start(Runtime& rt, const Config& cfg, unsigned n_workers) {
     p.net = pc.address;
     p.gateway = pc.gateway;
     p.rx_worker = p.index % n_workers;
-    rte_ether_addr a{};
-    rte_eth_macaddr_get(p.port_id, &a);
-    std::memcpy(p.mac.data(), a.addr_bytes, 6);
+    if (pc.mac) {
+      p.mac = *pc.mac;
+    } else {
+      rte_ether_addr a{};
+      rte_eth_macaddr_get(p.port_id, &a);
+      std::memcpy(p.mac.data(), a.addr_bytes, 6);
+    }
     p.neighbors = new NeighborTable();
     for (const Neighbor& n : pc.neighbors) {
       p.neighbors->add_static(n.addr, n.mac);

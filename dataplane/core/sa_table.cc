@@ -63,7 +63,7 @@ bool sa_params_valid(const SaParams& p) noexcept {
   if (p.encap != channel::Encap::none && p.encap != channel::Encap::udp) {
     return false;
   }
-  if (p.dir == Direction::in &&
+  if (p.dir == Direction::in && p.replay_window != 0 &&
       (p.replay_window < 64 || p.replay_window > ReplayWindow::max_window || p.replay_window % 64 != 0)) {
     return false;
   }

@@ -68,6 +68,13 @@ TEST(ReplayWindow, EveryNumberOnceAcrossManyWords) {
   EXPECT_EQ(w.check(4999 - 256), V::too_old);
 }
 
+TEST(ReplayWindow, ZeroWindowAcceptsEverything) {
+  ReplayWindow w(0);
+  EXPECT_EQ(w.check_and_update(5), V::ok);
+  EXPECT_EQ(w.check_and_update(5), V::ok);
+  EXPECT_EQ(w.check_and_update(1), V::ok);
+}
+
 TEST(ReplayWindow, TopOfSequenceSpace) {
   ReplayWindow w(64);
   EXPECT_EQ(w.check_and_update(0xffffffffu), V::ok);
