@@ -105,7 +105,7 @@ void strip(Burst& b, const Pending& pd) noexcept {
   ip->proto = nh;
   ip->total_len = wire::Be16::from_host(static_cast<std::uint16_t>(sizeof(wire::Ipv4Hdr) + inner_len));
   ip->csum = wire::Be16{0};
-  ip->csum = wire::Be16::from_host(wire::csum({reinterpret_cast<std::uint8_t*>(ip), sizeof(wire::Ipv4Hdr)}));
+  ip->csum = wire::Be16::from_host(wire::ipv4_header_csum(reinterpret_cast<const std::uint8_t*>(ip)));
   // RFC 3948 §3.1.2: the peer computed the inner UDP checksum over its own
   // (pre-NAT) address, which we may not know: zero it, as IPv4 allows.
   if (sa.params.encap == channel::Encap::udp && nh == wire::ipproto_udp && inner_len >= sizeof(wire::UdpHdr)) {

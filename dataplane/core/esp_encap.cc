@@ -67,7 +67,7 @@ std::uint8_t* frame(WorkerCtx& w, rte_mbuf* m, SaState& sa, unsigned payload_len
   ip->proto = sp.encap == channel::Encap::udp ? wire::ipproto_udp : wire::ipproto_esp;
   ip->total_len = wire::Be16::from_host(static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr)));
   ip->csum = wire::Be16{0};
-  ip->csum = wire::Be16::from_host(wire::csum({reinterpret_cast<std::uint8_t*>(ip), sizeof(wire::Ipv4Hdr)}));
+  ip->csum = wire::Be16::from_host(wire::ipv4_header_csum(reinterpret_cast<const std::uint8_t*>(ip)));
   return esp;
 }
 

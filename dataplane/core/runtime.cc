@@ -17,6 +17,7 @@ WorkerCtx::WorkerCtx(const Runtime& r, unsigned i)
   _punt_cap_tsc = _cycles_per_token * r.cfg.punt_burst;
   _punt_tokens_tsc = _punt_cap_tsc;
   _punt_last = rte_rdtsc();
+  _now = _punt_last;
 }
 
 void WorkerCtx::send(const PortInfo& port, rte_mbuf* m) noexcept {
@@ -49,7 +50,7 @@ void WorkerCtx::flush() noexcept {
 }
 
 bool WorkerCtx::take_punt_token() noexcept {
-  const std::uint64_t now = rte_rdtsc();
+  const std::uint64_t now = _now;
   _punt_tokens_tsc = std::min(_punt_cap_tsc, _punt_tokens_tsc + (now - _punt_last));
   _punt_last = now;
   if (_punt_tokens_tsc < _cycles_per_token) {

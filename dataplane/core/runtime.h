@@ -79,8 +79,9 @@ class WorkerCtx {
   void send(const PortInfo& port, rte_mbuf* m) noexcept;
   void flush() noexcept;
 
-  // Punt rate limiting (token bucket in TSC units).
+  // Punt rate limiting (token bucket in TSC units), on the loop's TSC.
   bool take_punt_token() noexcept;
+  void set_now(std::uint64_t tsc) noexcept { _now = tsc; }
   channel::PuntMsg& punt_msg() noexcept { return _punt; }
 
  private:
@@ -91,6 +92,7 @@ class WorkerCtx {
   std::uint64_t _punt_last;
   std::uint64_t _cycles_per_token;
   std::uint64_t _punt_cap_tsc;
+  std::uint64_t _now = 0;
   channel::PuntMsg _punt{};
 };
 

@@ -27,13 +27,29 @@ void raise(WorkerCtx& w, SaState& s, std::uint32_t bit, channel::LifetimeKind ki
 
 }  // namespace
 
+namespace {
+
+std::uint64_t add(std::atomic<std::uint64_t>& total, std::uint64_t n, bool single_writer) noexcept {
+  if (single_writer) {
+    // An inbound SA is received by one worker only (docs/ARCHITECTURE.md):
+    // a plain add, without the bus lock of fetch_add.
+    const std::uint64_t v = total.load(std::memory_order_relaxed) + n;
+    total.store(v, std::memory_order_relaxed);
+    return v;
+  }
+  return total.fetch_add(n, std::memory_order_relaxed) + n;
+}
+
+}  // namespace
+
 void sa_account(WorkerCtx& w, SaState& s, std::uint64_t bytes) noexcept {
   const channel::Lifetime& lt = s.params.lifetime;
-  const std::uint64_t pk = s.life_packets.fetch_add(1, std::memory_order_relaxed) + 1;
-  const std::uint64_t by = s.life_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if ((lt.soft_packets | lt.hard_packets | lt.soft_bytes | lt.hard_bytes) == 0) [[likely]] {
-    return;
+    return;  // nothing to enforce; the SA's counters are kept per worker anyway
   }
+  const bool single = s.params.dir == channel::Direction::in;
+  const std::uint64_t pk = add(s.life_packets, 1, single);
+  const std::uint64_t by = add(s.life_bytes, bytes, single);
   using K = channel::LifetimeKind;
   if (lt.soft_packets != 0 && pk >= lt.soft_packets) {
     raise(w, s, event_soft_packets, K::soft_packets, pk, by);

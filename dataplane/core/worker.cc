@@ -54,6 +54,7 @@ int worker_main(void* arg) {
   while (!rt.stop.load(std::memory_order_relaxed)) {
     rte_rcu_qsbr_quiescent(rt.rcu, w.index);
     const std::uint64_t t0 = rte_rdtsc();
+    w.set_now(t0);
     bool work = poll_ports(w);
     if (w.index == 0) {
       work |= drain_tx_ring(w) != 0;

@@ -20,7 +20,9 @@ Ipv4Check ipv4_check(std::span<const std::uint8_t> l3) noexcept {
   if (total > l3.size() || total < ihl) {
     return Ipv4Check::total_len;
   }
-  if (csum_fold(csum_partial(l3.first(ihl))) != 0) {
+  const bool bad = ihl == sizeof(Ipv4Hdr) ? ipv4_header_csum(l3.data()) != 0
+                                           : csum_fold(csum_partial(l3.first(ihl))) != 0;
+  if (bad) {
     return Ipv4Check::checksum;
   }
   if (ip->ttl == 0) {
