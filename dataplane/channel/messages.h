@@ -164,12 +164,15 @@ struct TxMsg {
   std::uint32_t peer_addr;
   std::uint32_t reserved;
   std::uint8_t data[max_packet];
+  std::uint8_t pad[16];  // to the size of PuntMsg: one ring element each
 };
 
+// The packet rings copy whole elements: both packet messages must be
+// exactly this size, or arrays of them would be misread.
 inline constexpr std::size_t packet_elem_size = sizeof(PuntMsg);
 
 static_assert(sizeof(CtrlMsg) == ctrl_elem_size);
-static_assert(sizeof(TxMsg) <= packet_elem_size);
+static_assert(sizeof(TxMsg) == packet_elem_size);
 static_assert(packet_elem_size % 8 == 0 && ctrl_elem_size % 8 == 0);
 static_assert(std::is_trivially_copyable_v<CtrlMsg>);
 static_assert(std::is_trivially_copyable_v<PuntMsg>);

@@ -128,6 +128,12 @@ void finish(Burst& b, IMB_JOB* job) noexcept {
     w.drop(pd.pkt.m, Drop::crypto_error);
     return;
   }
+  // Checked again at completion: the packet that reached the hard limit may
+  // sit in the same burst as the ones behind it.
+  if (!sa_usable(sa)) {
+    drop_sa(w, pd.pkt.m, Drop::sa_hard_expired, &SaCounters::expired_drops, sa);
+    return;
+  }
   std::uint8_t* esp = esp_of(pd.pkt);
   if (!crypto::icv_equal(pd.icv, esp + pd.pkt.esp_len - sa.keys.icv_len, sa.keys.icv_len)) {
     drop_sa(w, pd.pkt.m, Drop::esp_auth, &SaCounters::auth_failures, sa);

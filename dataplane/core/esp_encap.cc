@@ -77,6 +77,12 @@ void finish(WorkerCtx& w, IMB_JOB* job, rte_mbuf** out, unsigned& n_out) noexcep
     w.drop(pd.m, Drop::crypto_error);
     return;
   }
+  // As on decap: the limit may be reached inside this burst.
+  if (!sa_usable(*pd.sa)) {
+    ++w.sa_ctr[pd.sa->slot].expired_drops;
+    w.drop(pd.m, Drop::sa_hard_expired);
+    return;
+  }
   SaCounters& c = w.sa_ctr[pd.sa->slot];
   ++c.packets;
   c.bytes += pd.payload_len;

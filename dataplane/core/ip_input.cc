@@ -69,20 +69,27 @@ wire::Ipv4Hdr* ip_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcep
   return ip;
 }
 
-void icmp_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcept {
-  auto* eth = rte_pktmbuf_mtod(m, wire::EthHdr*);
-  const std::span<std::uint8_t> ip{reinterpret_cast<std::uint8_t*>(eth + 1),
+bool icmp_echo_reply(WorkerCtx& w, rte_mbuf* m, Drop malformed, Drop unhandled) noexcept {
+  const std::span<std::uint8_t> ip{rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr)),
                                    rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr)};
   switch (wire::icmp_echo_reply_in_place(ip)) {
     case wire::EchoResult::malformed:
-      w.drop(m, Drop::icmp_malformed);
-      return;
+      w.drop(m, malformed);
+      return false;
     case wire::EchoResult::not_echo_request:
-      w.drop(m, Drop::icmp_type);
-      return;
+      w.drop(m, unhandled);
+      return false;
     case wire::EchoResult::reply:
       break;
   }
+  return true;
+}
+
+void icmp_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcept {
+  if (!icmp_echo_reply(w, m, Drop::icmp_malformed, Drop::icmp_type)) {
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, wire::EthHdr*);
   eth->dst = eth->src;
   eth->src = port.mac;
   ++w.ctr.icmp_replies;

@@ -10,6 +10,10 @@ namespace l2tpgw {
 // The IPv4 header of m, or nullptr when m was consumed (ARP) or dropped.
 wire::Ipv4Hdr* ip_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcept;
 
+// Turns the ICMP echo request in m (Ethernet + IPv4, trimmed) into its reply
+// in place; false when m was dropped, under `malformed` or `unhandled`.
+bool icmp_echo_reply(WorkerCtx& w, rte_mbuf* m, Drop malformed, Drop unhandled) noexcept;
+
 // Answers an ICMP echo request addressed to us, back to the MAC it came from.
 void icmp_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcept;
 

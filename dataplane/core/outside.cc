@@ -7,7 +7,6 @@
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
 #include "dataplane/core/punt.h"
-#include "dataplane/wire/icmp.h"
 
 namespace l2tpgw {
 namespace {
@@ -108,16 +107,8 @@ void inner_input(WorkerCtx& w, const PortInfo& port, const Decapped& d, EncapIte
          {d.sa, ip->src.host(), d.peer_port, d.sa->params.encap});
     return;
   }
-  const std::span<std::uint8_t> bytes{reinterpret_cast<std::uint8_t*>(ip), ip->total_len.host()};
-  switch (wire::icmp_echo_reply_in_place(bytes)) {
-    case wire::EchoResult::malformed:
-      w.drop(m, Drop::esp_inner_malformed);
-      return;
-    case wire::EchoResult::not_echo_request:
-      w.drop(m, Drop::esp_inner_unhandled);
-      return;
-    case wire::EchoResult::reply:
-      break;
+  if (!icmp_echo_reply(w, m, Drop::esp_inner_malformed, Drop::esp_inner_unhandled)) {
+    return;
   }
   SaState* out = w.rt.sas->find_outbound(ip->dst.host());
   if (out == nullptr) {

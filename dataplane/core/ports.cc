@@ -102,7 +102,7 @@ void ports_start(Runtime& rt, const Config& cfg, unsigned n_workers) {
       rte_eth_macaddr_get(p.port_id, &a);
       std::memcpy(p.mac.data(), a.addr_bytes, 6);
     }
-    p.neighbors = new NeighborTable();
+    p.neighbors = std::make_shared<NeighborTable>();
     for (const Neighbor& n : pc.neighbors) {
       p.neighbors->add_static(n.addr, n.mac);
     }
@@ -121,8 +121,6 @@ void ports_stop(Runtime& rt) {
   for (PortInfo& p : rt.ports) {
     rte_eth_dev_stop(p.port_id);
     rte_eth_dev_close(p.port_id);
-    delete p.neighbors;
-    p.neighbors = nullptr;
   }
 }
 

@@ -43,10 +43,16 @@ void WorkerCtx::flush_port(unsigned p) noexcept {
   b.n = 0;
 }
 
+void WorkerCtx::free_dead() noexcept {
+  rte_pktmbuf_free_bulk(_dead, _n_dead);
+  _n_dead = 0;
+}
+
 void WorkerCtx::flush() noexcept {
   for (unsigned p = 0; p < rt.ports.size(); ++p) {
     flush_port(p);
   }
+  free_dead();
 }
 
 bool WorkerCtx::take_punt_token() noexcept {

@@ -3,8 +3,10 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -35,7 +37,7 @@ struct PortInfo {
   std::optional<std::uint32_t> gateway;
   wire::Mac mac{};
   unsigned rx_worker = 0;
-  NeighborTable* neighbors = nullptr;
+  std::shared_ptr<NeighborTable> neighbors;
 };
 
 struct Runtime {
@@ -71,9 +73,14 @@ class WorkerCtx {
   crypto::MgrPtr mgr;
   crypto::IvSource iv;
 
+  // Counts m under its reason; it is freed with the burst's other drops in
+  // one rte_pktmbuf_free_bulk.
   void drop(rte_mbuf* m, Drop why) noexcept {
     ++ctr.drops[static_cast<unsigned>(why)];
-    rte_pktmbuf_free(m);
+    _dead[_n_dead++] = m;
+    if (_n_dead == std::size(_dead)) {
+      free_dead();
+    }
   }
   // Queue for transmission; flushes when the buffer is full.
   void send(const PortInfo& port, rte_mbuf* m) noexcept;
@@ -84,8 +91,15 @@ class WorkerCtx {
   void set_now(std::uint64_t tsc) noexcept { _now = tsc; }
   channel::PuntMsg& punt_msg() noexcept { return _punt; }
 
+  // Messages taken from the control plane's tx ring per call: control
+  // traffic is light and each message is 2 KB of copying; 8 keeps a
+  // worker's pause for them short.
+  static constexpr unsigned tx_batch = 8;
+  std::span<channel::TxMsg, tx_batch> tx_msgs() noexcept { return _tx_msgs; }
+
  private:
   void flush_port(unsigned p) noexcept;
+  void free_dead() noexcept;
 
   TxBuffer _tx[channel::max_ports];
   std::uint64_t _punt_tokens_tsc;  // tokens × cycles-per-token
@@ -93,7 +107,10 @@ class WorkerCtx {
   std::uint64_t _cycles_per_token;
   std::uint64_t _punt_cap_tsc;
   std::uint64_t _now = 0;
+  rte_mbuf* _dead[burst_size * 2];
+  unsigned _n_dead = 0;
   channel::PuntMsg _punt{};
+  std::array<channel::TxMsg, tx_batch> _tx_msgs{};
 };
 
 }  // namespace l2tpgw

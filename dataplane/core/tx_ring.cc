@@ -12,10 +12,6 @@
 namespace l2tpgw {
 namespace {
 
-// Messages per call: control traffic is light, and each message is 2 KB of
-// copying; 8 keeps a worker's pause for them short.
-constexpr unsigned tx_batch = 8;
-
 // Builds the mbuf of one message; nullptr when dropped.
 rte_mbuf* to_mbuf(WorkerCtx& w, const channel::TxMsg& msg) noexcept {
   const std::span<const std::uint8_t> pkt{msg.data, msg.len};
@@ -44,8 +40,9 @@ rte_mbuf* to_mbuf(WorkerCtx& w, const channel::TxMsg& msg) noexcept {
 }  // namespace
 
 unsigned drain_tx_ring(WorkerCtx& w) noexcept {
-  alignas(64) static thread_local channel::TxMsg msgs[tx_batch];
-  const unsigned n = rte_ring_sc_dequeue_burst_elem(w.rt.seg->tx_ring(), msgs,
+  constexpr unsigned tx_batch = WorkerCtx::tx_batch;
+  const auto msgs = w.tx_msgs();
+  const unsigned n = rte_ring_sc_dequeue_burst_elem(w.rt.seg->tx_ring(), msgs.data(),
                                                    channel::packet_elem_size, tx_batch, nullptr);
   EncapItem enc[tx_batch];
   unsigned n_enc = 0;
