@@ -21,8 +21,11 @@ constexpr T byteswap(T v) noexcept {
   }
 }
 
+// Packed: alignment 1, so a header overlaid at any offset (an inner IPv4
+// header behind a 3-byte PPP header, say) reads its fields without
+// undefined behaviour.
 template <typename T>
-struct Be {
+struct [[gnu::packed]] Be {
   T raw;  // network order, as on the wire
 
   static constexpr Be from_host(T v) noexcept { return Be{to_net(v)}; }
@@ -44,5 +47,6 @@ using Be32 = Be<std::uint32_t>;
 using Be64 = Be<std::uint64_t>;
 
 static_assert(sizeof(Be16) == 2 && sizeof(Be32) == 4 && sizeof(Be64) == 8);
+static_assert(alignof(Be16) == 1 && alignof(Be32) == 1 && alignof(Be64) == 1);
 
 }  // namespace l2tpgw::wire

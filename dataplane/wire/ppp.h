@@ -1,5 +1,5 @@
-// PPP framing as carried in L2TP (RFC 2661 §1: HDLC flags, FCS and
-// transparency are removed by the LAC), as pure functions over the frame:
+// PPP framing as carried in L2TP (RFC 2661 §5.3: CRC, link framing and
+// transparency bytes are stripped by the LAC), as pure functions over the frame:
 // the optional Address/Control bytes FF 03 (RFC 1662 §3.1, compressed away
 // by ACFC, RFC 1661 §6.6) and the 1- or 2-byte Protocol field (RFC 1661 §2,
 // compressed by PFC, §6.5).
@@ -28,7 +28,7 @@ inline constexpr std::uint16_t ppp_proto_eap = 0xc227;
 enum class PppError : std::uint8_t {
   ok,
   truncated,            // no complete Protocol field
-  bad_address_control,  // starts with FF but not FF 03 (RFC 1662 §3.2: discard)
+  bad_address_control,  // starts with FF but not FF 03 (RFC 1662 §3.1: discard)
   bad_protocol,         // a 2-byte field whose last byte has LSB 0 (RFC 1661 §2)
 };
 
@@ -93,7 +93,7 @@ constexpr std::size_t ppp_header_len(std::uint16_t protocol, bool acfc, bool pfc
 
 // Writes Address/Control (unless acfc) and the Protocol field (one byte if
 // pfc and it fits). Returns the size written, or 0 when out is too small or
-// protocol is not a valid PPP Protocol value.
+// protocol is not a valid PPP Protocol value or is the reserved 0x00ff.
 std::size_t build_ppp_header(std::span<std::uint8_t> out, std::uint16_t protocol, bool acfc,
                              bool pfc) noexcept;
 
