@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "controlplane/ctl_commands.h"
+#include "controlplane/inject.h"
 #include "controlplane/names.h"
 #include "controlplane/sa_sync.h"
 
@@ -204,6 +205,7 @@ std::string ControlPlane::handle_command(const std::string& line) {
   ctx.sa_del = [this](channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
     return delete_sa(d, spi, peer);
   };
+  ctx.inject = [this](const InjectRequest& r) { return run_inject(*_dp, r, _opts.ack_timeout, _log); };
   _log.debug("ctl", "command: " + line);
   return encode_reply(run_command(line, ctx));
 }

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <span>
 #include <sstream>
 #include <vector>
 
+#include "controlplane/inject.h"
 #include "controlplane/names.h"
 #include "dataplane/config/config.h"
 
@@ -21,6 +23,9 @@ constexpr std::string_view usage =
     "  punts                       packets punted to the control plane\n"
     "  stats                       everything above as one JSON object\n"
     "  sa-del in|out SPI PEER      delete an SA\n"
+    "  inject --pcap FILE [--port NAME] [--sa SPI PEER]\n"
+    "                              send the IPv4 packets of a pcap file out of a port\n"
+    "                              (default: outside), through an outbound SA if given\n"
     "add --json to any of them for JSON\n";
 
 struct Args {
@@ -42,18 +47,6 @@ Args split(std::string_view line) {
     }
   }
   return a;
-}
-
-std::optional<std::uint32_t> parse_spi(const std::string& s) {
-  const bool hex = s.starts_with("0x") || s.starts_with("0X");
-  const char* b = s.data() + (hex ? 2 : 0);
-  const char* e = s.data() + s.size();
-  std::uint32_t v = 0;
-  const auto [end, ec] = std::from_chars(b, e, v, hex ? 16 : 10);
-  if (b == e || ec != std::errc{} || end != e) {
-    return std::nullopt;
-  }
-  return v;
 }
 
 CtlReply fail(std::string text) { return {false, std::move(text) + "\n"}; }
@@ -79,8 +72,20 @@ CtlReply sa_del(const Args& a, const CtlContext& ctx) {
   return {true, "deleted " + name + "\n"};
 }
 
+CtlReply inject(const Args& a, const CtlContext& ctx) {
+  const InjectParse p = parse_inject(std::span(a.words).subspan(1));
+  if (!p.request) {
+    return fail(p.error);
+  }
+  if (!ctx.inject) {
+    return fail("inject is not available here");
+  }
+  return ctx.inject(*p.request);
+}
+
 bool needs_data_plane(const std::string& cmd) {
-  return cmd == "sa" || cmd == "ports" || cmd == "drops" || cmd == "workers" || cmd == "sa-del";
+  return cmd == "sa" || cmd == "ports" || cmd == "drops" || cmd == "workers" || cmd == "sa-del" ||
+         cmd == "inject";
 }
 
 CtlReply render(const Args& a, const CtlContext& ctx) {
@@ -108,10 +113,22 @@ CtlReply render(const Args& a, const CtlContext& ctx) {
 
 }  // namespace
 
+std::optional<std::uint32_t> parse_spi(const std::string& s) {
+  const bool hex = s.starts_with("0x") || s.starts_with("0X");
+  const char* b = s.data() + (hex ? 2 : 0);
+  const char* e = s.data() + s.size();
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(b, e, v, hex ? 16 : 10);
+  if (b == e || ec != std::errc{} || end != e) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   const Args a = split(line);
   static constexpr std::string_view known[] = {"sa",    "ports", "drops",  "workers", "punts",
-                                               "stats", "status", "sa-del", "help"};
+                                               "stats", "status", "sa-del", "inject", "help"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -124,6 +141,9 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   }
   if (a.words[0] == "sa-del") {
     return sa_del(a, ctx);
+  }
+  if (a.words[0] == "inject") {
+    return inject(a, ctx);
   }
   return render(a, ctx);
 }

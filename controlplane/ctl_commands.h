@@ -13,6 +13,13 @@
 
 namespace l2tpgw::cp {
 
+struct CtlReply {
+  bool ok = true;
+  std::string text;
+};
+
+struct InjectRequest;
+
 struct CtlContext {
   const channel::Segment* seg = nullptr;  // null while no data plane is attached
   const PuntSink* punts = nullptr;
@@ -23,14 +30,14 @@ struct CtlContext {
   std::function<std::optional<channel::Ack>(channel::Direction, std::uint32_t spi,
                                             std::uint32_t peer)>
       sa_del;
-};
-
-struct CtlReply {
-  bool ok = true;
-  std::string text;
+  // Sends the packets of a pcap file (inject.h).
+  std::function<CtlReply(const InjectRequest&)> inject;
 };
 
 CtlReply run_command(std::string_view line, const CtlContext& ctx);
+
+// Decimal or 0x-prefixed hexadecimal.
+std::optional<std::uint32_t> parse_spi(const std::string& s);
 
 // On the socket: "ok\n" or "error\n", then the text.
 std::string encode_reply(const CtlReply& r);

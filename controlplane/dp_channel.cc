@@ -129,20 +129,27 @@ std::size_t DpChannel::poll_punts(const PuntHandler& on_punt) {
 
 bool DpChannel::send_packet(std::span<const std::uint8_t> ipv4_packet,
                             std::optional<SaRef> via_sa) {
+  return send_packet(ipv4_packet, via_sa, _tx_port) == SendResult::queued;
+}
+
+DpChannel::SendResult DpChannel::send_packet(std::span<const std::uint8_t> ipv4_packet,
+                                             std::optional<SaRef> via_sa, std::uint8_t port) {
   if (ipv4_packet.empty() || ipv4_packet.size() > channel::max_packet) {
-    return false;
+    return SendResult::too_big;
   }
   // The ring element is sized for the largest message (a PuntMsg).
   alignas(8) std::uint8_t elem[channel::packet_elem_size]{};
   auto* tx = new (elem) channel::TxMsg{};
   tx->hdr = {channel::version, channel::MsgType::tx, _next_cookie++};
-  tx->port = _tx_port;
+  tx->port = port;
   tx->via_sa = via_sa ? 1 : 0;
   tx->len = static_cast<std::uint16_t>(ipv4_packet.size());
   tx->sa_spi = via_sa ? via_sa->spi : 0;
   tx->peer_addr = via_sa ? via_sa->peer_addr : 0;
   std::memcpy(tx->data, ipv4_packet.data(), ipv4_packet.size());
-  return rte_ring_enqueue_elem(_seg.tx_ring(), elem, channel::packet_elem_size) == 0;
+  return rte_ring_enqueue_elem(_seg.tx_ring(), elem, channel::packet_elem_size) == 0
+             ? SendResult::queued
+             : SendResult::ring_full;
 }
 
 }  // namespace l2tpgw::cp

@@ -46,10 +46,17 @@ class DpChannel {
   std::size_t poll_events();
   std::size_t poll_punts(const PuntHandler& on_punt);
 
+  enum class SendResult : std::uint8_t { queued, too_big, ring_full };
+
   // A whole IPv4 packet from the gateway's address, sent out of the outside
   // port, protected by the outbound SA via_sa when given. False when it does
   // not fit a message or the tx ring is full.
   bool send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa);
+  // The same out of the port of that index (the data plane's numbering, as
+  // in the segment's port names); only the outside port has outbound SAs.
+  SendResult send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa,
+                         std::uint8_t port);
+  std::uint8_t tx_port() const noexcept { return _tx_port; }
 
  private:
   struct Pending;

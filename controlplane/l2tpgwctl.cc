@@ -1,5 +1,6 @@
 // l2tpgwctl [--socket PATH | --config FILE] COMMAND [ARGS] [--json]
 // Sends one command to the control plane and prints its reply.
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -13,7 +14,8 @@ constexpr const char* default_socket = "/run/l2tpgw/ctl.sock";
 constexpr const char* usage =
     "usage: l2tpgwctl [--socket PATH | --config FILE] COMMAND [ARGS] [--json]\n"
     "commands: status, sa, ports, drops [--all], workers, punts, stats,\n"
-    "          sa-del in|out SPI PEER, help\n";
+    "          sa-del in|out SPI PEER,\n"
+    "          inject --pcap FILE [--port NAME] [--sa SPI PEER], help\n";
 
 struct Cli {
   std::string socket = default_socket;
@@ -31,7 +33,16 @@ std::optional<Cli> parse_cli(int argc, char** argv) {
     i += 2;
   }
   for (; i < argc; ++i) {
-    cli.command += (cli.command.empty() ? "" : " ") + std::string(argv[i]);
+    std::string word = argv[i];
+    // The control plane reads the file from its own working directory.
+    if (i > 1 && std::string_view(argv[i - 1]) == "--pcap") {
+      word = std::filesystem::absolute(word).lexically_normal().string();
+    }
+    // The request is one line of words separated by blanks.
+    if (word.empty() || word.find_first_of(" \t\n") != std::string::npos) {
+      throw std::runtime_error("argument '" + word + "' is empty or contains blanks");
+    }
+    cli.command += (cli.command.empty() ? "" : " ") + word;
   }
   return cli.command.empty() ? std::nullopt : std::optional(cli);
 }

@@ -106,7 +106,14 @@ class Gateway:
         self.prefix = f"l2tpgwpipe{self.tag}"
         self.sas = []
         self.neighbors = {}
+        self.inside_neighbors = {}
+        self.outside_gateway = None
         self.dataplane_extra = {}
+        # Virtual devices of the two ports; None: net_pcap on the files of
+        # run() (out_in.pcap → out_out.pcap, in_in.pcap → in_out.pcap).
+        self.outside_vdev = None
+        self.inside_vdev = None
+        self.cfg = self.path("l2tpgw.conf")
 
     def add_sa(self, sa):
         self.sas.append(sa)
@@ -120,18 +127,21 @@ class Gateway:
     def config_text(self):
         dp = [f"workers = [1]", f'channel = "{self.channel}"']
         dp += [f"{k} = {v}" for k, v in self.dataplane_extra.items()]
-        neigh = ", ".join(f'{{ address = "{a}"; mac = "{m}"; }}' for a, m in sorted(self.neighbors.items()))
-        out_vdev = f"net_pcap0,rx_pcap={self.path('out_in.pcap')},tx_pcap={self.path('out_out.pcap')}"
-        in_vdev = f"net_pcap1,rx_pcap={self.path('in_in.pcap')},tx_pcap={self.path('in_out.pcap')}"
+        neigh = _neighbors(self.neighbors)
+        out_vdev = self.outside_vdev or (
+            f"net_pcap0,rx_pcap={self.path('out_in.pcap')},tx_pcap={self.path('out_out.pcap')}")
+        in_vdev = self.inside_vdev or (
+            f"net_pcap1,rx_pcap={self.path('in_in.pcap')},tx_pcap={self.path('in_out.pcap')}")
+        gateway = f' gateway = "{self.outside_gateway}";' if self.outside_gateway else ""
         sas = ",\n  ".join(sa.libconfig() for sa in self.sas)
         return (
             f"dataplane = {{ {'; '.join(dp)}; }};\n"
             f'controlplane = {{ socket = "{self.path("ctl.sock")}"; }};\n'
             "ports = (\n"
             f'  {{ name = "outside"; role = "outside"; vdev = "{out_vdev}"; address = "{OUTSIDE_ADDR}/24";'
-            f"{self._mac(OUTSIDE_MAC)} neighbors = ( {neigh} ); }},\n"
+            f"{self._mac(OUTSIDE_MAC)}{gateway} neighbors = ( {neigh} ); }},\n"
             f'  {{ name = "inside"; role = "inside"; vdev = "{in_vdev}"; address = "{INSIDE_ADDR}/24";'
-            f"{self._mac(INSIDE_MAC)} }}\n"
+            f"{self._mac(INSIDE_MAC)} neighbors = ( {_neighbors(self.inside_neighbors)} ); }}\n"
             ");\n"
             f"sas = (\n  {sas}\n);\n"
         )
@@ -139,6 +149,43 @@ class Gateway:
     @staticmethod
     def _mac(mac):
         return f' mac = "{mac}";' if SET_PORT_MAC else ""
+
+    def write_config(self):
+        with open(self.cfg, "w") as f:
+            f.write(self.config_text())
+
+    def ctl(self, *args, timeout=10, cwd=None):
+        """One l2tpgwctl command; the CompletedProcess (text)."""
+        return subprocess.run([self.bins.ctl, "--config", self.cfg, *args],
+                              capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+    def start_dataplane(self, log_name="dataplane.log", timeout=20.0, env=None):
+        """Starts the data plane with --wait-cp and waits for its segment."""
+        log = open(self.path(log_name), "a")
+        dp = subprocess.Popen([self.bins.dataplane, *EAL_ARGS, "--file-prefix", self.prefix,
+                               "--", "--config", self.cfg, "--wait-cp"],
+                              stdout=log, stderr=subprocess.STDOUT, env=dataplane_env(env))
+        log.close()
+        shm = f"/dev/shm/l2tpgw-{self.channel}"
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(shm):
+            if dp.poll() is not None:
+                raise GatewayError(f"data plane exited with {dp.returncode}:\n{self._log(log_name)}")
+            if time.monotonic() > deadline:
+                dp.kill()
+                dp.wait()
+                raise GatewayError(f"no {shm} after {timeout} s")
+            time.sleep(0.02)
+        return dp
+
+    def start_controlplane(self, cfg=None, log_name="controlplane.log", punt_pcap=None):
+        log = open(self.path(log_name), "a")
+        args = [self.bins.controlplane, "--config", cfg or self.cfg]
+        if punt_pcap:
+            args += ["--punt-pcap", punt_pcap]
+        cp = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return cp
 
     def _ctl_stats(self, cfg):
         p = subprocess.run([self.bins.ctl, "--config", cfg, "stats", "--json"],
@@ -150,33 +197,29 @@ class Gateway:
         except json.JSONDecodeError as e:
             return None, f"bad JSON from l2tpgwctl: {e}: {p.stdout[:200]!r}"
 
-    def run(self, outside_in=(), inside_in=(), timeout=20.0):
-        cfg = self.path("l2tpgw.conf")
-        with open(cfg, "w") as f:
-            f.write(self.config_text())
+    def run(self, outside_in=(), inside_in=(), timeout=20.0, during=None):
+        """One run over the input pcaps. `during(gw)`, when given, is called
+        once the workers have received every input frame and gone idle, with
+        both processes still up (to inject packets, delete SAs...); the run
+        then waits for idle again before stopping them."""
+        cfg = self.cfg
+        self.write_config()
         write_pcap(self.path("out_in.pcap"), outside_in)
         write_pcap(self.path("in_in.pcap"), inside_in)
         expected_rx = len(outside_in) + len(inside_in)
         punt_pcap = self.path("punt.pcap")
-        dp_log = open(self.path("dataplane.log"), "w")
-        cp_log = open(self.path("controlplane.log"), "w")
         dp = cp = None
         ok = False
         try:
-            dp = subprocess.Popen([self.bins.dataplane, *EAL_ARGS, "--file-prefix", self.prefix,
-                                   "--", "--config", cfg, "--wait-cp"],
-                                  stdout=dp_log, stderr=subprocess.STDOUT)
-            shm = f"/dev/shm/l2tpgw-{self.channel}"
-            deadline = time.monotonic() + timeout
-            while not os.path.exists(shm):
-                if dp.poll() is not None:
-                    raise GatewayError(f"data plane exited with {dp.returncode}:\n{self._log('dataplane.log')}")
-                if time.monotonic() > deadline:
-                    raise GatewayError(f"no {shm} after {timeout} s")
-                time.sleep(0.05)
-            cp = subprocess.Popen([self.bins.controlplane, "--config", cfg, "--punt-pcap", punt_pcap],
-                                  stdout=cp_log, stderr=subprocess.STDOUT)
+            start = time.monotonic()
+            deadline = start + timeout
+            dp = self.start_dataplane(timeout=timeout)
+            cp = self.start_controlplane(punt_pcap=punt_pcap)
             stats = self._wait_idle(cfg, dp, cp, expected_rx, deadline)
+            elapsed = time.monotonic() - start
+            if during is not None:
+                during(self)
+                stats = self._wait_idle(cfg, dp, cp, expected_rx, time.monotonic() + timeout)
             self._stop(dp, "data plane")
             dp = None
             # The control plane drains what the data plane punted last.
@@ -187,6 +230,8 @@ class Gateway:
                             self._frames("in_out.pcap", LINKTYPE_ETHERNET),
                             self._frames("punt.pcap", LINKTYPE_IPV4), stats,
                             self._log("dataplane.log") + self._log("controlplane.log"))
+            result.cp_log = self._log("controlplane.log", tail=None)
+            result.elapsed = elapsed
             ok = True
             return result
         finally:
@@ -194,8 +239,6 @@ class Gateway:
                 if p is not None and p.poll() is None:
                     p.kill()
                     p.wait()
-            dp_log.close()
-            cp_log.close()
             self.cleanup(remove_dir=ok and not self.keep)
 
     def _wait_idle(self, cfg, dp, cp, expected_rx, deadline):
@@ -246,13 +289,15 @@ class Gateway:
             raise GatewayError(f"{name}: link type {linktype}, expected {want_linktype}")
         return frames
 
-    def _log(self, name):
+    def _log(self, name, tail=4000):
         try:
             with open(self.path(name)) as f:
                 text = f.read()
         except OSError:
             return ""
-        return f"--- {name} ---\n{text[-4000:]}"
+        if tail is None:
+            return text
+        return f"--- {name} ---\n{text[-tail:]}"
 
     def cleanup(self, remove_dir=True):
         for path in (f"/dev/shm/l2tpgw-{self.channel}",):
@@ -264,6 +309,19 @@ class Gateway:
                     os.unlink(os.path.join("/dev/hugepages", n))
         if remove_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _neighbors(table):
+    return ", ".join(f'{{ address = "{a}"; mac = "{m}"; }}' for a, m in sorted(table.items()))
+
+
+def dataplane_env(extra=None):
+    env = dict(os.environ)
+    # With the sanitizer build (meson -Dsanitize=true): a UBSan finding
+    # aborts the process (-fno-sanitize-recover) and its log then shows where.
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    env.update(extra or {})
+    return env
 
 
 def _activity(stats):

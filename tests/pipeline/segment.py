@@ -1,0 +1,174 @@
+"""The data plane's shared segment (/dev/shm/l2tpgw-<channel>) read from
+Python, without the control plane: the header, the per-worker counters, the
+SA directory and the per-SA counters. The layouts follow
+dataplane/channel/segment.h, counters.h and messages.h (x86-64, little
+endian); the drop reasons are read from the X-macro list in counters.h, so
+their order cannot drift from the data plane's.
+
+Counters have one writer each and are read here without locks: an aligned
+8-byte value copied by mmap slicing is read whole on x86-64, and a counter
+that moves while a snapshot is taken is only ever seen at an older value."""
+
+import mmap
+import os
+import re
+import struct
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COUNTERS_H = os.path.join(HERE, "..", "..", "dataplane", "channel", "counters.h")
+
+SEGMENT_MAGIC = 0x6C3274706777_0001
+VERSION = 1
+MAX_PORTS = 4
+
+# struct SegmentHeader
+HEADER = struct.Struct("<QIIIIQQQiI8Q128sQIiI")
+HEADER_FIELDS = ("magic", "version", "n_workers", "n_ports", "max_sas", "total_size", "generation", "tsc_hz",
+                 "dp_pid", "reserved", "off_cmd_ring", "off_tx_ring", "off_event_ring", "off_punt_ring",
+                 "off_port_counters", "off_worker_counters", "off_sa_counters", "off_sa_dir", "port_names",
+                 "dp_heartbeat_ns", "ready", "cp_pid", "cp_synced")
+assert HEADER.size == 268  # sizeof(SegmentHeader) is 272 with its tail padding
+
+# struct WorkerCounters: these, then one per drop reason; alignas(64).
+WORKER_FIELDS = ("loops", "busy_loops", "busy_cycles", "rx_packets", "tx_packets", "punted", "esp_decapped",
+                 "esp_encapped", "arp_replies", "icmp_replies")
+# struct SaCounters (64 bytes, two reserved words).
+SA_COUNTER_FIELDS = ("packets", "bytes", "auth_failures", "replay_drops", "decrypt_errors", "expired_drops")
+SA_COUNTERS = struct.Struct("<8Q")
+# struct SaDirEntry: seq, in_use, installed_unix_ns, then SaParams (128 bytes).
+DIR_ENTRY = struct.Struct("<IIQ")
+SA_PARAMS = struct.Struct("<IBBBBIIHHIBB2x36s32s4Q")
+DIR_ENTRY_SIZE = DIR_ENTRY.size + SA_PARAMS.size
+assert SA_PARAMS.size == 128 and DIR_ENTRY_SIZE == 144
+
+CIPHERS = ("aes-cbc-128", "aes-cbc-256", "aes-gcm-128", "aes-gcm-256", "3des-cbc")  # enum EspCipher
+AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128")  # enum EspAuth
+
+
+def drop_reasons():
+    with open(COUNTERS_H) as f:
+        text = f.read()
+    body = text[text.index("#define L2TPGW_DROP_REASONS(X)"):text.index("enum class Drop")]
+    return re.findall(r"\bX\((\w+),", body)
+
+
+DROPS = drop_reasons()
+WORKER = struct.Struct(f"<{len(WORKER_FIELDS) + len(DROPS)}Q")
+WORKER_SIZE = (WORKER.size + 63) // 64 * 64
+
+
+def ipv4(a):
+    return ".".join(str((a >> s) & 0xFF) for s in (24, 16, 8, 0))
+
+
+class SegmentError(Exception):
+    pass
+
+
+class Segment:
+    @classmethod
+    def attach(cls, channel, timeout=10.0):
+        """Waits for the data plane to have filled the segment in (it
+        creates the file before writing the header) and maps it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                seg = cls(channel)
+                if seg.header()["ready"]:
+                    return seg
+                seg.close()
+            except (OSError, ValueError, SegmentError):
+                if time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                raise SegmentError(f"/dev/shm/l2tpgw-{channel}: not ready after {timeout} s")
+            time.sleep(0.01)
+
+    def __init__(self, channel):
+        self.path = f"/dev/shm/l2tpgw-{channel}"
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            self.map = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        h = self.header()
+        if h["magic"] != SEGMENT_MAGIC or h["version"] != VERSION:
+            raise SegmentError(f"{self.path}: magic {h['magic']:#x} version {h['version']}")
+        if h["total_size"] != len(self.map):
+            raise SegmentError(f"{self.path}: size {len(self.map)}, header says {h['total_size']}")
+        # The worker counters fill their region, rounded to 64 bytes: a
+        # WorkerCounters of another size means counters.h and this file
+        # disagree.
+        region = h["off_sa_counters"] - h["off_worker_counters"]
+        if not h["n_workers"] * WORKER_SIZE <= region < h["n_workers"] * WORKER_SIZE + 64:
+            raise SegmentError(f"worker counters region of {region} bytes for {h['n_workers']} workers"
+                               f" of {WORKER_SIZE} bytes")
+        self.h = h
+
+    def close(self):
+        self.map.close()
+
+    def header(self):
+        h = dict(zip(HEADER_FIELDS, HEADER.unpack_from(self.map, 0)))
+        names = h["port_names"]
+        h["port_names"] = [names[i * 32:(i + 1) * 32].split(b"\0")[0].decode() for i in range(MAX_PORTS)]
+        return h
+
+    def worker(self, w):
+        """One worker's counters: the named ones and `drops` by reason."""
+        vals = WORKER.unpack_from(self.map, self.h["off_worker_counters"] + w * WORKER_SIZE)
+        out = dict(zip(WORKER_FIELDS, vals))
+        out["drops"] = dict(zip(DROPS, vals[len(WORKER_FIELDS):]))
+        return out
+
+    def totals(self):
+        """Every worker counter summed; drops as drop_<reason>."""
+        tot = {}
+        for w in range(self.h["n_workers"]):
+            c = self.worker(w)
+            for k, v in c.items():
+                if k == "drops":
+                    for r, n in v.items():
+                        tot["drop_" + r] = tot.get("drop_" + r, 0) + n
+                else:
+                    tot[k] = tot.get(k, 0) + v
+        return tot
+
+    def dir_entry(self, slot, tries=1000):
+        """The directory entry of a slot under its sequence lock, or None
+        when the slot is free."""
+        off = self.h["off_sa_dir"] + slot * DIR_ENTRY_SIZE
+        for _ in range(tries):
+            s1, in_use, installed = DIR_ENTRY.unpack_from(self.map, off)
+            raw = SA_PARAMS.unpack_from(self.map, off + DIR_ENTRY.size)
+            (s2,) = struct.unpack_from("<I", self.map, off)
+            if s1 % 2 == 0 and s1 == s2:
+                if not in_use:
+                    return None
+                spi, d, encap, cipher, auth, local, peer, lport, pport, window = raw[:10]
+                return {"slot": slot, "installed_unix_ns": installed, "spi": spi,
+                        "direction": "in" if d == 0 else "out", "encap": "udp" if encap == 1 else "none",
+                        "cipher": CIPHERS[cipher], "integrity": AUTHS[auth], "local": ipv4(local),
+                        "peer": ipv4(peer), "local_port": lport, "peer_port": pport, "replay_window": window,
+                        "lifetime": raw[-4:]}
+            time.sleep(0.0001)
+        raise SegmentError(f"SA directory slot {slot} kept changing")
+
+    def sas(self):
+        return [e for e in (self.dir_entry(s) for s in range(self.h["max_sas"])) if e is not None]
+
+    def find_sa(self, direction, spi, peer):
+        for e in self.sas():
+            if (e["direction"], e["spi"], e["peer"]) == (direction, spi, peer):
+                return e
+        return None
+
+    def sa_counters(self, slot):
+        """A slot's counters summed over workers."""
+        tot = dict.fromkeys(SA_COUNTER_FIELDS, 0)
+        for w in range(self.h["n_workers"]):
+            off = self.h["off_sa_counters"] + (w * self.h["max_sas"] + slot) * SA_COUNTERS.size
+            for k, v in zip(SA_COUNTER_FIELDS, SA_COUNTERS.unpack_from(self.map, off)):
+                tot[k] += v
+        return tot
