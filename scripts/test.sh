@@ -17,9 +17,12 @@ run_suite() {  # build-dir, meson options...
   local dir=$1
   shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    local log
+    log=$(mktemp)
+    meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; return 1; }
+    rm -f "$log"
   fi
-  ninja -C "$dir" -j"$jobs" >"$dir.ninja.log" 2>&1 || { tail -50 "$dir.ninja.log"; return 1; }
+  ninja -C "$dir" -j"$jobs" >"$dir/ninja.log" 2>&1 || { tail -50 "$dir/ninja.log"; return 1; }
   # Pipeline tests start DPDK processes that each want the two cores: run
   # them one at a time after the unit tests.
   local rc=0
