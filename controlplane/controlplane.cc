@@ -10,6 +10,7 @@
 #include "controlplane/inject.h"
 #include "controlplane/names.h"
 #include "controlplane/sa_sync.h"
+#include "controlplane/session_sync.h"
 
 namespace l2tpgw::cp {
 namespace {
@@ -27,6 +28,12 @@ std::uint8_t outside_port_index(const Config& c) {
     }
   }
   return 0;
+}
+
+std::string sync_summary(const SyncStats& st) {
+  return std::to_string(st.installed) + " installed, " + std::to_string(st.replaced) +
+         " replaced, " + std::to_string(st.present) + " already present, " +
+         std::to_string(st.deleted) + " deleted, " + std::to_string(st.failed) + " failed";
 }
 
 }  // namespace
@@ -76,13 +83,14 @@ void ControlPlane::adopt(channel::Segment seg) {
                       " workers)");
   _waiting_logged = _heartbeat_stale = _segment_gone = false;
   _synced = false;
-  const SyncStats st = sync_static_sas(*_dp, _opts.config.sas, _log, _opts.ack_timeout);
-  _log.info("sa", "static SAs: " + std::to_string(st.installed) + " installed, " +
-                      std::to_string(st.replaced) + " replaced, " + std::to_string(st.present) +
-                      " already present, " + std::to_string(st.deleted) + " deleted, " +
-                      std::to_string(st.failed) + " failed");
-  // Tells a data plane started with --wait-cp that the static SAs are in
-  // place and it may start receiving.
+  const SyncStats sas = sync_static_sas(*_dp, _opts.config.sas, _log, _opts.ack_timeout);
+  _log.info("sa", "static SAs: " + sync_summary(sas));
+  // After the SAs: a session's first packets must find its SAs in place.
+  const SyncStats sessions =
+      sync_static_sessions(*_dp, _opts.config.sessions, _log, _opts.ack_timeout);
+  _log.info("session", "static sessions: " + sync_summary(sessions));
+  // Tells a data plane started with --wait-cp that the static SAs and
+  // sessions are in place and it may start receiving.
   h.cp_synced.store(1, std::memory_order_release);
   _synced = true;
 }
@@ -195,6 +203,18 @@ std::optional<channel::Ack> ControlPlane::delete_sa(channel::Direction d, std::u
   return ack;
 }
 
+std::optional<channel::Ack> ControlPlane::delete_session(std::uint16_t tunnel,
+                                                         std::uint16_t session) {
+  channel::CtrlMsg m{};
+  m.session_del.hdr.type = channel::MsgType::session_del;
+  m.session_del.local_tunnel_id = tunnel;
+  m.session_del.local_session_id = session;
+  const auto ack = _dp->call(m, _opts.ack_timeout);
+  _log.info("session", "delete of " + session_name(tunnel, session) + " from the CLI: " +
+                           (ack ? ack_result_name(ack->result) : std::string("no ack")));
+  return ack;
+}
+
 std::string ControlPlane::handle_command(const std::string& line) {
   CtlContext ctx;
   ctx.seg = _dp ? &_dp->segment() : nullptr;
@@ -204,6 +224,9 @@ std::string ControlPlane::handle_command(const std::string& line) {
   ctx.now_mono_ns = clock_ns(CLOCK_MONOTONIC);
   ctx.sa_del = [this](channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
     return delete_sa(d, spi, peer);
+  };
+  ctx.session_del = [this](std::uint16_t tunnel, std::uint16_t session) {
+    return delete_session(tunnel, session);
   };
   ctx.inject = [this](const InjectRequest& r) { return run_inject(*_dp, r, _opts.ack_timeout, _log); };
   _log.debug("ctl", "command: " + line);

@@ -1,6 +1,7 @@
 // The control-plane process without its command line: attaches to the data
-// plane's shared segment, keeps the static SAs installed, drains events and
-// punts, watches the data plane and serves the control socket. One thread.
+// plane's shared segment, keeps the static SAs and sessions installed, drains
+// events and punts, watches the data plane and serves the control socket.
+// One thread.
 #pragma once
 
 #include <chrono>
@@ -57,6 +58,7 @@ class ControlPlane {
   void check_generation();
   std::optional<channel::Ack> delete_sa(channel::Direction d, std::uint32_t spi,
                                         std::uint32_t peer);
+  std::optional<channel::Ack> delete_session(std::uint16_t tunnel, std::uint16_t session);
 
   CpOptions _opts;
   Logger& _log;

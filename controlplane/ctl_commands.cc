@@ -17,12 +17,14 @@ constexpr std::string_view usage =
     "commands:\n"
     "  status                      data plane, heartbeat, synchronisation\n"
     "  sa                          SAs with their counters\n"
+    "  sessions                    L2TP sessions with their counters\n"
     "  ports                       port counters\n"
     "  drops [--all]               drop reasons with their counts\n"
     "  workers                     per-worker counters and cycles per packet\n"
     "  punts                       packets punted to the control plane\n"
     "  stats                       everything above as one JSON object\n"
     "  sa-del in|out SPI PEER      delete an SA\n"
+    "  session-del TUNNEL SESSION  delete a session by our tunnel and session ids\n"
     "  inject --pcap FILE [--port NAME] [--sa SPI PEER]\n"
     "                              send the IPv4 packets of a pcap file out of a port\n"
     "                              (default: outside), through an outbound SA if given\n"
@@ -72,6 +74,40 @@ CtlReply sa_del(const Args& a, const CtlContext& ctx) {
   return {true, "deleted " + name + "\n"};
 }
 
+// An L2TP id as the operator types it: decimal 1..65535.
+std::optional<std::uint16_t> parse_id(const std::string& s) {
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v == 0 || v > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(v);
+}
+
+CtlReply session_del(const Args& a, const CtlContext& ctx) {
+  if (a.words.size() != 3) {
+    return fail("usage: session-del TUNNEL SESSION");
+  }
+  const auto tunnel = parse_id(a.words[1]);
+  const auto session = parse_id(a.words[2]);
+  if (!tunnel || !session) {
+    return fail("bad " + std::string(!tunnel ? "tunnel" : "session") + " id '" +
+                a.words[!tunnel ? 1 : 2] + "' (1..65535)");
+  }
+  if (!ctx.session_del) {
+    return fail("session-del is not available here");
+  }
+  const std::string name = session_name(*tunnel, *session);
+  const auto ack = ctx.session_del(*tunnel, *session);
+  if (!ack) {
+    return fail("delete " + name + ": no ack from the data plane");
+  }
+  if (ack->result != channel::AckResult::ok) {
+    return fail("delete " + name + ": " + ack_result_name(ack->result));
+  }
+  return {true, "deleted " + name + "\n"};
+}
+
 CtlReply inject(const Args& a, const CtlContext& ctx) {
   const InjectParse p = parse_inject(std::span(a.words).subspan(1));
   if (!p.request) {
@@ -84,8 +120,8 @@ CtlReply inject(const Args& a, const CtlContext& ctx) {
 }
 
 bool needs_data_plane(const std::string& cmd) {
-  return cmd == "sa" || cmd == "ports" || cmd == "drops" || cmd == "workers" || cmd == "sa-del" ||
-         cmd == "inject";
+  return cmd == "sa" || cmd == "sessions" || cmd == "ports" || cmd == "drops" ||
+         cmd == "workers" || cmd == "sa-del" || cmd == "session-del" || cmd == "inject";
 }
 
 CtlReply render(const Args& a, const CtlContext& ctx) {
@@ -95,6 +131,9 @@ CtlReply render(const Args& a, const CtlContext& ctx) {
   }
   if (cmd == "sa") {
     return {true, render_sas_text(*ctx.seg, ctx.now_unix_ns)};
+  }
+  if (cmd == "sessions") {
+    return {true, render_sessions_text(*ctx.seg, ctx.now_unix_ns)};
   }
   if (cmd == "ports") {
     return {true, render_ports_text(*ctx.seg)};
@@ -127,8 +166,9 @@ std::optional<std::uint32_t> parse_spi(const std::string& s) {
 
 CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   const Args a = split(line);
-  static constexpr std::string_view known[] = {"sa",    "ports", "drops",  "workers", "punts",
-                                               "stats", "status", "sa-del", "inject", "help"};
+  static constexpr std::string_view known[] = {"sa",     "sessions", "ports",       "drops",
+                                               "workers", "punts",   "stats",       "status",
+                                               "sa-del", "session-del", "inject",  "help"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -141,6 +181,9 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   }
   if (a.words[0] == "sa-del") {
     return sa_del(a, ctx);
+  }
+  if (a.words[0] == "session-del") {
+    return session_del(a, ctx);
   }
   if (a.words[0] == "inject") {
     return inject(a, ctx);

@@ -24,12 +24,15 @@ struct CtlContext {
   const channel::Segment* seg = nullptr;  // null while no data plane is attached
   const PuntSink* punts = nullptr;
   bool synced = false;
-  std::uint64_t now_unix_ns = 0;  // for SA ages
+  std::uint64_t now_unix_ns = 0;  // for SA and session ages
   std::uint64_t now_mono_ns = 0;  // for the heartbeat age
   // Deletes an SA through the data plane; nullopt when no ack came.
   std::function<std::optional<channel::Ack>(channel::Direction, std::uint32_t spi,
                                             std::uint32_t peer)>
       sa_del;
+  // Deletes a session by our tunnel and session ids; nullopt when no ack came.
+  std::function<std::optional<channel::Ack>(std::uint16_t tunnel, std::uint16_t session)>
+      session_del;
   // Sends the packets of a pcap file (inject.h).
   std::function<CtlReply(const InjectRequest&)> inject;
 };
@@ -44,6 +47,7 @@ std::string encode_reply(const CtlReply& r);
 
 // The texts of each command, also used by tests.
 std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_ns);
+std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns);
 std::string render_workers_text(const channel::Segment& seg);
 std::string render_ports_text(const channel::Segment& seg);
 std::string render_drops_text(const channel::Segment& seg, bool all);

@@ -47,6 +47,47 @@ json sa_json(const SaView& v, std::uint64_t now_unix_ns) {
           {"counters", sa_counters_json(v.counters)}};
 }
 
+json session_json(const SessionView& v, std::uint64_t now_unix_ns) {
+  const auto& p = v.params;
+  const auto& c = v.counters;
+  const std::uint64_t age =
+      now_unix_ns > v.installed_unix_ns ? (now_unix_ns - v.installed_unix_ns) / 1'000'000'000 : 0;
+  return {{"tunnel_id", p.local_tunnel_id},
+          {"session_id", p.local_session_id},
+          {"peer_tunnel_id", p.peer_tunnel_id},
+          {"peer_session_id", p.peer_session_id},
+          {"peer", format_ipv4(p.peer_addr)},
+          {"peer_port", p.peer_port},
+          {"local_port", p.local_port},
+          {"address", format_ipv4(p.inner_addr)},
+          {"sa_in", p.sa_in_spi},
+          {"sa_in_hex", spi_hex(p.sa_in_spi)},
+          {"sa_out", p.sa_out_spi},
+          {"sa_out_hex", spi_hex(p.sa_out_spi)},
+          {"acfc", p.ppp_acfc != 0},
+          {"pfc", p.ppp_pfc != 0},
+          {"sequencing", p.l2tp_sequencing != 0},
+          {"slot", v.slot},
+          {"installed_unix_ns", v.installed_unix_ns},
+          {"age_s", age},
+          {"counters",
+           {{"rx_packets", c.rx_packets},
+            {"rx_bytes", c.rx_bytes},
+            {"tx_packets", c.tx_packets},
+            {"tx_bytes", c.tx_bytes},
+            {"spoofed", c.spoofed},
+            {"punted", c.punted},
+            {"other_drops", c.other_drops}}}};
+}
+
+json sessions_json(const CtlContext& ctx) {
+  json a = json::array();
+  for (const auto& v : collect_sessions(*ctx.seg)) {
+    a.push_back(session_json(v, ctx.now_unix_ns));
+  }
+  return a;
+}
+
 json sas_json(const CtlContext& ctx) {
   json a = json::array();
   for (const auto& v : collect_sas(*ctx.seg)) {
@@ -137,7 +178,9 @@ json status_json(const CtlContext& ctx) {
           {"n_ports", h.n_ports},
           {"max_sas", h.max_sas},
           {"heartbeat_age_ns", hb == 0 ? json(nullptr) : json(ctx.now_mono_ns - std::min(hb, ctx.now_mono_ns))},
-          {"n_sas", collect_sas(*ctx.seg).size()}};
+          {"n_sas", collect_sas(*ctx.seg).size()},
+          {"max_sessions", h.max_sessions},
+          {"n_sessions", collect_sessions(*ctx.seg).size()}};
 }
 
 }  // namespace
@@ -149,6 +192,7 @@ std::string render_stats_json(const CtlContext& ctx) {
     o["drops"] = drops_json(*ctx.seg);
     o["ports"] = ports_json(*ctx.seg);
     o["sas"] = sas_json(ctx);
+    o["sessions"] = sessions_json(ctx);
   }
   if (ctx.punts != nullptr) {
     o["punts"] = punts_json(*ctx.punts);
@@ -162,6 +206,8 @@ std::string render_json(std::string_view command, const CtlContext& ctx) {
   json o;
   if (command == "sa") {
     o = sas_json(ctx);
+  } else if (command == "sessions") {
+    o = sessions_json(ctx);
   } else if (command == "workers") {
     o = {{"tsc_hz", ctx.seg->header().tsc_hz}, {"workers", workers_json(*ctx.seg)}};
   } else if (command == "ports") {

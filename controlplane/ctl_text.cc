@@ -100,6 +100,26 @@ std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_
   return t.render() + to_string(sas.size()) + " SAs\n";
 }
 
+std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns) {
+  TextTable t({{"TUNNEL/SESSION"}, {"PEER-IDS"}, {"PEER"}, {"ADDRESS"}, {"SA-IN"}, {"SA-OUT"},
+               {"FLAGS"}, {"AGE", true}, {"RX-PKTS", true}, {"RX-BYTES", true},
+               {"TX-PKTS", true}, {"TX-BYTES", true}, {"SPOOFED", true}, {"PUNTED", true},
+               {"DROPS", true}});
+  const auto sessions = collect_sessions(seg);
+  for (const auto& v : sessions) {
+    const auto& p = v.params;
+    const auto& c = v.counters;
+    t.add({to_string(p.local_tunnel_id) + "/" + to_string(p.local_session_id),
+           to_string(p.peer_tunnel_id) + "/" + to_string(p.peer_session_id),
+           format_ipv4(p.peer_addr) + ":" + to_string(p.peer_port), format_ipv4(p.inner_addr),
+           spi_hex(p.sa_in_spi), spi_hex(p.sa_out_spi), session_flags(p),
+           age_text(v.installed_unix_ns, now_unix_ns), to_string(c.rx_packets),
+           to_string(c.rx_bytes), to_string(c.tx_packets), to_string(c.tx_bytes),
+           to_string(c.spoofed), to_string(c.punted), to_string(c.other_drops)});
+  }
+  return t.render() + to_string(sessions.size()) + " sessions\n";
+}
+
 std::string render_workers_text(const channel::Segment& seg) {
   TextTable t({{"WORKER"}, {"LOOPS", true}, {"BUSY-LOOPS", true}, {"BUSY-CYCLES", true},
                {"RX-PKTS", true}, {"TX-PKTS", true}, {"PUNTED", true}, {"DECAP", true},
@@ -170,7 +190,9 @@ std::string render_status_text(const CtlContext& ctx) {
          "heartbeat:     " + age + "\n" + "control plane: attached, " +
          (ctx.synced ? "synced" : "not synced") + "\n" +
          "sas:           " + to_string(collect_sas(*ctx.seg).size()) + " of " +
-         to_string(h.max_sas) + "\n";
+         to_string(h.max_sas) + "\n" +
+         "sessions:      " + to_string(collect_sessions(*ctx.seg).size()) + " of " +
+         to_string(h.max_sessions) + "\n";
 }
 
 }  // namespace l2tpgw::cp

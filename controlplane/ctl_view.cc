@@ -30,6 +30,18 @@ void add_to(SaCounters& sum, const SaCounters& c) noexcept {
   sum.expired_drops += v.expired_drops;
 }
 
+void add_to(SessionCounters& sum, const SessionCounters& c) noexcept {
+  SessionCounters v{};
+  load_all(c, v);
+  sum.rx_packets += v.rx_packets;
+  sum.rx_bytes += v.rx_bytes;
+  sum.tx_packets += v.tx_packets;
+  sum.tx_bytes += v.tx_bytes;
+  sum.spoofed += v.spoofed;
+  sum.punted += v.punted;
+  sum.other_drops += v.other_drops;
+}
+
 }  // namespace
 
 std::uint64_t load_counter(const std::uint64_t& c) noexcept {
@@ -49,6 +61,24 @@ std::vector<SaView> collect_sas(const channel::Segment& seg) {
     v.slot = slot;
     for (unsigned w = 0; w < seg.header().n_workers; ++w) {
       add_to(v.counters, seg.sa_counters(w)[slot]);
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+// The directory index is the slot of the session's counters.
+std::vector<SessionView> collect_sessions(const channel::Segment& seg) {
+  std::vector<SessionView> out;
+  const auto dir = seg.session_dir();
+  for (std::uint32_t slot = 0; slot < dir.size(); ++slot) {
+    SessionView v{};
+    if (!channel::read_dir_entry(dir[slot], v.params, v.installed_unix_ns)) {
+      continue;
+    }
+    v.slot = slot;
+    for (unsigned w = 0; w < seg.header().n_workers; ++w) {
+      add_to(v.counters, seg.session_counters(w)[slot]);
     }
     out.push_back(v);
   }

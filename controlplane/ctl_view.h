@@ -17,6 +17,13 @@ struct SaView {
   SaCounters counters;  // summed over workers
 };
 
+struct SessionView {
+  channel::SessionParams params;
+  std::uint64_t installed_unix_ns;
+  std::uint32_t slot;
+  SessionCounters counters;  // summed over workers
+};
+
 struct DropView {
   Drop reason;
   std::uint64_t count;  // summed over workers
@@ -25,6 +32,7 @@ struct DropView {
 std::uint64_t load_counter(const std::uint64_t& c) noexcept;
 
 std::vector<SaView> collect_sas(const channel::Segment& seg);
+std::vector<SessionView> collect_sessions(const channel::Segment& seg);
 WorkerCounters read_worker(const channel::Segment& seg, unsigned worker);
 PortCounters read_port(const channel::Segment& seg, unsigned port);
 std::string port_name(const channel::Segment& seg, unsigned port);

@@ -13,8 +13,8 @@ namespace {
 constexpr const char* default_socket = "/run/l2tpgw/ctl.sock";
 constexpr const char* usage =
     "usage: l2tpgwctl [--socket PATH | --config FILE] COMMAND [ARGS] [--json]\n"
-    "commands: status, sa, ports, drops [--all], workers, punts, stats,\n"
-    "          sa-del in|out SPI PEER,\n"
+    "commands: status, sa, sessions, ports, drops [--all], workers, punts, stats,\n"
+    "          sa-del in|out SPI PEER, session-del TUNNEL SESSION,\n"
     "          inject --pcap FILE [--port NAME] [--sa SPI PEER], help\n";
 
 struct Cli {

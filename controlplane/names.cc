@@ -1,6 +1,7 @@
 #include "controlplane/names.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "dataplane/config/config.h"
 
@@ -44,6 +45,7 @@ std::string punt_reason_name(channel::PuntReason r) {
   switch (r) {
     case channel::PuntReason::ike: return "ike";
     case channel::PuntReason::l2tp: return "l2tp";
+    case channel::PuntReason::ppp: return "ppp";
   }
   return "reason_" + std::to_string(static_cast<unsigned>(r));
 }
@@ -56,6 +58,29 @@ std::string lifetime_kind_name(channel::LifetimeKind k) {
     case channel::LifetimeKind::hard_packets: return "hard packet";
   }
   return "unknown";
+}
+
+std::string session_name(std::uint16_t local_tunnel_id, std::uint16_t local_session_id) {
+  return "tunnel " + std::to_string(local_tunnel_id) + " session " +
+         std::to_string(local_session_id);
+}
+
+std::string session_text(const channel::SessionParams& p) {
+  return session_name(p.local_tunnel_id, p.local_session_id) + " peer " +
+         format_ipv4(p.peer_addr) + ":" + std::to_string(p.peer_port) + " address " +
+         format_ipv4(p.inner_addr) + " sa in " + spi_hex(p.sa_in_spi) + " out " +
+         spi_hex(p.sa_out_spi);
+}
+
+std::string session_flags(const channel::SessionParams& p) {
+  std::string f;
+  for (const auto& [on, name] : {std::pair{p.ppp_acfc, "acfc"}, std::pair{p.ppp_pfc, "pfc"},
+                                 std::pair{p.l2tp_sequencing, "seq"}}) {
+    if (on != 0) {
+      f += (f.empty() ? "" : ",") + std::string(name);
+    }
+  }
+  return f.empty() ? "-" : f;
 }
 
 }  // namespace l2tpgw::cp

@@ -18,8 +18,14 @@ std::string sa_name(const channel::SaParams& p);
 std::string ack_result_name(channel::AckResult r);
 std::string punt_reason_name(channel::PuntReason r);
 // Listed by the CLI even when zero.
-inline constexpr channel::PuntReason known_punt_reasons[] = {channel::PuntReason::ike,
-                                                             channel::PuntReason::l2tp};
+inline constexpr channel::PuntReason known_punt_reasons[] = {
+    channel::PuntReason::ike, channel::PuntReason::l2tp, channel::PuntReason::ppp};
 std::string lifetime_kind_name(channel::LifetimeKind k);  // "soft packet"
+// "tunnel 1 session 2": a session by our ids
+std::string session_name(std::uint16_t local_tunnel_id, std::uint16_t local_session_id);
+// "tunnel 1 session 2 peer 198.51.100.7:1701 address 10.1.0.7 sa in 0x00001001 out 0x00002001"
+std::string session_text(const channel::SessionParams& p);
+// What we send compressed or sequenced: "acfc,pfc,seq", or "-" for none.
+std::string session_flags(const channel::SessionParams& p);
 
 }  // namespace l2tpgw::cp

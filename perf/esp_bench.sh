@@ -7,7 +7,9 @@
 #
 #   perf/esp_bench.sh [-b BUILD_DIR] [-n PACKETS] [-t SECONDS] [-s SAS] [CASE...]
 #
-# CASE is direction:cipher:integrity:size, e.g. decap:aes-gcm-128:none:512;
+# CASE is direction:cipher:integrity:size[:sessions], e.g. decap:aes-gcm-128:none:512;
+# directions sdecap and sencap carry L2TP/PPP sessions (perf/gen_session_pcap.py):
+# sdecap:aes-cbc-128:hmac-sha1-96:imix:1000 — a session count is then required;
 # the default is decap|encap x aes-cbc-128/hmac-sha1-96|aes-gcm-128 x
 # 64/512/1400 bytes of inner UDP/1701 payload. Needs root, 2 MB hugepages
 # mounted on /dev/hugepages (scripts/setup.sh) and lcores 0 and 1.
@@ -109,22 +111,34 @@ rows=()
 cmds=()
 n=0
 for c in "${cases[@]}"; do
-  IFS=: read -r dir cipher auth size <<<"$c"
+  IFS=: read -r dir cipher auth size nsess <<<"$c"
   n=$((n + 1))
   run=$work/$n
   mkdir -p "$run"
   prefix=l2tpgwbench$$_$n
   channel=bench$$_$n
-  if [[ $dir == decap ]]; then dst_mac=$OUT_MAC; else dst_mac=$IN_MAC; fi
-  gen=("$py" "$here/gen_esp_pcap.py" --direction "$dir" --cipher "$cipher" --integrity "$auth"
-       --size "$size" --sas "$nsas" --packets "$packets" --gw-mac "$dst_mac"
-       --out "$run/traffic.pcap" --sas-out "$run/sas.conf")
-  # The capture loops, so its sequence numbers repeat: anti-replay would drop
-  # every packet after the first pass. Decap SAs switch it off (static SAs
-  # only; docs/PERFORMANCE.md).
-  [[ $dir == decap ]] && gen+=(--replay-window 0)
-  frame=$("${gen[@]}" | sed -n 's/^esp_frame_mean=//p')
-  if [[ $dir == decap ]]; then
+  case $dir in decap | sdecap) dst_mac=$OUT_MAC ;; *) dst_mac=$IN_MAC ;; esac
+  if [[ $dir == s* ]]; then
+    # Every session at least once per pass of the capture.
+    gen=("$py" "$here/gen_session_pcap.py" --direction "${dir#s}" --cipher "$cipher" --integrity "$auth"
+         --size "$size" --sessions "$nsess" --packets "$((packets > nsess ? packets : nsess))"
+         --gw-mac "$dst_mac" --out "$run/traffic.pcap" --conf-out "$run/sas.conf")
+  else
+    gen=("$py" "$here/gen_esp_pcap.py" --direction "$dir" --cipher "$cipher" --integrity "$auth"
+         --size "$size" --sas "$nsas" --packets "$packets" --gw-mac "$dst_mac"
+         --out "$run/traffic.pcap" --sas-out "$run/sas.conf")
+    # The capture loops, so its sequence numbers repeat: anti-replay would
+    # drop every packet after the first pass. Decap SAs switch it off
+    # (static SAs only; docs/PERFORMANCE.md).
+    [[ $dir == decap ]] && gen+=(--replay-window 0)
+  fi
+  genout=$("${gen[@]}")
+  frame=$(sed -n 's/^esp_frame_mean=//p' <<<"$genout")
+  max_sas=$(sed -n 's/^max_sas=//p' <<<"$genout")
+  max_sessions=$(sed -n 's/^max_sessions=//p' <<<"$genout")
+  # net_pcap holds the whole capture in mbufs: room for it plus the rings.
+  limits="max_sas = ${max_sas:-4096}; max_sessions = ${max_sessions:-1024}; mbufs = $(( (packets > ${nsess:-0} ? packets : ${nsess:-0}) + 16384 ));"
+  if [[ $dir == decap || $dir == sdecap ]]; then
     out_dev="vdev = \"net_pcap0,rx_pcap=$run/traffic.pcap,infinite_rx=1\";"
     in_dev="vdev = \"net_null1,no-rx=1\";"
   else
@@ -132,12 +146,13 @@ for c in "${cases[@]}"; do
     in_dev="vdev = \"net_pcap1,rx_pcap=$run/traffic.pcap,infinite_rx=1\";"
   fi
   cat >"$run/l2tpgw.conf" <<CONF
-dataplane = { workers = [1]; channel = "$channel"; };
+dataplane = { workers = [1]; channel = "$channel"; $limits };
 controlplane = { socket = "$run/ctl.sock"; log_level = "warning"; };
 ports = (
   { name = "outside"; role = "outside"; $out_dev address = "198.51.100.1/24"; $out_mac_cfg
     gateway = "198.51.100.254"; neighbors = ( { address = "198.51.100.254"; mac = "02:00:00:00:00:fe"; } ); },
-  { name = "inside"; role = "inside"; $in_dev address = "10.0.0.1/24"; $in_mac_cfg }
+  { name = "inside"; role = "inside"; $in_dev address = "10.0.0.1/24"; $in_mac_cfg
+    neighbors = ( { address = "10.0.0.2"; mac = "02:00:00:00:02:02"; } ); }
 );
 CONF
   grep -v '^#' "$run/sas.conf" >>"$run/l2tpgw.conf"
@@ -180,7 +195,7 @@ CONF
   sleep "$interval"
   t1=$(date +%s.%N); stats "$run/l2tpgw.conf" >"$run/s1.json"
   cleanup_run
-  rows+=("$("$py" - "$run/s0.json" "$run/s1.json" "$t0" "$t1" "$frame" "$dir" "$cipher/$auth" "$size" <<'PY'
+  rows+=("$("$py" - "$run/s0.json" "$run/s1.json" "$t0" "$t1" "$frame" "$dir" "$cipher/$auth" "$size${nsess:+ × $nsess sessions}" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 t0, t1, frame = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])

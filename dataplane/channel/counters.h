@@ -42,8 +42,17 @@ namespace l2tpgw {
   X(sa_hard_expired, "SA beyond its hard byte or packet lifetime")                 \
   X(crypto_error, "IPsec-MB returned an error for the job")                        \
   X(no_outbound_sa, "no outbound SA for the destination or named SPI")             \
-  X(encap_src_not_local, "inside packet to protect whose source is not ours")      \
   X(encap_too_big, "packet would exceed the mbuf after ESP encapsulation")         \
+  X(l2tp_malformed, "L2TP header malformed or of another version")                 \
+  X(l2tp_unknown_session, "L2TP data for a tunnel/session id pair we do not have")  \
+  X(l2tp_wrong_sa, "L2TP session id arriving in another peer's SA or port")        \
+  X(ppp_malformed, "PPP frame truncated or with a bad protocol field")             \
+  X(ppp_protocol, "PPP protocol the session has not negotiated (IPv6, MPPE)")      \
+  X(inner_malformed, "inner IPv4 packet of a session malformed")                   \
+  X(inner_spoofed, "inner IPv4 source other than the session's address")           \
+  X(inner_ttl, "inner IPv4 TTL expired on forwarding")                             \
+  X(no_session, "inside packet to an address of no session")                       \
+  X(session_no_sa, "session's outbound SA not installed")                          \
   X(arp_unresolved, "next hop MAC not known yet (ARP request sent)")               \
   X(no_route, "no port on the destination's subnet and no gateway")                \
   X(punt_rate, "punt to the control plane above the configured rate")              \
@@ -99,6 +108,19 @@ struct alignas(64) WorkerCounters {
   std::uint64_t icmp_replies;
   std::uint64_t drops[n_drop_reasons];
 };
+
+// Per session and per worker; only that worker writes it.
+struct alignas(64) SessionCounters {
+  std::uint64_t rx_packets;  // from the client, forwarded inside
+  std::uint64_t rx_bytes;    // inner IPv4 bytes
+  std::uint64_t tx_packets;  // to the client
+  std::uint64_t tx_bytes;
+  std::uint64_t spoofed;     // inner source not the session's address
+  std::uint64_t punted;      // PPP control frames to the control plane
+  std::uint64_t other_drops;
+  std::uint64_t reserved;
+};
+static_assert(sizeof(SessionCounters) == 64);
 
 // Per port, copied from rte_eth_stats by the data plane's main thread.
 struct alignas(64) PortCounters {

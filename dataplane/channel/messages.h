@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 1;
+inline constexpr std::uint16_t version = 2;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -28,6 +28,8 @@ enum class MsgType : std::uint16_t {
   sa_lifetime = 4,
   punt = 5,
   tx = 6,
+  session_add = 7,
+  session_del = 8,
 };
 
 struct MsgHeader {
@@ -72,6 +74,40 @@ struct SaParams {
 struct SaAdd {
   MsgHeader hdr;
   SaParams sa;
+};
+
+// An L2TP session with its PPP link, as the data plane carries it:
+//   outside: ESP(sa_in_spi) → UDP(peer_port → local_port) → L2TP(local ids)
+//            → PPP → IPv4 from inner_addr → inside port
+//   inside:  IPv4 to inner_addr → PPP → L2TP(peer ids) → UDP → ESP(sa_out_spi)
+// Identified by our (local) tunnel and session ids; a SessionAdd with the
+// same pair replaces the session.
+struct SessionParams {
+  std::uint16_t local_tunnel_id;   // ids the peer puts in what it sends us
+  std::uint16_t local_session_id;
+  std::uint16_t peer_tunnel_id;    // ids we put in what we send
+  std::uint16_t peer_session_id;
+  std::uint32_t peer_addr;         // the client's outer address, host order
+  std::uint16_t peer_port;         // its L2TP UDP port (1701, or another: macOS, iOS)
+  std::uint16_t local_port;        // ours, 1701
+  std::uint32_t sa_in_spi;         // the inbound SA its traffic must arrive in
+  std::uint32_t sa_out_spi;        // the outbound SA (with peer_addr) we send through
+  std::uint32_t inner_addr;        // the address the client was given, host order
+  std::uint8_t ppp_acfc;           // send without FF 03 (RFC 1661 §6.6)
+  std::uint8_t ppp_pfc;            // send 1-byte protocol fields (RFC 1661 §6.5)
+  std::uint8_t l2tp_sequencing;    // send Ns/Nr on data messages (RFC 2661 §5.8)
+  std::uint8_t reserved[5];
+};
+
+struct SessionAdd {
+  MsgHeader hdr;
+  SessionParams session;
+};
+
+struct SessionDel {
+  MsgHeader hdr;
+  std::uint16_t local_tunnel_id;
+  std::uint16_t local_session_id;
 };
 
 // Identifies an SA by direction, SPI and peer; an SA with the same triple is
@@ -123,13 +159,16 @@ union CtrlMsg {
   SaDel sa_del;
   Ack ack;
   SaLifetimeEvent lifetime;
+  SessionAdd session_add;
+  SessionDel session_del;
   std::uint8_t bytes[ctrl_elem_size];
 };
 
 // Why the fast path handed a packet to the control plane.
 enum class PuntReason : std::uint8_t {
   ike = 1,        // UDP 500, or UDP 4500 with the non-ESP marker (RFC 3948 §2.2)
-  l2tp = 2,       // UDP 1701 after ESP decapsulation (or plain from a trusted LAC, later)
+  l2tp = 2,       // UDP 1701 after ESP decapsulation: L2TP control (T bit)
+  ppp = 3,        // a PPP control protocol (LCP, auth, IPCP, CCP...) of a session
 };
 
 inline constexpr std::size_t max_packet = 2048;

@@ -58,6 +58,9 @@ Segment Segment::create(const std::string& name, const SegmentGeometry& geo) {
   const std::uint64_t off_workers = place(sizeof(WorkerCounters) * geo.n_workers);
   const std::uint64_t off_sac = place(sizeof(SaCounters) * geo.n_workers * std::uint64_t{geo.max_sas});
   const std::uint64_t off_dir = place(sizeof(SaDirEntry) * std::uint64_t{geo.max_sas});
+  const std::uint64_t off_sess_c =
+      place(sizeof(SessionCounters) * geo.n_workers * std::uint64_t{geo.max_sessions});
+  const std::uint64_t off_sess_dir = place(sizeof(SessionDirEntry) * std::uint64_t{geo.max_sessions});
   const std::uint64_t total = align_up(off, 4096);
 
   const std::string shm = shm_name(name);
@@ -84,6 +87,7 @@ Segment Segment::create(const std::string& name, const SegmentGeometry& geo) {
   h->n_workers = geo.n_workers;
   h->n_ports = geo.n_ports;
   h->max_sas = geo.max_sas;
+  h->max_sessions = geo.max_sessions;
   h->total_size = total;
   h->generation = static_cast<std::uint64_t>(
       std::chrono::system_clock::now().time_since_epoch().count());
@@ -96,6 +100,8 @@ Segment Segment::create(const std::string& name, const SegmentGeometry& geo) {
   h->off_worker_counters = off_workers;
   h->off_sa_counters = off_sac;
   h->off_sa_dir = off_dir;
+  h->off_session_counters = off_sess_c;
+  h->off_session_dir = off_sess_dir;
 
   // One producer and one consumer per ring, except where several workers
   // produce (events and punts).
@@ -156,7 +162,10 @@ Segment::~Segment() {
   }
 }
 
-bool read_dir_entry(const SaDirEntry& e, SaParams& out, std::uint64_t& installed_unix_ns) {
+namespace {
+
+template <typename Entry, typename Params>
+bool read_seqlocked(const Entry& e, Params& out, std::uint64_t& installed_unix_ns) {
   const std::uint32_t s1 = e.seq.load(std::memory_order_acquire);
   if (s1 & 1u) {
     return false;
@@ -166,6 +175,16 @@ bool read_dir_entry(const SaDirEntry& e, SaParams& out, std::uint64_t& installed
   installed_unix_ns = e.installed_unix_ns;
   std::atomic_thread_fence(std::memory_order_acquire);
   return in_use != 0 && e.seq.load(std::memory_order_relaxed) == s1;
+}
+
+}  // namespace
+
+bool read_dir_entry(const SaDirEntry& e, SaParams& out, std::uint64_t& installed_unix_ns) {
+  return read_seqlocked(e, out, installed_unix_ns);
+}
+
+bool read_dir_entry(const SessionDirEntry& e, SessionParams& out, std::uint64_t& installed_unix_ns) {
+  return read_seqlocked(e, out, installed_unix_ns);
 }
 
 }  // namespace l2tpgw::channel

@@ -22,6 +22,14 @@ namespace l2tpgw::channel {
 inline constexpr std::uint64_t segment_magic = 0x6c3274706777'0001ull;  // "l2tpgw", 1
 inline constexpr std::uint32_t max_ports = 4;
 
+// What the data plane tells about an installed session.
+struct SessionDirEntry {
+  std::atomic<std::uint32_t> seq;  // odd while the data plane rewrites the entry
+  std::uint32_t in_use;
+  std::uint64_t installed_unix_ns;
+  SessionParams params;
+};
+
 // What the data plane tells about an installed SA (no key material).
 struct SaDirEntry {
   std::atomic<std::uint32_t> seq;  // odd while the data plane rewrites the entry
@@ -36,6 +44,8 @@ struct SegmentHeader {
   std::uint32_t n_workers;
   std::uint32_t n_ports;
   std::uint32_t max_sas;
+  std::uint32_t max_sessions;
+  std::uint32_t reserved0;
   std::uint64_t total_size;
   std::uint64_t generation;  // unique per data-plane start
   std::uint64_t tsc_hz;
@@ -49,6 +59,8 @@ struct SegmentHeader {
   std::uint64_t off_worker_counters;
   std::uint64_t off_sa_counters;
   std::uint64_t off_sa_dir;
+  std::uint64_t off_session_counters;
+  std::uint64_t off_session_dir;
   char port_names[max_ports][32];
   std::atomic<std::uint64_t> dp_heartbeat_ns;  // CLOCK_MONOTONIC, main thread
   std::atomic<std::uint32_t> ready;
@@ -60,6 +72,7 @@ struct SegmentGeometry {
   std::uint32_t n_workers;
   std::uint32_t n_ports;
   std::uint32_t max_sas;
+  std::uint32_t max_sessions = 1024;
   std::uint32_t cmd_ring_size = 4096;    // SA changes in flight; a burst of rekeys
   std::uint32_t event_ring_size = 4096;  // acks + lifetime events
   std::uint32_t punt_ring_size = 1024;   // ~2 MB of packets for the control plane
@@ -101,6 +114,13 @@ class Segment {
   std::span<SaDirEntry> sa_dir() const noexcept {
     return {at<SaDirEntry>(header().off_sa_dir), header().max_sas};
   }
+  std::span<SessionCounters> session_counters(unsigned worker) const noexcept {
+    const auto n = header().max_sessions;
+    return {at<SessionCounters>(header().off_session_counters) + std::size_t{worker} * n, n};
+  }
+  std::span<SessionDirEntry> session_dir() const noexcept {
+    return {at<SessionDirEntry>(header().off_session_dir), header().max_sessions};
+  }
 
   static std::string shm_name(const std::string& name) { return "/l2tpgw-" + name; }
 
@@ -118,5 +138,6 @@ class Segment {
 // Seqlock read of a directory entry: false when it is being rewritten or not
 // in use.
 bool read_dir_entry(const SaDirEntry& e, SaParams& out, std::uint64_t& installed_unix_ns);
+bool read_dir_entry(const SessionDirEntry& e, SessionParams& out, std::uint64_t& installed_unix_ns);
 
 }  // namespace l2tpgw::channel

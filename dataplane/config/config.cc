@@ -32,7 +32,7 @@ void read_file(libconfig::Config& lc, const std::string& path) {
 }
 
 Config read_root(const Reader& r, const Setting& root) {
-  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas"});
+  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas", "sessions"});
   Config cfg;
   cfg.file = r.file();
   if (const Setting* s = r.find(root, "dataplane")) {
@@ -47,6 +47,9 @@ Config read_root(const Reader& r, const Setting& root) {
   cfg.ports = config_detail::read_ports(r, root["ports"]);
   if (const Setting* s = r.find(root, "sas")) {
     cfg.sas = config_detail::read_sas(r, *s, cfg);
+  }
+  if (const Setting* s = r.find(root, "sessions")) {
+    cfg.sessions = config_detail::read_sessions(r, *s, cfg);
   }
   return cfg;
 }

@@ -52,6 +52,7 @@ struct DataplaneConfig {
   std::vector<unsigned> worker_lcores{1};
   std::string channel = "default";   // shared segment /dev/shm/l2tpgw-<channel>
   std::uint32_t max_sas = 4096;
+  std::uint32_t max_sessions = 65536;
   std::uint32_t mbufs = 16383;
   std::uint32_t replay_window = 64;  // default for SAs that do not set one
   std::uint32_t punt_rate = 2000;    // packets per second per worker
@@ -68,12 +69,18 @@ struct SaConfig {
   int line = 0;
 };
 
+struct SessionConfig {
+  channel::SessionParams params{};
+  int line = 0;
+};
+
 struct Config {
   std::string file;
   DataplaneConfig dataplane;
   ControlplaneConfig controlplane;
   std::vector<PortConfig> ports;
   std::vector<SaConfig> sas;
+  std::vector<SessionConfig> sessions;
 
   const PortConfig* port(PortRole role) const noexcept {
     for (const auto& p : ports) {

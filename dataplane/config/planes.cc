@@ -62,8 +62,8 @@ std::uint32_t read_replay_window_setting(const Reader& r, const Setting& s) {
 
 DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
   r.require_group(s);
-  r.check_keys(s, {"workers", "channel", "max_sas", "mbufs", "replay_window", "punt_rate",
-                   "punt_burst"});
+  r.check_keys(s, {"workers", "channel", "max_sas", "max_sessions", "mbufs", "replay_window",
+                   "punt_rate", "punt_burst"});
   DataplaneConfig d;
   if (const Setting* w = r.find(s, "workers")) {
     d.worker_lcores = read_workers(r, *w);
@@ -74,6 +74,11 @@ DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
   // Bounds: the SA table and its per-worker counters live in the shared
   // segment (64 bytes per SA per worker); 1M SAs is far beyond any gateway.
   d.max_sas = static_cast<std::uint32_t>(r.opt_int(s, "max_sas", 1, 1 << 20).value_or(d.max_sas));
+  // Each session takes 64 bytes of counters per worker and 48 of directory
+  // in the shared segment: 4M sessions with 4 workers is ~1.3 GB, far beyond
+  // what one gateway terminates.
+  d.max_sessions = static_cast<std::uint32_t>(
+      r.opt_int(s, "max_sessions", 1, 1 << 22).value_or(d.max_sessions));
   // A pool below one burst per queue cannot run; 16M mbufs is 32 GB.
   d.mbufs = static_cast<std::uint32_t>(r.opt_int(s, "mbufs", 1023, 1 << 24).value_or(d.mbufs));
   if (const Setting* w = r.find(s, "replay_window")) {

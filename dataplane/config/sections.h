@@ -12,5 +12,7 @@ ControlplaneConfig read_controlplane(const Reader& r, const Setting& s);
 std::uint32_t read_replay_window_setting(const Reader& r, const Setting& s);
 std::vector<PortConfig> read_ports(const Reader& r, const Setting& list);
 std::vector<SaConfig> read_sas(const Reader& r, const Setting& list, const Config& cfg);
+// After the ports and the SAs, which sessions refer to.
+std::vector<SessionConfig> read_sessions(const Reader& r, const Setting& list, const Config& cfg);
 
 }  // namespace l2tpgw::config_detail

@@ -89,6 +89,19 @@ std::uint32_t Reader::as_u32(const Setting& s) const {
   return static_cast<std::uint32_t>(as_int(s, 0, std::numeric_limits<std::uint32_t>::max()));
 }
 
+bool Reader::as_bool(const Setting& s) const {
+  if (s.getType() != Setting::TypeBoolean) {
+    fail(s, std::string("'") + (s.getName() ? s.getName() : "value") +
+                "' must be true or false");
+  }
+  return static_cast<bool>(s);
+}
+
+std::optional<bool> Reader::opt_bool(const Setting& group, const char* key) const {
+  const Setting* s = find(group, key);
+  return s != nullptr ? std::optional(as_bool(*s)) : std::nullopt;
+}
+
 std::optional<std::string> Reader::opt_string(const Setting& group, const char* key) const {
   const Setting* s = find(group, key);
   return s != nullptr ? std::optional(as_string(*s)) : std::nullopt;

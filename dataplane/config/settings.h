@@ -38,7 +38,10 @@ class Reader {
   // negative ints, so the bit pattern is what was written.
   std::uint32_t as_u32(const Setting& s) const;
 
+  bool as_bool(const Setting& s) const;
+
   std::optional<std::string> opt_string(const Setting& group, const char* key) const;
+  std::optional<bool> opt_bool(const Setting& group, const char* key) const;
   std::optional<std::int64_t> opt_int(const Setting& group, const char* key, std::int64_t min,
                                       std::int64_t max) const;
 

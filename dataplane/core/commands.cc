@@ -27,6 +27,10 @@ channel::Ack apply(Runtime& rt, channel::CtrlMsg& msg) {
     }
     case channel::MsgType::sa_del:
       return rt.sas->del(msg.sa_del.dir, msg.sa_del.spi, msg.sa_del.peer_addr);
+    case channel::MsgType::session_add:
+      return rt.sessions->add(msg.session_add.session);
+    case channel::MsgType::session_del:
+      return rt.sessions->del(msg.session_del.local_tunnel_id, msg.session_del.local_session_id);
     default: {
       channel::Ack a{};
       a.result = channel::AckResult::bad_message;

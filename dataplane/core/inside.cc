@@ -5,6 +5,7 @@
 #include "dataplane/core/esp_encap.h"
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
+#include "dataplane/core/l2tp_encap.h"
 
 namespace l2tpgw {
 namespace {
@@ -37,8 +38,14 @@ void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned 
       }
       continue;
     }
+    if (SessionState* s = w.rt.sessions->find_by_addr(dst)) {
+      if (l2tp_encap(w, *s, m, enc[n_enc])) {
+        ++n_enc;
+      }
+      continue;
+    }
     if (ip->src.host() != outside.addr) {
-      w.drop(m, Drop::encap_src_not_local);
+      w.drop(m, Drop::no_session);
       continue;
     }
     SaState* sa = dst == last_dst && last_sa != nullptr ? last_sa : w.rt.sas->find_outbound(dst);

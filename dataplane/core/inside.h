@@ -1,8 +1,8 @@
-// The inside port's pipeline for one RX burst: traffic from our outside
-// address to a peer with an outbound SA is protected in transport mode and
-// sent out of the outside port; ARP and ICMP echo to the inside address are
-// answered. (The L2TP/PPP encapsulation of user traffic will sit in front
-// of esp_encap here.)
+// The inside port's pipeline for one RX burst:
+//   ip_input → to a session's address: l2tp_encap (PPP, L2TP, UDP, IPv4)
+//            → from our outside address to a peer: as it is (transport mode)
+//   → esp_encap → ip_output on the outside port
+// ARP and ICMP echo to the inside address are answered.
 #pragma once
 
 #include "dataplane/core/runtime.h"

@@ -95,6 +95,7 @@ void main_loop(Runtime& rt) {
   while (!rt.stop.load()) {
     const unsigned n = apply_commands(rt);
     rt.sas->reclaim();
+    rt.sessions->reclaim();
     const std::uint64_t now = monotonic_ns();
     if (now >= next) {
       rt.seg->header().dp_heartbeat_ns.store(now, std::memory_order_release);
@@ -119,7 +120,10 @@ int run(int argc, char** argv) {
   check_lcores(cfg.dataplane);
   const auto n_workers = static_cast<unsigned>(cfg.dataplane.worker_lcores.size());
 
-  channel::SegmentGeometry geo{n_workers, static_cast<std::uint32_t>(cfg.ports.size()), cfg.dataplane.max_sas};
+  const channel::SegmentGeometry geo{.n_workers = n_workers,
+                                     .n_ports = static_cast<std::uint32_t>(cfg.ports.size()),
+                                     .max_sas = cfg.dataplane.max_sas,
+                                     .max_sessions = cfg.dataplane.max_sessions};
   channel::Segment seg = channel::Segment::create(cfg.dataplane.channel, geo);
   Runtime rt;
   rt.cfg = cfg.dataplane;
@@ -136,6 +140,8 @@ int run(int argc, char** argv) {
   rt.rcu = make_rcu(n_workers);
   SaTable sas(seg, rt.rcu, cfg.dataplane.max_sas, static_cast<int>(rte_socket_id()));
   rt.sas = &sas;
+  SessionTable sessions(seg, rt.rcu, cfg.dataplane.max_sessions, static_cast<int>(rte_socket_id()));
+  rt.sessions = &sessions;
   ports_start(rt, cfg, n_workers);
 
   g_stop = &rt.stop;

@@ -6,6 +6,7 @@
 #include "dataplane/core/esp_encap.h"
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
+#include "dataplane/core/l2tp_demux.h"
 #include "dataplane/core/punt.h"
 
 namespace l2tpgw {
@@ -86,8 +87,9 @@ void classify(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, EspPacket* esp, u
   }
 }
 
-// What a decapsulated packet becomes: an L2TP punt, an ICMP echo reply back
-// through the peer's outbound SA, or a drop.
+// What a decapsulated packet becomes: L2TP (a session's traffic, or control
+// for the control plane), an ICMP echo reply back through the peer's
+// outbound SA, or a drop.
 void inner_input(WorkerCtx& w, const PortInfo& port, const Decapped& d, EncapItem* enc,
                  unsigned& n_enc) noexcept {
   rte_mbuf* m = d.m;
@@ -103,8 +105,7 @@ void inner_input(WorkerCtx& w, const PortInfo& port, const Decapped& d, EncapIte
       w.drop(m, Drop::esp_inner_unhandled);
       return;
     }
-    punt(w, port, m, channel::PuntReason::l2tp,
-         {d.sa, ip->src.host(), d.peer_port, d.sa->params.encap});
+    l2tp_demux(w, port, d);
     return;
   }
   if (!icmp_echo_reply(w, m, Drop::esp_inner_malformed, Drop::esp_inner_unhandled)) {

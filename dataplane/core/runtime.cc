@@ -10,6 +10,7 @@ WorkerCtx::WorkerCtx(const Runtime& r, unsigned i)
       index(i),
       ctr(r.seg->worker_counters(i)),
       sa_ctr(r.seg->sa_counters(i)),
+      session_ctr(r.seg->session_counters(i)),
       mgr(crypto::make_mgr()),
       iv() {
   const std::uint64_t rate = r.cfg.punt_rate == 0 ? 1 : r.cfg.punt_rate;

@@ -17,6 +17,7 @@
 #include "dataplane/config/config.h"
 #include "dataplane/core/neighbor.h"
 #include "dataplane/core/sa_table.h"
+#include "dataplane/core/session_table.h"
 #include "dataplane/crypto/esp_crypto.h"
 
 struct rte_rcu_qsbr;
@@ -45,6 +46,7 @@ struct Runtime {
   int outside = -1;  // index into ports
   int inside = -1;
   SaTable* sas = nullptr;
+  SessionTable* sessions = nullptr;
   channel::Segment* seg = nullptr;
   rte_mempool* pool = nullptr;
   rte_rcu_qsbr* rcu = nullptr;
@@ -70,6 +72,7 @@ class WorkerCtx {
   const unsigned index;
   WorkerCounters& ctr;
   std::span<SaCounters> sa_ctr;
+  std::span<SessionCounters> session_ctr;
   crypto::MgrPtr mgr;
   crypto::IvSource iv;
 

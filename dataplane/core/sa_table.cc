@@ -1,7 +1,6 @@
 #include "dataplane/core/sa_table.h"
 
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -20,23 +19,6 @@ using channel::Ack;
 using channel::AckResult;
 using channel::Direction;
 using channel::SaParams;
-
-rte_hash* make_hash(const char* name, std::uint32_t entries, int socket) {
-  rte_hash_parameters hp{};
-  hp.name = name;
-  // Cuckoo tables fill badly near capacity: twice the slots keeps every
-  // insertion of max_sas keys successful.
-  hp.entries = std::max<std::uint32_t>(entries * 2, 64);
-  hp.key_len = sizeof(std::uint32_t);
-  hp.hash_func = rte_hash_crc;
-  hp.socket_id = socket;
-  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  rte_hash* h = rte_hash_create(&hp);
-  if (h == nullptr) {
-    throw std::runtime_error(std::string("cannot create hash ") + name);
-  }
-  return h;
-}
 
 Ack ack(AckResult r, std::uint32_t slot = 0) {
   Ack a{};
@@ -71,14 +53,15 @@ bool sa_params_valid(const SaParams& p) noexcept {
 }
 
 SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket)
-    : _seg(seg), _rcu(rcu), _max(max_sas), _mgr(crypto::make_mgr()) {
+    : _seg(seg), _rcu(rcu), _max(max_sas), _mgr(crypto::make_mgr()), _reclaim(rcu) {
   _slots = static_cast<SaState*>(
       rte_zmalloc_socket("sa_slots", sizeof(SaState) * std::size_t{max_sas}, 64, socket));
   if (_slots == nullptr) {
     throw std::runtime_error("cannot allocate " + std::to_string(max_sas) + " SA slots");
   }
-  _in_by_spi = make_hash("sa_in_by_spi", max_sas, socket);
-  _out_by_peer = make_hash("sa_out_by_peer", max_sas, socket);
+  _in_by_spi = make_lf_hash("sa_in_by_spi", max_sas, sizeof(std::uint32_t), socket);
+  _out_by_spi = make_lf_hash("sa_out_by_spi", max_sas, sizeof(std::uint64_t), socket);
+  _out_by_peer = make_lf_hash("sa_out_by_peer", max_sas, sizeof(std::uint32_t), socket);
   _free.reserve(max_sas);
   for (std::uint32_t i = max_sas; i-- > 0;) {
     _free.push_back(i);
@@ -90,32 +73,36 @@ SaTable::~SaTable() {
     crypto::wipe(_slots[i].keys);
   }
   rte_hash_free(_in_by_spi);
+  rte_hash_free(_out_by_spi);
   rte_hash_free(_out_by_peer);
   rte_free(_slots);
 }
 
-rte_hash* SaTable::hash_for(Direction dir) const noexcept {
-  return dir == Direction::in ? _in_by_spi : _out_by_peer;
+rte_hash* SaTable::primary(Direction dir) const noexcept {
+  return dir == Direction::in ? _in_by_spi : _out_by_spi;
 }
 
-std::uint32_t SaTable::key_for(const SaParams& p) const noexcept {
-  return p.dir == Direction::in ? p.spi : p.peer_addr;
+std::uint64_t SaTable::key_of(Direction dir, std::uint32_t spi, std::uint32_t peer) noexcept {
+  return dir == Direction::in ? spi : std::uint64_t{peer} << 32 | spi;
 }
 
-SaState* SaTable::find_inbound(std::uint32_t spi) const noexcept {
+SaState* SaTable::lookup(rte_hash* h, const void* key) const noexcept {
   void* data = nullptr;
-  if (rte_hash_lookup_data(_in_by_spi, &spi, &data) < 0) {
+  if (rte_hash_lookup_data(h, key, &data) < 0) {
     return nullptr;
   }
-  return &_slots[reinterpret_cast<std::uintptr_t>(data)];
+  return &_slots[data_slot(data)];
+}
+
+SaState* SaTable::find_inbound(std::uint32_t spi) const noexcept { return lookup(_in_by_spi, &spi); }
+
+SaState* SaTable::find_outbound(std::uint32_t spi, std::uint32_t peer_addr) const noexcept {
+  const std::uint64_t key = key_of(Direction::out, spi, peer_addr);
+  return lookup(_out_by_spi, &key);
 }
 
 SaState* SaTable::find_outbound(std::uint32_t peer_addr) const noexcept {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(_out_by_peer, &peer_addr, &data) < 0) {
-    return nullptr;
-  }
-  return &_slots[reinterpret_cast<std::uintptr_t>(data)];
+  return lookup(_out_by_peer, &peer_addr);
 }
 
 void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
@@ -172,21 +159,26 @@ Ack SaTable::add(const SaParams& p) {
   publish_dir(slot, &p);
   ++_in_use;
 
-  rte_hash* h = hash_for(p.dir);
-  const std::uint32_t key = key_for(p);
+  rte_hash* h = primary(p.dir);
+  const std::uint64_t key = key_of(p.dir, p.spi, p.peer_addr);
   void* old = nullptr;
   const bool replacing = rte_hash_lookup_data(h, &key, &old) >= 0;
   // In lock-free mode an existing key's data is swapped atomically: readers
   // see the old slot or the new one, never a missing SA.
-  if (rte_hash_add_key_data(h, &key, reinterpret_cast<void*>(std::uintptr_t{slot})) < 0) {
+  if (rte_hash_add_key_data(h, &key, slot_data(slot)) < 0) {
     publish_dir(slot, nullptr);
     --_in_use;
     _free.push_back(slot);
     crypto::wipe(s.keys);
     return ack(AckResult::table_full);
   }
+  if (p.dir == Direction::out) {
+    // The newest SA toward the address serves replies; a full index only
+    // costs them, not the SA.
+    rte_hash_add_key_data(_out_by_peer, &p.peer_addr, slot_data(slot));
+  }
   if (replacing) {
-    retire(static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(old)), -1, nullptr);
+    retire(data_slot(old), {});
     return ack(AckResult::replaced, slot);
   }
   return ack(AckResult::ok, slot);
@@ -196,38 +188,41 @@ Ack SaTable::del(Direction dir, std::uint32_t spi, std::uint32_t peer_addr) {
   if (dir != Direction::in && dir != Direction::out) {
     return ack(AckResult::bad_message);
   }
-  rte_hash* h = hash_for(dir);
-  const std::uint32_t key = dir == Direction::in ? spi : peer_addr;
+  rte_hash* h = primary(dir);
+  const std::uint64_t key = key_of(dir, spi, peer_addr);
   void* data = nullptr;
   if (rte_hash_lookup_data(h, &key, &data) < 0) {
     return ack(AckResult::not_found);
   }
-  const auto slot = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data));
-  const SaParams& p = _slots[slot].params;
-  if (p.spi != spi || p.peer_addr != peer_addr) {
+  const std::uint32_t slot = data_slot(data);
+  if (_slots[slot].params.peer_addr != peer_addr) {
     return ack(AckResult::not_found);
   }
-  const std::int32_t pos = rte_hash_del_key(h, &key);
-  retire(slot, pos, h);
+  retire(slot, {h, rte_hash_del_key(h, &key)});
   return ack(AckResult::ok, slot);
 }
 
-void SaTable::retire(std::uint32_t slot, std::int32_t key_pos, rte_hash* hash) {
+SlotReclaim::KeyPos SaTable::unlink_by_peer(std::uint32_t slot) {
+  const SaParams& p = _slots[slot].params;
+  void* data = nullptr;
+  if (p.dir != Direction::out || rte_hash_lookup_data(_out_by_peer, &p.peer_addr, &data) < 0 ||
+      data_slot(data) != slot) {
+    return {};
+  }
+  return {_out_by_peer, rte_hash_del_key(_out_by_peer, &p.peer_addr)};
+}
+
+void SaTable::retire(std::uint32_t slot, SlotReclaim::KeyPos primary_key) {
   publish_dir(slot, nullptr);
   --_in_use;
-  _deferred.push_back({slot, key_pos, hash, rte_rcu_qsbr_start(_rcu)});
+  _reclaim.retire(slot, primary_key, unlink_by_peer(slot));
 }
 
 void SaTable::reclaim() {
-  while (!_deferred.empty() && rte_rcu_qsbr_check(_rcu, _deferred.front().token, false) == 1) {
-    const Deferred d = _deferred.front();
-    _deferred.pop_front();
-    if (d.key_pos >= 0) {
-      rte_hash_free_key_with_position(d.hash, d.key_pos);
-    }
-    crypto::wipe(_slots[d.slot].keys);
-    _free.push_back(d.slot);
-  }
+  _reclaim.reclaim([this](std::uint32_t slot) {
+    crypto::wipe(_slots[slot].keys);
+    _free.push_back(slot);
+  });
 }
 
 }  // namespace l2tpgw

@@ -2,8 +2,11 @@
 // control plane's commands), many lock-free readers (the workers).
 //
 // SAs live in a fixed array of slots allocated at start. Inbound SAs are
-// found by SPI, outbound ones by peer address, each through an rte_hash in
-// lock-free read/write mode that maps the key to a slot. A slot replaced or
+// identified and found by SPI (we chose it), outbound ones by SPI and peer
+// (the peer chose the SPI: two peers may pick the same), each through an
+// rte_hash in lock-free read/write mode that maps the key to a slot. A second
+// index maps a peer address to its newest outbound SA, for traffic that
+// knows only the address (replies to the peer itself). A slot replaced or
 // deleted is reused only after every worker has passed a quiescent state
 // (rte_rcu_qsbr), so a worker that found it in the middle of a burst never
 // reads freed or reused state.
@@ -11,12 +14,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "dataplane/channel/messages.h"
 #include "dataplane/channel/segment.h"
 #include "dataplane/core/anti_replay.h"
+#include "dataplane/core/slot_reclaim.h"
 #include "dataplane/crypto/esp_crypto.h"
 
 struct rte_hash;
@@ -59,6 +62,8 @@ class SaTable {
 
   // Workers: lock-free lookups; nullptr when absent.
   SaState* find_inbound(std::uint32_t spi) const noexcept;
+  SaState* find_outbound(std::uint32_t spi, std::uint32_t peer_addr) const noexcept;
+  // The newest outbound SA toward an address.
   SaState* find_outbound(std::uint32_t peer_addr) const noexcept;
   SaState& at(std::uint32_t slot) const noexcept { return _slots[slot]; }
 
@@ -70,27 +75,25 @@ class SaTable {
   std::uint32_t in_use() const noexcept { return _in_use; }
 
  private:
-  struct Deferred {
-    std::uint32_t slot;
-    std::int32_t key_pos;  // hash key position to free, or -1
-    rte_hash* hash;
-    std::uint64_t token;
-  };
-
-  rte_hash* hash_for(channel::Direction dir) const noexcept;
-  std::uint32_t key_for(const channel::SaParams& p) const noexcept;
+  SaState* lookup(rte_hash* h, const void* key) const noexcept;
+  // The primary index of an SA and its key: SPI inbound, (SPI, peer) outbound.
+  rte_hash* primary(channel::Direction dir) const noexcept;
+  static std::uint64_t key_of(channel::Direction dir, std::uint32_t spi, std::uint32_t peer) noexcept;
   void publish_dir(std::uint32_t slot, const channel::SaParams* p);
-  void retire(std::uint32_t slot, std::int32_t key_pos, rte_hash* hash);
+  // Drops slot from the by-peer index if it is there; the key position.
+  SlotReclaim::KeyPos unlink_by_peer(std::uint32_t slot);
+  void retire(std::uint32_t slot, SlotReclaim::KeyPos primary_key);
 
   channel::Segment& _seg;
   rte_rcu_qsbr* _rcu;
   std::uint32_t _max;
   SaState* _slots;
-  rte_hash* _in_by_spi;
-  rte_hash* _out_by_peer;
+  rte_hash* _in_by_spi;       // u32 SPI
+  rte_hash* _out_by_spi;      // u64 peer << 32 | SPI
+  rte_hash* _out_by_peer;     // u32 peer address → newest outbound SA
   crypto::MgrPtr _mgr;  // for key schedules at installation
   std::vector<std::uint32_t> _free;
-  std::deque<Deferred> _deferred;
+  SlotReclaim _reclaim;
   std::uint32_t _in_use = 0;
 };
 

@@ -58,8 +58,8 @@ unsigned drain_tx_ring(WorkerCtx& w) noexcept {
       ip_output(w, port, m);
       continue;
     }
-    SaState* sa = w.rt.sas->find_outbound(msg.peer_addr);
-    if (sa == nullptr || sa->params.spi != msg.sa_spi || port.index != outside.index) {
+    SaState* sa = w.rt.sas->find_outbound(msg.sa_spi, msg.peer_addr);
+    if (sa == nullptr || port.index != outside.index) {
       w.drop(m, Drop::no_outbound_sa);
       continue;
     }

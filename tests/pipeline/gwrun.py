@@ -70,12 +70,29 @@ class Stats:
                 return s
         return None
 
+    def session(self, tunnel_id, session_id):
+        """The entry of the session with these local ids in "sessions", or None."""
+        return find_session(self.doc.get("sessions", []), tunnel_id, session_id)
+
     def sa_counter(self, direction, spi, name):
         s = self.sa(direction, spi)
         if s is None:
             return None
         c = s.get("counters", s)
         return int(c.get(name, 0))
+
+
+def find_session(entries, tunnel_id, session_id):
+    """The entry with these local ids in a list of sessions as l2tpgwctl
+    gives them (the ids under their plain or local_ names)."""
+    if isinstance(entries, dict):
+        entries = entries.get("sessions", [])
+    for e in entries or []:
+        tid = e.get("tunnel_id", e.get("local_tunnel_id"))
+        sid = e.get("session_id", e.get("local_session_id"))
+        if tid is not None and sid is not None and (_int(tid), _int(sid)) == (tunnel_id, session_id):
+            return e
+    return None
 
 
 def _int(v):
@@ -105,9 +122,11 @@ class Gateway:
         self.channel = f"pipe{self.tag}"
         self.prefix = f"l2tpgwpipe{self.tag}"
         self.sas = []
+        self.sessions = []  # objects with libconfig(): l2tp_ppp.SessionSpec
         self.neighbors = {}
         self.inside_neighbors = {}
         self.outside_gateway = None
+        self.inside_gateway = None
         self.dataplane_extra = {}
         # Virtual devices of the two ports; None: net_pcap on the files of
         # run() (out_in.pcap → out_out.pcap, in_in.pcap → in_out.pcap).
@@ -121,6 +140,10 @@ class Gateway:
             self.neighbors[sa.peer] = sa.peer_mac
         return sa
 
+    def add_session(self, session):
+        self.sessions.append(session)
+        return session
+
     def path(self, name):
         return os.path.join(self.dir, name)
 
@@ -133,7 +156,11 @@ class Gateway:
         in_vdev = self.inside_vdev or (
             f"net_pcap1,rx_pcap={self.path('in_in.pcap')},tx_pcap={self.path('in_out.pcap')}")
         gateway = f' gateway = "{self.outside_gateway}";' if self.outside_gateway else ""
+        in_gateway = f' gateway = "{self.inside_gateway}";' if self.inside_gateway else ""
         sas = ",\n  ".join(sa.libconfig() for sa in self.sas)
+        sessions = ""
+        if self.sessions:
+            sessions = "sessions = (\n  " + ",\n  ".join(s.libconfig() for s in self.sessions) + "\n);\n"
         return (
             f"dataplane = {{ {'; '.join(dp)}; }};\n"
             f'controlplane = {{ socket = "{self.path("ctl.sock")}"; }};\n'
@@ -141,9 +168,10 @@ class Gateway:
             f'  {{ name = "outside"; role = "outside"; vdev = "{out_vdev}"; address = "{OUTSIDE_ADDR}/24";'
             f"{self._mac(OUTSIDE_MAC)}{gateway} neighbors = ( {neigh} ); }},\n"
             f'  {{ name = "inside"; role = "inside"; vdev = "{in_vdev}"; address = "{INSIDE_ADDR}/24";'
-            f"{self._mac(INSIDE_MAC)} neighbors = ( {_neighbors(self.inside_neighbors)} ); }}\n"
+            f"{self._mac(INSIDE_MAC)}{in_gateway} neighbors = ( {_neighbors(self.inside_neighbors)} ); }}\n"
             ");\n"
             f"sas = (\n  {sas}\n);\n"
+            f"{sessions}"
         )
 
     @staticmethod
@@ -188,12 +216,17 @@ class Gateway:
         return cp
 
     def _ctl_stats(self, cfg):
-        p = subprocess.run([self.bins.ctl, "--config", cfg, "stats", "--json"],
+        doc, err = self.ctl_json("stats", cfg=cfg)
+        return (Stats(doc), None) if doc is not None else (None, err)
+
+    def ctl_json(self, *args, cfg=None):
+        """(document, None) of `l2tpgwctl ARGS --json`, or (None, error)."""
+        p = subprocess.run([self.bins.ctl, "--config", cfg or self.cfg, *args, "--json"],
                            capture_output=True, text=True, timeout=10)
         if p.returncode != 0:
             return None, p.stderr.strip()
         try:
-            return Stats(json.loads(p.stdout)), None
+            return json.loads(p.stdout), None
         except json.JSONDecodeError as e:
             return None, f"bad JSON from l2tpgwctl: {e}: {p.stdout[:200]!r}"
 
@@ -332,4 +365,5 @@ def _activity(stats):
         snap.append(sorted((k, json.dumps(v, sort_keys=True)) for k, v in w.items()
                            if k not in ("loops", "busy_loops", "busy_cycles", "id", "lcore")))
     snap.append(json.dumps(stats.doc.get("sas", []), sort_keys=True))
+    snap.append(json.dumps(stats.doc.get("sessions", []), sort_keys=True))
     return snap

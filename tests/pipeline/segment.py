@@ -1,9 +1,9 @@
 """The data plane's shared segment (/dev/shm/l2tpgw-<channel>) read from
 Python, without the control plane: the header, the per-worker counters, the
-SA directory and the per-SA counters. The layouts follow
+SA and session directories and their per-worker counters. The layouts follow
 dataplane/channel/segment.h, counters.h and messages.h (x86-64, little
-endian); the drop reasons are read from the X-macro list in counters.h, so
-their order cannot drift from the data plane's.
+endian); the drop reasons are read from the X-macro list in counters.h and the
+channel version from messages.h, so neither can drift from the data plane's.
 
 Counters have one writer each and are read here without locks: an aligned
 8-byte value copied by mmap slicing is read whole on x86-64, and a counter
@@ -16,19 +16,30 @@ import struct
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COUNTERS_H = os.path.join(HERE, "..", "..", "dataplane", "channel", "counters.h")
+CHANNEL = os.path.join(HERE, "..", "..", "dataplane", "channel")
+COUNTERS_H = os.path.join(CHANNEL, "counters.h")
+MESSAGES_H = os.path.join(CHANNEL, "messages.h")
 
 SEGMENT_MAGIC = 0x6C3274706777_0001
-VERSION = 1
 MAX_PORTS = 4
 
+
+def channel_version():
+    """channel::version, which the data plane writes into the header."""
+    with open(MESSAGES_H) as f:
+        return int(re.search(r"constexpr std::uint16_t version = (\d+);", f.read()).group(1))
+
+
+VERSION = channel_version()
+
 # struct SegmentHeader
-HEADER = struct.Struct("<QIIIIQQQiI8Q128sQIiI")
-HEADER_FIELDS = ("magic", "version", "n_workers", "n_ports", "max_sas", "total_size", "generation", "tsc_hz",
-                 "dp_pid", "reserved", "off_cmd_ring", "off_tx_ring", "off_event_ring", "off_punt_ring",
-                 "off_port_counters", "off_worker_counters", "off_sa_counters", "off_sa_dir", "port_names",
-                 "dp_heartbeat_ns", "ready", "cp_pid", "cp_synced")
-assert HEADER.size == 268  # sizeof(SegmentHeader) is 272 with its tail padding
+HEADER = struct.Struct("<QIIIIIIQQQiI10Q128sQIiI")
+HEADER_FIELDS = ("magic", "version", "n_workers", "n_ports", "max_sas", "max_sessions", "reserved0", "total_size",
+                 "generation", "tsc_hz", "dp_pid", "reserved", "off_cmd_ring", "off_tx_ring", "off_event_ring",
+                 "off_punt_ring", "off_port_counters", "off_worker_counters", "off_sa_counters", "off_sa_dir",
+                 "off_session_counters", "off_session_dir", "port_names", "dp_heartbeat_ns", "ready", "cp_pid",
+                 "cp_synced")
+assert HEADER.size == 292  # sizeof(SegmentHeader) is 296 with its tail padding
 
 # struct WorkerCounters: these, then one per drop reason; alignas(64).
 WORKER_FIELDS = ("loops", "busy_loops", "busy_cycles", "rx_packets", "tx_packets", "punted", "esp_decapped",
@@ -41,6 +52,15 @@ DIR_ENTRY = struct.Struct("<IIQ")
 SA_PARAMS = struct.Struct("<IBBBBIIHHIBB2x36s32s4Q")
 DIR_ENTRY_SIZE = DIR_ENTRY.size + SA_PARAMS.size
 assert SA_PARAMS.size == 128 and DIR_ENTRY_SIZE == 144
+
+# struct SessionCounters (64 bytes, one reserved word).
+SESSION_COUNTER_FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "spoofed", "punted", "other_drops")
+SESSION_COUNTERS = struct.Struct("<8Q")
+# struct SessionDirEntry: seq, in_use, installed_unix_ns, then SessionParams
+# (36 bytes), padded to the entry's 8-byte alignment.
+SESSION_PARAMS = struct.Struct("<HHHHIHHIIIBBB5x")
+SESSION_DIR_ENTRY_SIZE = (DIR_ENTRY.size + SESSION_PARAMS.size + 7) // 8 * 8
+assert SESSION_PARAMS.size == 36 and SESSION_DIR_ENTRY_SIZE == 56
 
 CIPHERS = ("aes-cbc-128", "aes-cbc-256", "aes-gcm-128", "aes-gcm-256", "3des-cbc")  # enum EspCipher
 AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128")  # enum EspAuth
@@ -170,5 +190,35 @@ class Segment:
         for w in range(self.h["n_workers"]):
             off = self.h["off_sa_counters"] + (w * self.h["max_sas"] + slot) * SA_COUNTERS.size
             for k, v in zip(SA_COUNTER_FIELDS, SA_COUNTERS.unpack_from(self.map, off)):
+                tot[k] += v
+        return tot
+
+    def session_dir_entry(self, slot, tries=1000):
+        """A session directory slot under its sequence lock, or None when free."""
+        off = self.h["off_session_dir"] + slot * SESSION_DIR_ENTRY_SIZE
+        for _ in range(tries):
+            s1, in_use, installed = DIR_ENTRY.unpack_from(self.map, off)
+            raw = SESSION_PARAMS.unpack_from(self.map, off + DIR_ENTRY.size)
+            (s2,) = struct.unpack_from("<I", self.map, off)
+            if s1 % 2 == 0 and s1 == s2:
+                if not in_use:
+                    return None
+                (tid, sid, ptid, psid, peer, pport, lport, sa_in, sa_out, inner, acfc, pfc, seq) = raw
+                return {"slot": slot, "installed_unix_ns": installed, "tunnel_id": tid, "session_id": sid,
+                        "peer_tunnel_id": ptid, "peer_session_id": psid, "peer": ipv4(peer), "peer_port": pport,
+                        "local_port": lport, "sa_in": sa_in, "sa_out": sa_out, "address": ipv4(inner),
+                        "acfc": bool(acfc), "pfc": bool(pfc), "sequencing": bool(seq)}
+            time.sleep(0.0001)
+        raise SegmentError(f"session directory slot {slot} kept changing")
+
+    def sessions(self):
+        return [e for e in (self.session_dir_entry(s) for s in range(self.h["max_sessions"])) if e is not None]
+
+    def session_counters(self, slot):
+        """A session slot's counters summed over workers."""
+        tot = dict.fromkeys(SESSION_COUNTER_FIELDS, 0)
+        for w in range(self.h["n_workers"]):
+            off = self.h["off_session_counters"] + (w * self.h["max_sessions"] + slot) * SESSION_COUNTERS.size
+            for k, v in zip(SESSION_COUNTER_FIELDS, SESSION_COUNTERS.unpack_from(self.map, off)):
                 tot[k] += v
         return tot

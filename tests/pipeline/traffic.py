@@ -14,7 +14,7 @@ L2TP_PORT = 1701
 # Inner UDP lengths: 9 (one byte of payload), 46 and 47 (46 + 2 trailer bytes
 # is a multiple of 16, 8 and 4, so 46 needs no padding and 47 the most:
 # 15 for AES-CBC, 7 for 3DES, 3 for GCM), then the benchmark sizes.
-L4_SIZES = [9, 46, 47, 8 + 64, 8 + 512, 8 + 1400]
+L4_SIZES = [8 + 12, 46, 47, 8 + 64, 8 + 512, 8 + 1400]  # the first: UDP + a bare L2TP control header
 
 
 def peer_addr(i):
@@ -26,9 +26,11 @@ def peer_mac(i):
 
 
 def l2tp_payload(n, label):
-    """An L2TP data message header (RFC 2661 §3.1: T=0, L=1, ver 2, tunnel,
-    session) followed by filler, n bytes in all."""
-    body = struct.pack("!HHHH", 0x4002, n, 7, 9) + derive(f"l2tp/{label}", max(0, n - 8))
+    """An L2TP control message header (RFC 2661 §3.1: T=1, L=1, S=1, ver 2,
+    tunnel, session, Ns, Nr) followed by filler, n bytes in all: what the
+    gateway hands to its control plane. Shorter than the 12-byte header, it
+    is cut (and malformed)."""
+    body = struct.pack("!HHHHHH", 0xC802, n, 7, 9, 0, 0) + derive(f"l2tp/{label}", max(0, n - 12))
     return body[:n]
 
 

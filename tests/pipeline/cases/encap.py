@@ -92,7 +92,7 @@ def run(ctx, t):
     t.eq("rx_packets", st.total("rx_packets"), len(frames) + len(bad))
     t.eq("esp_encapped", st.total("esp_encapped"), len(frames))
     t.eq("tx_packets", st.total("tx_packets"), len(frames))
-    t.drops("encap", st, {"encap_src_not_local": 1, "no_outbound_sa": 1})
+    t.drops("encap", st, {"no_session": 1, "no_outbound_sa": 1})
     t.eq("inside port sent nothing", len(res.inside_out), 0)
     t.eq("nothing punted", len(res.punts), 0)
 

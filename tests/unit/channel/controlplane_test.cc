@@ -29,6 +29,21 @@ Config test_config(const std::string& channel_name, const std::string& socket) {
   sa.params.cipher_key_len = 20;
   sa.params.replay_window = 64;
   c.sas.push_back(sa);
+  sa.params.dir = channel::Direction::out;
+  sa.params.spi = 0x2000;
+  c.sas.push_back(sa);
+  SessionConfig session;
+  session.params.local_tunnel_id = 1;
+  session.params.local_session_id = 1;
+  session.params.peer_tunnel_id = 100;
+  session.params.peer_session_id = 200;
+  session.params.peer_addr = 0xcb007105;
+  session.params.peer_port = 1701;
+  session.params.local_port = 1701;
+  session.params.sa_in_spi = 0x1000;
+  session.params.sa_out_spi = 0x2000;
+  session.params.inner_addr = 0x0a010007;
+  c.sessions.push_back(session);
   return c;
 }
 
@@ -67,8 +82,25 @@ TEST_F(ControlPlaneTest, WaitsForReadyThenSyncs) {
   }
   EXPECT_TRUE(cp.synced());
   EXPECT_EQ(dp.seg.header().cp_pid.load(), getpid());
-  EXPECT_EQ(dp.received().size(), 1u);
-  EXPECT_NE(out.str().find("1 installed, 0 replaced, 0 already present"), std::string::npos)
+  // SAs first, then the session that rides on them; the data plane is told
+  // it may receive only after both.
+  const auto got = dp.received();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].hdr.type, channel::MsgType::sa_add);
+  EXPECT_EQ(got[1].hdr.type, channel::MsgType::sa_add);
+  EXPECT_EQ(got[2].hdr.type, channel::MsgType::session_add);
+  EXPECT_EQ(dp.synced_at_receipt(), (std::vector<std::uint32_t>{0, 0, 0}));
+  EXPECT_EQ(dp.seg.header().cp_synced.load(), 1u);
+  EXPECT_NE(out.str().find("sa: static SAs: 2 installed, 0 replaced, 0 already present"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("session: installed tunnel 1 session 1 peer 203.0.113.5:1701 address "
+                           "10.1.0.7 sa in 0x00001000 out 0x00002000\n"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("session: static sessions: 1 installed, 0 replaced, 0 already present, "
+                           "0 deleted, 0 failed"),
+            std::string::npos)
       << out.str();
   EXPECT_EQ(std::filesystem::status(socket).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
@@ -88,8 +120,40 @@ TEST_F(ControlPlaneTest, RestartDoesNotRepush) {
   while (!second.attached()) {
     second.step();
   }
-  EXPECT_EQ(dp.received().size(), 1u);
-  EXPECT_NE(out.str().find("0 installed, 0 replaced, 1 already present"), std::string::npos);
+  EXPECT_EQ(dp.received().size(), 3u);
+  EXPECT_NE(out.str().find("static SAs: 0 installed, 0 replaced, 2 already present"),
+            std::string::npos);
+  EXPECT_NE(out.str().find("static sessions: 0 installed, 0 replaced, 1 already present"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST_F(ControlPlaneTest, RestartDeletesSessionsNoLongerConfigured) {
+  testing::FakeDp dp;
+  dp.set_ready();
+  dp.start();
+  {
+    ControlPlane first(options(dp.name, socket), log);
+    while (!first.attached()) {
+      first.step();
+    }
+  }
+  CpOptions o = options(dp.name, socket);
+  o.config.sessions[0].params.local_session_id = 2;
+  ControlPlane second(std::move(o), log);
+  while (!second.attached()) {
+    second.step();
+  }
+  const auto got = dp.received();
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[3].hdr.type, channel::MsgType::session_del);
+  EXPECT_EQ(got[3].session_del.local_session_id, 1);
+  EXPECT_EQ(got[4].hdr.type, channel::MsgType::session_add);
+  EXPECT_EQ(got[4].session_add.session.local_session_id, 2);
+  EXPECT_NE(out.str().find("static sessions: 1 installed, 0 replaced, 0 already present, "
+                           "1 deleted, 0 failed"),
+            std::string::npos)
+      << out.str();
 }
 
 TEST_F(ControlPlaneTest, LifetimeEventIsLogged) {
@@ -132,6 +196,10 @@ TEST_F(ControlPlaneTest, ServesTheSocketUntilStopped) {
   EXPECT_EQ(status.rfind("ok\n", 0), 0u);
   const std::string sa = ctl_request(socket, "sa");
   EXPECT_NE(sa.find("aes-gcm-128/none"), std::string::npos) << sa;
+  const std::string sessions = ctl_request(socket, "sessions");
+  EXPECT_NE(sessions.find("203.0.113.5:1701"), std::string::npos) << sessions;
+  EXPECT_EQ(ctl_request(socket, "session-del 1 1"), "ok\ndeleted tunnel 1 session 1\n");
+  EXPECT_EQ(ctl_request(socket, "session-del 1 1"), "error\ndelete tunnel 1 session 1: not_found\n");
   const std::string del = ctl_request(socket, "sa-del in 0x1000 203.0.113.5");
   EXPECT_EQ(del, "ok\ndeleted in spi 0x00001000 peer 203.0.113.5\n");
   EXPECT_EQ(ctl_request(socket, "bogus").rfind("error\nunknown command 'bogus'", 0), 0u);

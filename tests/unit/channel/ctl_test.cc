@@ -4,6 +4,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 #include "controlplane/ctl_commands.h"
 #include "tests/unit/channel/fake_dp.h"
@@ -47,6 +48,24 @@ class CtlTest : public ::testing::Test {
     dp.seg.worker_counters(1).drops[static_cast<unsigned>(Drop::esp_replay)] = 2;
     dp.seg.worker_counters(1).drops[static_cast<unsigned>(Drop::runt)] = 30;
     dp.seg.port_counters()[0].ipackets = 123456;
+    channel::SessionParams sp{};
+    sp.local_tunnel_id = 1;
+    sp.local_session_id = 2;
+    sp.peer_tunnel_id = 100;
+    sp.peer_session_id = 200;
+    sp.peer_addr = 0xc6336407;  // 198.51.100.7
+    sp.peer_port = 1701;
+    sp.local_port = 1701;
+    sp.sa_in_spi = 0x1000;
+    sp.sa_out_spi = 0x2000;
+    sp.inner_addr = 0x0a010007;
+    sp.ppp_acfc = 1;
+    sp.l2tp_sequencing = 1;
+    dp.install_session(3, sp);
+    dp.seg.session_counters(0)[3] = {10, 1000, 20, 3000, 1, 2, 3, 0};
+    dp.seg.session_counters(1)[3] = {5, 500, 1, 100, 0, 1, 1, 0};
+    // Counters of a slot with no session are not anyone's.
+    dp.seg.session_counters(0)[4] = {999, 999, 999, 999, 999, 999, 999, 0};
     ctx.seg = &dp.seg;
     ctx.punts = &punts;
     ctx.synced = true;
@@ -77,6 +96,110 @@ TEST_F(CtlTest, SaShowsParamsAndSummedCounters) {
   EXPECT_EQ(c, want);
   // Columns line up: each header name ends where its right-aligned cells end.
   EXPECT_EQ(header.find("PACKETS") + 7, row.find("111") + 3);
+}
+
+TEST_F(CtlTest, SessionsShowParamsAndCountersSummedOverWorkers) {
+  const CtlReply r = run_command("sessions", ctx);
+  ASSERT_TRUE(r.ok);
+  std::cout << r.text;
+  std::istringstream lines(r.text);
+  std::string header, row, footer;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  std::getline(lines, footer);
+  EXPECT_EQ(header.find("TUNNEL/SESSION"), 0u);
+  std::istringstream cells(row);
+  std::vector<std::string> c{std::istream_iterator<std::string>(cells), {}};
+  const std::vector<std::string> want = {"1/2",      "100/200",  "198.51.100.7:1701", "10.1.0.7",
+                                         "0x00001000", "0x00002000", "acfc,seq", "1h02m03s",
+                                         "15",       "1500",     "21",       "3100",
+                                         "1",        "3",        "4"};
+  EXPECT_EQ(c, want);
+  EXPECT_EQ(header.find("TX-BYTES") + 8, row.find("3100") + 4);
+  EXPECT_EQ(footer, "1 sessions");
+  EXPECT_EQ(r.text.find("999"), std::string::npos);
+
+  dp.remove_session(3);
+  EXPECT_EQ(run_command("sessions", ctx).text.find("1/2"), std::string::npos);
+  EXPECT_NE(run_command("sessions", ctx).text.find("\n0 sessions\n"), std::string::npos);
+}
+
+TEST_F(CtlTest, SessionsJson) {
+  const json j = json::parse(run_command("stats --json", ctx).text);
+  EXPECT_EQ(j["n_sessions"], 1u);
+  EXPECT_EQ(j["max_sessions"], 16u);
+  ASSERT_EQ(j["sessions"].size(), 1u);
+  const json& s = j["sessions"][0];
+  EXPECT_EQ(s["tunnel_id"], 1u);
+  EXPECT_EQ(s["session_id"], 2u);
+  EXPECT_EQ(s["peer_tunnel_id"], 100u);
+  EXPECT_EQ(s["peer_session_id"], 200u);
+  EXPECT_EQ(s["peer"], "198.51.100.7");
+  EXPECT_EQ(s["peer_port"], 1701u);
+  EXPECT_EQ(s["local_port"], 1701u);
+  EXPECT_EQ(s["address"], "10.1.0.7");
+  EXPECT_EQ(s["sa_in"], 0x1000u);
+  EXPECT_EQ(s["sa_out_hex"], "0x00002000");
+  EXPECT_EQ(s["acfc"], true);
+  EXPECT_EQ(s["pfc"], false);
+  EXPECT_EQ(s["sequencing"], true);
+  EXPECT_EQ(s["slot"], 3u);
+  EXPECT_EQ(s["age_s"], 3723u);
+  EXPECT_EQ(s["counters"]["rx_packets"], 15u);
+  EXPECT_EQ(s["counters"]["rx_bytes"], 1500u);
+  EXPECT_EQ(s["counters"]["tx_packets"], 21u);
+  EXPECT_EQ(s["counters"]["tx_bytes"], 3100u);
+  EXPECT_EQ(s["counters"]["spoofed"], 1u);
+  EXPECT_EQ(s["counters"]["punted"], 3u);
+  EXPECT_EQ(s["counters"]["other_drops"], 4u);
+  EXPECT_EQ(json::parse(run_command("sessions --json", ctx).text), j["sessions"]);
+  EXPECT_NE(run_command("status", ctx).text.find("sessions:      1 of 16\n"), std::string::npos);
+}
+
+TEST_F(CtlTest, SessionDelPassesTheIds) {
+  std::optional<std::pair<std::uint16_t, std::uint16_t>> asked;
+  ctx.session_del = [&](std::uint16_t tunnel, std::uint16_t session) {
+    asked = {tunnel, session};
+    channel::Ack a{};
+    a.result = session == 2 ? channel::AckResult::ok : channel::AckResult::not_found;
+    return std::optional(a);
+  };
+  const CtlReply ok = run_command("session-del 1 2", ctx);
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.text, "deleted tunnel 1 session 2\n");
+  EXPECT_EQ(asked, std::pair(std::uint16_t{1}, std::uint16_t{2}));
+  const CtlReply missing = run_command("session-del 65535 3", ctx);
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.text, "delete tunnel 65535 session 3: not_found\n");
+  asked.reset();
+  EXPECT_EQ(run_command("session-del 0 2", ctx).text, "bad tunnel id '0' (1..65535)\n");
+  EXPECT_EQ(run_command("session-del 1 65536", ctx).text, "bad session id '65536' (1..65535)\n");
+  EXPECT_EQ(run_command("session-del 1 x", ctx).text, "bad session id 'x' (1..65535)\n");
+  EXPECT_EQ(run_command("session-del 1", ctx).text, "usage: session-del TUNNEL SESSION\n");
+  EXPECT_FALSE(asked);
+  CtlContext detached;
+  EXPECT_EQ(run_command("session-del 1 2", detached).text, "no data plane attached\n");
+  EXPECT_EQ(run_command("sessions", detached).text, "no data plane attached\n");
+}
+
+TEST_F(CtlTest, PuntsListPppEvenWhenZero) {
+  const CtlReply r = run_command("punts", ctx);
+  ASSERT_TRUE(r.ok);
+  EXPECT_NE(r.text.find("\nppp "), std::string::npos) << r.text;
+  channel::PuntMsg m{};
+  m.reason = channel::PuntReason::ppp;
+  m.len = 40;
+  punts.on_punt(m);
+  punts.on_punt(m);
+  const std::string text = run_command("punts", ctx).text;
+  const auto at = text.find("\nppp ");
+  ASSERT_NE(at, std::string::npos) << text;
+  std::istringstream row(text.substr(at + 1, text.find('\n', at + 1) - at - 1));
+  const std::vector<std::string> cells{std::istream_iterator<std::string>(row), {}};
+  EXPECT_EQ(cells, (std::vector<std::string>{"ppp", "2"}));
+  const json j = json::parse(run_command("punts --json", ctx).text);
+  EXPECT_EQ(j["ppp"], 2u);
+  EXPECT_EQ(j["total"], 2u);
 }
 
 TEST_F(CtlTest, WorkersShowCyclesPerPacket) {

@@ -119,7 +119,7 @@ channel::TxMsg pop(testing::FakeDp& dp) {
 
 class InjectRun : public ::testing::Test {
  protected:
-  explicit InjectRun(channel::SegmentGeometry geo = {1, 2, 16}) : dp(geo), ch(channel::Segment::attach(dp.name), 0) {
+  explicit InjectRun(channel::SegmentGeometry geo = {.n_workers = 1, .n_ports = 2, .max_sas = 16}) : dp(geo), ch(channel::Segment::attach(dp.name), 0) {
     std::strcpy(dp.seg.header().port_names[0], "outside");
     std::strcpy(dp.seg.header().port_names[1], "inside");
     file = (std::filesystem::temp_directory_path() / ("inject-" + std::to_string(getpid()) + ".pcap")).string();
@@ -195,7 +195,7 @@ TEST_F(InjectRun, Refusals) {
 
 class InjectSmallRing : public InjectRun {
  protected:
-  InjectSmallRing() : InjectRun({1, 2, 16, 4096, 4096, 1024, 4}) {}
+  InjectSmallRing() : InjectRun({.n_workers = 1, .n_ports = 2, .max_sas = 16, .tx_ring_size = 4}) {}
 };
 
 TEST_F(InjectSmallRing, GivesUpWhenNothingDrainsTheRing) {

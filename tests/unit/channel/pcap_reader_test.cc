@@ -163,7 +163,7 @@ TEST(PcapReader, BrokenFiles) {
   record(cut, ipv4(20, 1));
   const std::size_t second = cut.size();
   record(cut, ipv4(60, 2));
-  cut.resize(cut.size() - 1);
+  cut.pop_back();  // resize(size() - 1) trips g++ 12's -Wstringop-overflow under ASan
   const PcapPackets p = read_ipv4_pcap(cut);
   EXPECT_EQ(p.error, PcapError::truncated_record);
   EXPECT_EQ(p.error_offset, second);

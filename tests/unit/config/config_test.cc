@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@ const std::string base_config = R"(dataplane = {
   workers = [1, 2];
   channel = "bench";
   max_sas = 1024;
+  max_sessions = 128;
   mbufs = 8191;
   replay_window = 256;
   punt_rate = 1000;
@@ -70,6 +72,33 @@ sas = (
     cipher = "aes-gcm-256";
     cipher_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fA0A1A2A3";
     integrity = "none";
+  }
+);
+sessions = (
+  {
+    tunnel_id = 1;
+    session_id = 2;
+    peer_tunnel_id = 100;
+    peer_session_id = 200;
+    peer = "203.0.113.5";
+    peer_port = 4000;
+    local_port = 1702;
+    sa_in = 0x1000;
+    sa_out = 0xfffffff0;
+    address = "10.1.0.7";
+    acfc = true;
+    pfc = true;
+    sequencing = true;
+  },
+  {
+    tunnel_id = 1;
+    session_id = 3;
+    peer_tunnel_id = 101;
+    peer_session_id = 201;
+    peer = "203.0.113.5";
+    sa_in = 0x1000;
+    sa_out = 0xfffffff0;
+    address = "10.1.0.8";
   }
 );
 )";
@@ -147,6 +176,7 @@ TEST_F(ConfigTest, ValidFileReadsEveryField) {
   EXPECT_EQ(c.dataplane.worker_lcores, (std::vector<unsigned>{1, 2}));
   EXPECT_EQ(c.dataplane.channel, "bench");
   EXPECT_EQ(c.dataplane.max_sas, 1024u);
+  EXPECT_EQ(c.dataplane.max_sessions, 128u);
   EXPECT_EQ(c.dataplane.mbufs, 8191u);
   EXPECT_EQ(c.dataplane.replay_window, 256u);
   EXPECT_EQ(c.dataplane.punt_rate, 1000u);
@@ -210,6 +240,37 @@ TEST_F(ConfigTest, ValidFileReadsEveryField) {
   EXPECT_EQ(b.auth_key_len, 0);
   EXPECT_EQ(b.replay_window, 256u);  // from dataplane.replay_window
   EXPECT_EQ(b.lifetime.hard_bytes, 0u);
+
+  ASSERT_EQ(c.sessions.size(), 2u);
+  const auto& s = c.sessions[0].params;
+  EXPECT_EQ(c.sessions[0].line, line_of(base_config, "tunnel_id = 1;") - 1);
+  EXPECT_EQ(s.local_tunnel_id, 1);
+  EXPECT_EQ(s.local_session_id, 2);
+  EXPECT_EQ(s.peer_tunnel_id, 100);
+  EXPECT_EQ(s.peer_session_id, 200);
+  EXPECT_EQ(s.peer_addr, 0xcb007105u);
+  EXPECT_EQ(s.peer_port, 4000);
+  EXPECT_EQ(s.local_port, 1702);
+  EXPECT_EQ(s.sa_in_spi, 0x1000u);
+  EXPECT_EQ(s.sa_out_spi, 0xfffffff0u);
+  EXPECT_EQ(s.inner_addr, 0x0a010007u);
+  EXPECT_EQ(s.ppp_acfc, 1);
+  EXPECT_EQ(s.ppp_pfc, 1);
+  EXPECT_EQ(s.l2tp_sequencing, 1);
+  EXPECT_EQ(std::count(std::begin(s.reserved), std::end(s.reserved), 0), 5);
+}
+
+TEST_F(ConfigTest, SessionDefaults) {
+  const Config c = load_config(write(base_config));
+  ASSERT_EQ(c.sessions.size(), 2u);
+  const auto& s = c.sessions[1].params;
+  EXPECT_EQ(c.sessions[1].line, line_of(base_config, "tunnel_id = 1;", 1) - 1);
+  EXPECT_EQ(s.local_session_id, 3);
+  EXPECT_EQ(s.peer_port, 1701);
+  EXPECT_EQ(s.local_port, 1701);
+  EXPECT_EQ(s.ppp_acfc, 0);
+  EXPECT_EQ(s.ppp_pfc, 0);
+  EXPECT_EQ(s.l2tp_sequencing, 0);
 }
 
 TEST_F(ConfigTest, DefaultsWithOnlyAnOutsidePort) {
@@ -222,6 +283,8 @@ TEST_F(ConfigTest, DefaultsWithOnlyAnOutsidePort) {
   EXPECT_EQ(c.controlplane.socket, "/run/l2tpgw/ctl.sock");
   EXPECT_EQ(c.controlplane.log_level, "info");
   EXPECT_TRUE(c.sas.empty());
+  EXPECT_EQ(c.dataplane.max_sessions, 65536u);
+  EXPECT_TRUE(c.sessions.empty());
   EXPECT_EQ(c.port(PortRole::inside), nullptr);
 }
 
@@ -231,6 +294,8 @@ TEST_F(ConfigTest, ExampleConfigLoads) {
   const Config c = load_config(std::string(root) + "/conf/l2tpgw.conf");
   EXPECT_EQ(c.ports.size(), 2u);
   EXPECT_EQ(c.sas.size(), 3u);
+  ASSERT_EQ(c.sessions.size(), 1u);
+  EXPECT_EQ(c.sessions[0].params.sa_out_spi, 0x2000u);
 }
 
 TEST_F(ConfigTest, MissingFile) {
@@ -272,6 +337,10 @@ TEST_F(ConfigTest, DataplaneRules) {
   expect_line_error("replay_window = 256;", "replay_window = 100;", "must be a multiple of 64");
   expect_line_error("replay_window = 256;", "replay_window = 8192;", "must be in 64..4096");
   expect_line_error("punt_rate = 1000;", "punt_rate = 0;", "'punt_rate' is 0");
+  expect_line_error("max_sessions = 128;", "max_sessions = 0;",
+                    "'max_sessions' is 0, must be in 1..4194304");
+  expect_line_error("max_sessions = 128;", "max_sessions = 4194305;",
+                    "'max_sessions' is 4194305, must be in 1..4194304");
 }
 
 TEST_F(ConfigTest, Int64AcceptedForNumbers) {
@@ -306,7 +375,8 @@ TEST_F(ConfigTest, PortRules) {
                     "{ address = \"192.0.2.7\"; mac = \"02:00:00:00:00:07\"; }",
                     "is not on the port's subnet");
   expect_line_error("name = \"inside\";", "name = \"outside\";",
-                    "port name 'outside' is already used by the port at line 15");
+                    "port name 'outside' is already used by the port at line " +
+                        std::to_string(line_of(base_config, "name = \"outside\"") - 1));
 }
 
 TEST_F(ConfigTest, PortWithBothDevicesPointsAtThePort) {
@@ -388,6 +458,90 @@ TEST_F(ConfigTest, DuplicateSaNamesBothLines) {
   expect_error(text, second,
                "SA in spi 0x00001000 peer 203.0.113.5 is already defined at line " +
                    std::to_string(first));
+}
+
+TEST_F(ConfigTest, SessionIdRules) {
+  // RFC 2661 §3.1: id 0 is for control of the tunnel, in any of the four.
+  for (const char* key :
+       {"tunnel_id = 1;", "session_id = 2;", "peer_tunnel_id = 100;", "peer_session_id = 200;"}) {
+    std::string line = key;
+    line = line.substr(0, line.find(';'));
+    const std::string name = line.substr(0, line.find(' '));
+    expect_line_error(line + ";", name + " = 0;",
+                      "'" + name + "' must not be 0 (RFC 2661 §3.1: id 0 is for control of the tunnel)");
+    expect_line_error(line + ";", name + " = 65536;", "'" + name + "' is 65536, must be in 1..65535");
+  }
+  expect_line_error("session_id = 2;", "session_id = \"2\";", "'session_id' must be an integer");
+}
+
+TEST_F(ConfigTest, SessionPeerAndPorts) {
+  expect_line_error("peer = \"203.0.113.5\";\n    peer_port = 4000;",
+                    "peer = \"203.0.113.500\";\n    peer_port = 4000;", "'peer' is not an IPv4 address");
+  expect_line_error("peer_port = 4000;", "peer_port = 0;", "'peer_port' is 0, must be in 1..65535");
+  expect_line_error("local_port = 1702;", "local_port = 65536;",
+                    "'local_port' is 65536, must be in 1..65535");
+  expect_line_error("acfc = true;", "acfc = 1;", "'acfc' must be true or false");
+  expect_line_error("sequencing = true;", "sequencing = \"yes\";", "'sequencing' must be true or false");
+  expect_line_error("pfc = true;", "pfcomp = true;", "unknown setting 'pfcomp'");
+}
+
+TEST_F(ConfigTest, SessionSasMustBelongToThePeer) {
+  expect_line_error("sa_in = 0x1000;", "sa_in = 0x1001;",
+                    "'sa_in' 0x00001001 names no inbound SA of peer 203.0.113.5 in 'sas'");
+  // An outbound SA is not an inbound one, and the other way round.
+  expect_line_error("sa_in = 0x1000;", "sa_in = 0xfffffff0;",
+                    "'sa_in' 0xfffffff0 names no inbound SA of peer 203.0.113.5 in 'sas'");
+  expect_line_error("sa_out = 0xfffffff0;", "sa_out = 0x1000;",
+                    "'sa_out' 0x00001000 names no outbound SA of peer 203.0.113.5 in 'sas'");
+  // The SAs exist, but for another peer than the session's.
+  const std::string text = replaced("peer = \"203.0.113.5\";\n    peer_port = 4000;",
+                                    "peer = \"192.0.2.9\";\n    peer_port = 4000;");
+  expect_error(text, line_of(text, "sa_in = 0x1000;"),
+               "'sa_in' 0x00001000 is the inbound SA of peer 203.0.113.5 (line " +
+                   std::to_string(line_of(text, "direction = \"in\"") - 1) +
+                   "), not of this session's peer 192.0.2.9");
+}
+
+TEST_F(ConfigTest, SessionAddressRules) {
+  expect_line_error("address = \"10.1.0.7\";", "address = \"10.1.0\";",
+                    "'address' is not an IPv4 address: '10.1.0'");
+  for (const char* a : {"0.0.0.0", "127.0.0.1", "224.0.0.5", "255.255.255.255"}) {
+    expect_line_error("address = \"10.1.0.7\";", std::string("address = \"") + a + "\";",
+                      std::string("'address' ") + a + " is not a unicast host address");
+  }
+  expect_line_error("address = \"10.1.0.7\";", "address = \"10.0.0.1\";",
+                    "'address' 10.0.0.1 is the address of port 'inside' (line " +
+                        std::to_string(line_of(base_config, "name = \"inside\"") - 1) + ")");
+  expect_line_error("address = \"10.1.0.7\";", "address = \"198.51.100.1\";",
+                    "'address' 198.51.100.1 is the address of port 'outside'");
+  // A second session with the first one's address: the error is on its own
+  // address and names the first.
+  const std::string text = replaced("address = \"10.1.0.8\";", "address = \"10.1.0.7\";");
+  expect_error(text, line_of(text, "address = \"10.1.0.7\";", 1),
+               "'address' 10.1.0.7 is already given to tunnel 1 session 2 at line " +
+                   std::to_string(line_of(text, "tunnel_id = 1;") - 1));
+}
+
+TEST_F(ConfigTest, SessionIdsUnique) {
+  const std::string text = replaced("session_id = 3;", "session_id = 2;");
+  expect_error(text, line_of(text, "tunnel_id = 1;", 1) - 1,
+               "tunnel 1 session 2 is already defined at line " +
+                   std::to_string(line_of(text, "tunnel_id = 1;") - 1));
+  // The same session id in another tunnel is another session.
+  const Config c = load_config(write(replaced("tunnel_id = 1;\n    session_id = 3;",
+                                              "tunnel_id = 2;\n    session_id = 2;")));
+  EXPECT_EQ(c.sessions.size(), 2u);
+}
+
+TEST_F(ConfigTest, SessionCountAndShape) {
+  const std::string text = replaced("max_sessions = 128;", "max_sessions = 1;");
+  expect_error(text, line_of(text, "sessions = ("), "more sessions than dataplane.max_sessions (1)");
+  const std::string scalar = base_config.substr(0, base_config.find("sessions = (")) + "sessions = 3;\n";
+  expect_error(scalar, line_of(scalar, "sessions = 3;"), "'sessions' must be a list");
+  const std::string missing = replaced("    sa_out = 0xfffffff0;\n    address = \"10.1.0.8\";",
+                                       "    address = \"10.1.0.8\";");
+  expect_error(missing, line_of(missing, "tunnel_id = 1;", 1) - 1,
+               "missing required setting 'sa_out'");
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+// Reconciles the data plane's session table with the static sessions of the
+// configuration, after the static SAs they ride on. Sessions already
+// installed with the same parameters are left alone, so that a control-plane
+// restart keeps their counters and does not disturb their traffic.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <vector>
+
+#include "controlplane/dp_channel.h"
+#include "controlplane/log.h"
+#include "controlplane/sa_sync.h"
+#include "dataplane/config/config.h"
+
+namespace l2tpgw::cp {
+
+// The sessions the data plane reports in its directory.
+std::vector<channel::SessionParams> read_session_directory(const channel::Segment& seg);
+
+// A session is identified by our (local) tunnel and session ids.
+bool same_session_ids(const channel::SessionParams& a, const channel::SessionParams& b);
+// Every field the data plane carries (not the reserved bytes).
+bool same_session(const channel::SessionParams& a, const channel::SessionParams& b);
+
+SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,
+                               std::chrono::milliseconds ack_timeout);
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,171 @@
+#include "dataplane/core/session_table.h"
+
+#include <rte_malloc.h>
+
+#include <chrono>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "dataplane/wire/l2tp.h"
+#include "dataplane/wire/ppp.h"
+
+namespace l2tpgw {
+namespace {
+
+using channel::Ack;
+using channel::AckResult;
+using channel::SessionParams;
+
+Ack ack(AckResult r, std::uint32_t slot = 0) {
+  Ack a{};
+  a.hdr.version = channel::version;
+  a.hdr.type = channel::MsgType::ack;
+  a.result = r;
+  a.slot = slot;
+  return a;
+}
+
+wire::L2tpDataHeader data_header(const SessionParams& p) noexcept {
+  wire::L2tpDataHeader h{};
+  h.tunnel_id = p.peer_tunnel_id;
+  h.session_id = p.peer_session_id;
+  h.with_sequence = p.l2tp_sequencing != 0;
+  return h;
+}
+
+}  // namespace
+
+bool session_params_valid(const SessionParams& p) noexcept {
+  // RFC 2661 §3.1: id 0 addresses the tunnel itself (control), never a session.
+  return p.local_tunnel_id != 0 && p.local_session_id != 0 && p.peer_tunnel_id != 0 &&
+         p.peer_session_id != 0 && p.peer_addr != 0 && p.peer_port != 0 && p.local_port != 0 &&
+         p.inner_addr != 0 && p.sa_in_spi != 0 && p.sa_out_spi != 0;
+}
+
+SessionTable::SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sessions, int socket)
+    : _seg(seg), _max(max_sessions), _reclaim(rcu) {
+  _slots = static_cast<SessionState*>(
+      rte_zmalloc_socket("session_slots", sizeof(SessionState) * std::size_t{max_sessions}, 64, socket));
+  if (_slots == nullptr) {
+    throw std::runtime_error("cannot allocate " + std::to_string(max_sessions) + " session slots");
+  }
+  _by_ids = make_lf_hash("session_by_ids", max_sessions, sizeof(std::uint32_t), socket);
+  _by_addr = make_lf_hash("session_by_addr", max_sessions, sizeof(std::uint32_t), socket);
+  _free.reserve(max_sessions);
+  for (std::uint32_t i = max_sessions; i-- > 0;) {
+    _free.push_back(i);
+  }
+}
+
+SessionTable::~SessionTable() {
+  rte_hash_free(_by_ids);
+  rte_hash_free(_by_addr);
+  rte_free(_slots);
+}
+
+SessionState* SessionTable::lookup(rte_hash* h, std::uint32_t key) const noexcept {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(h, &key, &data) < 0) {
+    return nullptr;
+  }
+  return &_slots[data_slot(data)];
+}
+
+SessionState* SessionTable::find_by_ids(std::uint16_t tunnel_id, std::uint16_t session_id) const noexcept {
+  return lookup(_by_ids, ids_key(tunnel_id, session_id));
+}
+
+SessionState* SessionTable::find_by_addr(std::uint32_t inner_addr) const noexcept {
+  return lookup(_by_addr, inner_addr);
+}
+
+void SessionTable::publish_dir(std::uint32_t slot, const SessionParams* p) {
+  auto& e = _seg.session_dir()[slot];
+  e.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being rewritten
+  std::atomic_thread_fence(std::memory_order_release);
+  if (p != nullptr) {
+    e.params = *p;
+    e.installed_unix_ns = static_cast<std::uint64_t>(
+        std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
+    e.in_use = 1;
+  } else {
+    e.in_use = 0;
+  }
+  e.seq.fetch_add(1, std::memory_order_release);
+}
+
+Ack SessionTable::add(const SessionParams& p) {
+  if (!session_params_valid(p)) {
+    return ack(AckResult::bad_params);
+  }
+  const std::uint32_t ids = ids_key(p.local_tunnel_id, p.local_session_id);
+  SessionState* old = lookup(_by_ids, ids);
+  SessionState* holder = find_by_addr(p.inner_addr);
+  if (holder != nullptr && holder != old) {
+    return ack(AckResult::bad_params);  // the address is another session's
+  }
+  if (_free.empty()) {
+    reclaim();
+    if (_free.empty()) {
+      return ack(AckResult::table_full);
+    }
+  }
+  const std::uint32_t slot = _free.back();
+  _free.pop_back();
+  SessionState& s = _slots[slot];
+  s.~SessionState();
+  new (&s) SessionState{};
+  s.params = p;
+  s.slot = slot;
+  s.ppp_hdr_len = static_cast<std::uint8_t>(wire::ppp_header_len(wire::ppp_proto_ipv4, p.ppp_acfc, p.ppp_pfc));
+  s.l2tp_hdr_len = static_cast<std::uint8_t>(wire::l2tp_data_header_len(data_header(p)));
+  for (unsigned w = 0; w < _seg.header().n_workers; ++w) {
+    _seg.session_counters(w)[slot] = SessionCounters{};
+  }
+  publish_dir(slot, &p);
+
+  // Both keys are swapped atomically for readers; a client's address that
+  // changed leaves the old one's key to be removed.
+  if (rte_hash_add_key_data(_by_ids, &ids, slot_data(slot)) < 0 ||
+      rte_hash_add_key_data(_by_addr, &p.inner_addr, slot_data(slot)) < 0) {
+    if (old == nullptr) {
+      rte_hash_del_key(_by_ids, &ids);
+    }
+    publish_dir(slot, nullptr);
+    _free.push_back(slot);
+    return ack(AckResult::table_full);
+  }
+  if (old == nullptr) {
+    return ack(AckResult::ok, slot);
+  }
+  SlotReclaim::KeyPos addr_key{};
+  if (old->params.inner_addr != p.inner_addr) {
+    addr_key = {_by_addr, rte_hash_del_key(_by_addr, &old->params.inner_addr)};
+  }
+  retire(old->slot, addr_key, {});
+  return ack(AckResult::replaced, slot);
+}
+
+Ack SessionTable::del(std::uint16_t tunnel_id, std::uint16_t session_id) {
+  const std::uint32_t ids = ids_key(tunnel_id, session_id);
+  SessionState* s = lookup(_by_ids, ids);
+  if (s == nullptr) {
+    return ack(AckResult::not_found);
+  }
+  const std::uint32_t slot = s->slot;
+  retire(slot, {_by_ids, rte_hash_del_key(_by_ids, &ids)},
+         {_by_addr, rte_hash_del_key(_by_addr, &s->params.inner_addr)});
+  return ack(AckResult::ok, slot);
+}
+
+void SessionTable::retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b) {
+  publish_dir(slot, nullptr);
+  _reclaim.retire(slot, a, b);
+}
+
+void SessionTable::reclaim() {
+  _reclaim.reclaim([this](std::uint32_t slot) { _free.push_back(slot); });
+}
+
+}  // namespace l2tpgw

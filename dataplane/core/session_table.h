@@ -1,0 +1,61 @@
+// The session table: L2TP sessions with their PPP links, found by our
+// (tunnel id, session id) for traffic from the client and by the client's
+// inner address for traffic to it. One writer (the main thread, applying the
+// control plane's commands), lock-free readers (the workers), slots reused
+// after an RCU grace period — as for SAs (sa_table.h).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/channel/messages.h"
+#include "dataplane/channel/segment.h"
+#include "dataplane/core/slot_reclaim.h"
+
+namespace l2tpgw {
+
+struct alignas(64) SessionState {
+  channel::SessionParams params;  // read-only once installed
+  std::uint32_t slot;
+  std::uint8_t ppp_hdr_len;   // what we send: 1 to 4 bytes
+  std::uint8_t l2tp_hdr_len;  // what we send: 6, or 10 with sequencing
+  std::atomic<std::uint16_t> ns_out;  // next Ns when sequencing (RFC 2661 §5.8)
+};
+
+class SessionTable {
+ public:
+  SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sessions, int socket);
+  ~SessionTable();
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  // Workers: lock-free lookups; nullptr when absent.
+  SessionState* find_by_ids(std::uint16_t tunnel_id, std::uint16_t session_id) const noexcept;
+  SessionState* find_by_addr(std::uint32_t inner_addr) const noexcept;
+
+  // Main thread only.
+  channel::Ack add(const channel::SessionParams& p);
+  channel::Ack del(std::uint16_t tunnel_id, std::uint16_t session_id);
+  void reclaim();
+
+ private:
+  static std::uint32_t ids_key(std::uint16_t tunnel, std::uint16_t session) noexcept {
+    return std::uint32_t{tunnel} << 16 | session;
+  }
+  SessionState* lookup(rte_hash* h, std::uint32_t key) const noexcept;
+  void publish_dir(std::uint32_t slot, const channel::SessionParams* p);
+  void retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b);
+
+  channel::Segment& _seg;
+  std::uint32_t _max;
+  SessionState* _slots;
+  rte_hash* _by_ids;   // u32 tunnel << 16 | session
+  rte_hash* _by_addr;  // u32 inner address
+  std::vector<std::uint32_t> _free;
+  SlotReclaim _reclaim;
+};
+
+bool session_params_valid(const channel::SessionParams& p) noexcept;
+
+}  // namespace l2tpgw

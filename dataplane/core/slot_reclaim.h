@@ -1,0 +1,72 @@
+// Deferred reuse of table slots after an RCU grace period: the one writer of
+// a table retires a slot (with the hash key positions it held) once no
+// lookup can return it any more, and gets it back when every worker has
+// passed a quiescent state (rte_rcu_qsbr), so a worker holding the slot for
+// the rest of its burst never sees it reused.
+#pragma once
+
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+
+namespace l2tpgw {
+
+// A hash key deleted in lock-free mode keeps its position reserved until
+// the grace period ends too (rte_hash_free_key_with_position).
+struct HashKeyPos {
+  rte_hash* hash = nullptr;
+  std::int32_t pos = -1;
+};
+
+class SlotReclaim {
+ public:
+  using KeyPos = HashKeyPos;
+
+  explicit SlotReclaim(rte_rcu_qsbr* rcu) noexcept : _rcu(rcu) {}
+
+  void retire(std::uint32_t slot, KeyPos a = {}, KeyPos b = {}) {
+    _deferred.push_back({slot, {a, b}, rte_rcu_qsbr_start(_rcu)});
+  }
+
+  // Calls free_slot(slot) for every slot whose grace period has ended.
+  template <typename FreeSlot>
+  void reclaim(FreeSlot&& free_slot) {
+    while (!_deferred.empty() && rte_rcu_qsbr_check(_rcu, _deferred.front().token, false) == 1) {
+      const Deferred d = _deferred.front();
+      _deferred.pop_front();
+      for (const KeyPos& k : d.keys) {
+        if (k.hash != nullptr && k.pos >= 0) {
+          rte_hash_free_key_with_position(k.hash, k.pos);
+        }
+      }
+      free_slot(d.slot);
+    }
+  }
+
+ private:
+  struct Deferred {
+    std::uint32_t slot;
+    std::array<KeyPos, 2> keys;
+    std::uint64_t token;
+  };
+
+  rte_rcu_qsbr* _rcu;
+  std::deque<Deferred> _deferred;
+};
+
+// A lock-free read/write rte_hash of `entries` keys of key_len bytes; throws
+// std::runtime_error naming it when it cannot be made.
+rte_hash* make_lf_hash(const char* name, std::uint32_t entries, std::uint32_t key_len, int socket);
+
+// Key data of the tables: a slot number.
+inline void* slot_data(std::uint32_t slot) noexcept {
+  return reinterpret_cast<void*>(std::uintptr_t{slot});
+}
+inline std::uint32_t data_slot(void* data) noexcept {
+  return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data));
+}
+
+}  // namespace l2tpgw
