@@ -43,6 +43,7 @@ ControlPlane::ControlPlane(CpOptions opts, Logger& log)
       _log(log),
       _tx_port(outside_port_index(_opts.config)),
       _punts(log, _opts.punt_pcap),
+      _session_events(log),
       _ctl(std::make_unique<CtlServer>(_opts.config.controlplane.socket,
                                        [this](const std::string& l) { return handle_command(l); })) {
   _log.info("ctl", "listening on " + _opts.config.controlplane.socket);
@@ -104,6 +105,8 @@ void ControlPlane::on_event(const channel::CtrlMsg& m) {
     _log.warning("sa", sa_name(e.dir, e.spi, e.peer_addr) + " " + lifetime_kind_name(e.kind) +
                            " lifetime reached (packets=" + std::to_string(e.packets) +
                            ", bytes=" + std::to_string(e.bytes) + ")");
+  } else if (m.hdr.type == channel::MsgType::session_event) {
+    _session_events.on_event(m.session_event);
   } else {
     _log.warning("dp", "unexpected event type " +
                            std::to_string(static_cast<unsigned>(m.hdr.type)) + " ignored");
@@ -212,6 +215,9 @@ std::optional<channel::Ack> ControlPlane::delete_session(std::uint16_t tunnel,
   const auto ack = _dp->call(m, _opts.ack_timeout);
   _log.info("session", "delete of " + session_name(tunnel, session) + " from the CLI: " +
                            (ack ? ack_result_name(ack->result) : std::string("no ack")));
+  if (ack && ack->result == channel::AckResult::ok) {
+    _session_events.forget(tunnel, session);
+  }
   return ack;
 }
 
@@ -219,6 +225,7 @@ std::string ControlPlane::handle_command(const std::string& line) {
   CtlContext ctx;
   ctx.seg = _dp ? &_dp->segment() : nullptr;
   ctx.punts = &_punts;
+  ctx.session_events = &_session_events;
   ctx.synced = _synced;
   ctx.now_unix_ns = clock_ns(CLOCK_REALTIME);
   ctx.now_mono_ns = clock_ns(CLOCK_MONOTONIC);

@@ -14,6 +14,7 @@
 #include "controlplane/dp_channel.h"
 #include "controlplane/log.h"
 #include "controlplane/punt_sink.h"
+#include "controlplane/session_events.h"
 #include "dataplane/config/config.h"
 
 namespace l2tpgw::cp {
@@ -45,6 +46,7 @@ class ControlPlane {
   bool attached() const noexcept { return _dp.has_value(); }
   bool synced() const noexcept { return _synced; }
   const PuntSink& punts() const noexcept { return _punts; }
+  const SessionEvents& session_events() const noexcept { return _session_events; }
 
   bool send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa);
   std::string handle_command(const std::string& line);
@@ -64,6 +66,7 @@ class ControlPlane {
   Logger& _log;
   std::uint8_t _tx_port = 0;
   PuntSink _punts;
+  SessionEvents _session_events;
   std::optional<DpChannel> _dp;
   bool _synced = false;
   std::unique_ptr<CtlServer> _ctl;

@@ -133,7 +133,7 @@ CtlReply render(const Args& a, const CtlContext& ctx) {
     return {true, render_sas_text(*ctx.seg, ctx.now_unix_ns)};
   }
   if (cmd == "sessions") {
-    return {true, render_sessions_text(*ctx.seg, ctx.now_unix_ns)};
+    return {true, render_sessions_text(*ctx.seg, ctx.now_unix_ns, ctx.session_events)};
   }
   if (cmd == "ports") {
     return {true, render_ports_text(*ctx.seg)};

@@ -19,10 +19,12 @@ struct CtlReply {
 };
 
 struct InjectRequest;
+class SessionEvents;
 
 struct CtlContext {
   const channel::Segment* seg = nullptr;  // null while no data plane is attached
   const PuntSink* punts = nullptr;
+  const SessionEvents* session_events = nullptr;  // null: no event counts shown as 0
   bool synced = false;
   std::uint64_t now_unix_ns = 0;  // for SA and session ages
   std::uint64_t now_mono_ns = 0;  // for the heartbeat age
@@ -47,7 +49,8 @@ std::string encode_reply(const CtlReply& r);
 
 // The texts of each command, also used by tests.
 std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_ns);
-std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns);
+std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns,
+                                 const SessionEvents* events = nullptr);
 std::string render_workers_text(const channel::Segment& seg);
 std::string render_ports_text(const channel::Segment& seg);
 std::string render_drops_text(const channel::Segment& seg, bool all);

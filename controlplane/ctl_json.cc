@@ -5,6 +5,7 @@
 #include "controlplane/ctl_commands.h"
 #include "controlplane/ctl_view.h"
 #include "controlplane/names.h"
+#include "controlplane/session_events.h"
 #include "dataplane/config/config.h"
 
 namespace l2tpgw::cp {
@@ -47,7 +48,7 @@ json sa_json(const SaView& v, std::uint64_t now_unix_ns) {
           {"counters", sa_counters_json(v.counters)}};
 }
 
-json session_json(const SessionView& v, std::uint64_t now_unix_ns) {
+json session_json(const SessionView& v, std::uint64_t now_unix_ns, const SessionEvents* events) {
   const auto& p = v.params;
   const auto& c = v.counters;
   const std::uint64_t age =
@@ -67,6 +68,12 @@ json session_json(const SessionView& v, std::uint64_t now_unix_ns) {
           {"acfc", p.ppp_acfc != 0},
           {"pfc", p.ppp_pfc != 0},
           {"sequencing", p.l2tp_sequencing != 0},
+          // The mode only: keys never leave the control plane.
+          {"mppe", mppe_mode(p)},
+          {"mppe_bits", p.mppe_bits},
+          {"mppe_stateless", p.mppe_stateless != 0},
+          {"mppe_resets",
+           events == nullptr ? 0 : events->mppe_resets(p.local_tunnel_id, p.local_session_id)},
           {"slot", v.slot},
           {"installed_unix_ns", v.installed_unix_ns},
           {"age_s", age},
@@ -83,7 +90,7 @@ json session_json(const SessionView& v, std::uint64_t now_unix_ns) {
 json sessions_json(const CtlContext& ctx) {
   json a = json::array();
   for (const auto& v : collect_sessions(*ctx.seg)) {
-    a.push_back(session_json(v, ctx.now_unix_ns));
+    a.push_back(session_json(v, ctx.now_unix_ns, ctx.session_events));
   }
   return a;
 }

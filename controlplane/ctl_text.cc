@@ -7,6 +7,7 @@
 #include "controlplane/ctl_commands.h"
 #include "controlplane/ctl_view.h"
 #include "controlplane/names.h"
+#include "controlplane/session_events.h"
 #include "controlplane/text_table.h"
 #include "dataplane/config/config.h"
 
@@ -63,6 +64,10 @@ std::vector<std::string> worker_row(const std::string& name, const WorkerCounter
           cycles_per_packet(w)};
 }
 
+std::uint64_t mppe_resets(const SessionEvents* events, const channel::SessionParams& p) {
+  return events == nullptr ? 0 : events->mppe_resets(p.local_tunnel_id, p.local_session_id);
+}
+
 void add_worker(WorkerCounters& sum, const WorkerCounters& w) {
   sum.loops += w.loops;
   sum.busy_loops += w.busy_loops;
@@ -100,11 +105,12 @@ std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_
   return t.render() + to_string(sas.size()) + " SAs\n";
 }
 
-std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns) {
+std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_unix_ns,
+                                 const SessionEvents* events) {
   TextTable t({{"TUNNEL/SESSION"}, {"PEER-IDS"}, {"PEER"}, {"ADDRESS"}, {"SA-IN"}, {"SA-OUT"},
-               {"FLAGS"}, {"AGE", true}, {"RX-PKTS", true}, {"RX-BYTES", true},
+               {"FLAGS"}, {"MPPE"}, {"AGE", true}, {"RX-PKTS", true}, {"RX-BYTES", true},
                {"TX-PKTS", true}, {"TX-BYTES", true}, {"SPOOFED", true}, {"PUNTED", true},
-               {"DROPS", true}});
+               {"DROPS", true}, {"MPPE-RESETS", true}});
   const auto sessions = collect_sessions(seg);
   for (const auto& v : sessions) {
     const auto& p = v.params;
@@ -112,10 +118,11 @@ std::string render_sessions_text(const channel::Segment& seg, std::uint64_t now_
     t.add({to_string(p.local_tunnel_id) + "/" + to_string(p.local_session_id),
            to_string(p.peer_tunnel_id) + "/" + to_string(p.peer_session_id),
            format_ipv4(p.peer_addr) + ":" + to_string(p.peer_port), format_ipv4(p.inner_addr),
-           spi_hex(p.sa_in_spi), spi_hex(p.sa_out_spi), session_flags(p),
+           spi_hex(p.sa_in_spi), spi_hex(p.sa_out_spi), session_flags(p), mppe_mode(p),
            age_text(v.installed_unix_ns, now_unix_ns), to_string(c.rx_packets),
            to_string(c.rx_bytes), to_string(c.tx_packets), to_string(c.tx_bytes),
-           to_string(c.spoofed), to_string(c.punted), to_string(c.other_drops)});
+           to_string(c.spoofed), to_string(c.punted), to_string(c.other_drops),
+           to_string(mppe_resets(events, p))});
   }
   return t.render() + to_string(sessions.size()) + " sessions\n";
 }

@@ -83,4 +83,11 @@ std::string session_flags(const channel::SessionParams& p) {
   return f.empty() ? "-" : f;
 }
 
+std::string mppe_mode(const channel::SessionParams& p) {
+  if (p.mppe_bits == 0) {
+    return "none";
+  }
+  return "mppe" + std::to_string(p.mppe_bits) + (p.mppe_stateless != 0 ? "-stateless" : "-stateful");
+}
+
 }  // namespace l2tpgw::cp

@@ -27,5 +27,7 @@ std::string session_name(std::uint16_t local_tunnel_id, std::uint16_t local_sess
 std::string session_text(const channel::SessionParams& p);
 // What we send compressed or sequenced: "acfc,pfc,seq", or "-" for none.
 std::string session_flags(const channel::SessionParams& p);
+// "mppe128-stateless", "mppe40-stateful", or "none"
+std::string mppe_mode(const channel::SessionParams& p);
 
 }  // namespace l2tpgw::cp

@@ -59,6 +59,30 @@ CtrlMsg add_msg(const SessionParams& p) {
   return m;
 }
 
+// Without an early exit: how long a comparison takes says nothing about
+// where two keys differ.
+unsigned key_diff(const std::uint8_t (&a)[16], const std::uint8_t (&b)[16]) {
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < sizeof a; ++i) {
+    diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  }
+  return diff;
+}
+
+bool has_keys(const SessionParams& p) {
+  constexpr std::uint8_t zero[16] = {};
+  return (key_diff(p.mppe_send_key, zero) | key_diff(p.mppe_recv_key, zero)) != 0;
+}
+
+// The data plane's directory shows the MPPE keys zeroed (key material never
+// leaves it, as with SAs): keys count only when both sides carry them.
+bool same_keys(const SessionParams& a, const SessionParams& b) {
+  if (!has_keys(a) || !has_keys(b)) {
+    return true;
+  }
+  return (key_diff(a.mppe_send_key, b.mppe_send_key) | key_diff(a.mppe_recv_key, b.mppe_recv_key)) == 0;
+}
+
 std::string timeout_text(std::chrono::milliseconds t) {
   return "no ack from the data plane within " + std::to_string(t.count()) + " ms";
 }
@@ -134,7 +158,8 @@ bool same_session(const SessionParams& a, const SessionParams& b) {
          a.peer_session_id == b.peer_session_id && a.peer_addr == b.peer_addr &&
          a.peer_port == b.peer_port && a.local_port == b.local_port && a.sa_in_spi == b.sa_in_spi &&
          a.sa_out_spi == b.sa_out_spi && a.inner_addr == b.inner_addr && a.ppp_acfc == b.ppp_acfc &&
-         a.ppp_pfc == b.ppp_pfc && a.l2tp_sequencing == b.l2tp_sequencing;
+         a.ppp_pfc == b.ppp_pfc && a.l2tp_sequencing == b.l2tp_sequencing &&
+         a.mppe_bits == b.mppe_bits && a.mppe_stateless == b.mppe_stateless && same_keys(a, b);
 }
 
 SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,

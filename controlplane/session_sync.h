@@ -20,7 +20,10 @@ std::vector<channel::SessionParams> read_session_directory(const channel::Segmen
 
 // A session is identified by our (local) tunnel and session ids.
 bool same_session_ids(const channel::SessionParams& a, const channel::SessionParams& b);
-// Every field the data plane carries (not the reserved bytes).
+// Every field the data plane carries (not the reserved bytes). The MPPE
+// start keys are compared when both sides hold them; the data plane's
+// directory does not export them, so from it a key change alone is not seen
+// (as for SAs), while MPPE strength and mode are.
 bool same_session(const channel::SessionParams& a, const channel::SessionParams& b);
 
 SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,

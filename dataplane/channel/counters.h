@@ -48,6 +48,14 @@ namespace l2tpgw {
   X(l2tp_wrong_sa, "L2TP session id arriving in another peer's SA or port")        \
   X(ppp_malformed, "PPP frame truncated or with a bad protocol field")             \
   X(ppp_protocol, "PPP protocol the session has not negotiated (IPv6, MPPE)")      \
+  X(ppp_unencrypted, "unencrypted IPv4 on a session that negotiated MPPE")         \
+  X(mppe_too_short, "MPPE frame shorter than its header and one byte")             \
+  X(mppe_not_encrypted, "MPPE frame with the D bit clear (RFC 3078 §3)")           \
+  X(mppe_compressed, "MPPE frame with the C bit: MPPC was not negotiated")         \
+  X(mppe_not_flushed, "MPPE frame without the A bit where it is required")         \
+  X(mppe_stale_count, "MPPE coherency count late or repeated (stateless)")         \
+  X(mppe_coherency_gap, "MPPE frames lost: CCP Reset-Request asked (stateful)")    \
+  X(mppe_awaiting_flush, "MPPE frame discarded until the peer flushes (stateful)") \
   X(inner_malformed, "inner IPv4 packet of a session malformed")                   \
   X(inner_spoofed, "inner IPv4 source other than the session's address")           \
   X(inner_ttl, "inner IPv4 TTL expired on forwarding")                             \

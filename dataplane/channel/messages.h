@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 2;
+inline constexpr std::uint16_t version = 3;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -30,6 +30,7 @@ enum class MsgType : std::uint16_t {
   tx = 6,
   session_add = 7,
   session_del = 8,
+  session_event = 9,
 };
 
 struct MsgHeader {
@@ -96,7 +97,15 @@ struct SessionParams {
   std::uint8_t ppp_acfc;           // send without FF 03 (RFC 1661 §6.6)
   std::uint8_t ppp_pfc;            // send 1-byte protocol fields (RFC 1661 §6.5)
   std::uint8_t l2tp_sequencing;    // send Ns/Nr on data messages (RFC 2661 §5.8)
-  std::uint8_t reserved[5];
+  // MPPE (RFC 3078) negotiated by CCP: 0 none, else 40, 56 or 128 bits. With
+  // MPPE, unencrypted IPv4 from the client is refused.
+  std::uint8_t mppe_bits;
+  std::uint8_t mppe_stateless;     // key change every packet (RFC 3078 §7.1)
+  std::uint8_t reserved[3];
+  // Start keys per RFC 3079 §3.3 as the server sees them (what RADIUS sends
+  // as MS-MPPE-Send-Key / MS-MPPE-Recv-Key): send = ours, recv = the client's.
+  std::uint8_t mppe_send_key[16];
+  std::uint8_t mppe_recv_key[16];
 };
 
 struct SessionAdd {
@@ -108,6 +117,21 @@ struct SessionDel {
   MsgHeader hdr;
   std::uint16_t local_tunnel_id;
   std::uint16_t local_session_id;
+};
+
+enum class SessionEventKind : std::uint8_t {
+  // Stateful MPPE lost packets: the control plane must send a CCP
+  // Reset-Request (RFC 3078 §8.2, RFC 1962 §2.2).
+  mppe_reset_request = 1,
+};
+
+struct SessionEvent {
+  MsgHeader hdr;
+  SessionEventKind kind;
+  std::uint8_t reserved;
+  std::uint16_t local_tunnel_id;
+  std::uint16_t local_session_id;
+  std::uint16_t coherency_count;  // the count of the packet that showed the gap
 };
 
 // Identifies an SA by direction, SPI and peer; an SA with the same triple is
@@ -161,6 +185,7 @@ union CtrlMsg {
   SaLifetimeEvent lifetime;
   SessionAdd session_add;
   SessionDel session_del;
+  SessionEvent session_event;
   std::uint8_t bytes[ctrl_elem_size];
 };
 

@@ -57,6 +57,12 @@ struct DataplaneConfig {
   std::uint32_t replay_window = 64;  // default for SAs that do not set one
   std::uint32_t punt_rate = 2000;    // packets per second per worker
   std::uint32_t punt_burst = 256;
+  // TCP MSS that SYNs crossing a session are clamped to (0: off), so inner
+  // TCP never needs fragmenting: a 1500-byte outside MTU less the worst
+  // overhead (IPv4 20 + NAT-T UDP 8 + ESP 8 + CBC IV 16 + padding and trailer
+  // 17 + ICV 16 + UDP 8 + L2TP 16 + PPP 4 + MPPE 4 = 117) leaves 1383 bytes
+  // for the inner packet, 1343 of them TCP payload; 1320 keeps a margin.
+  std::uint16_t tcp_mss = 1320;
 };
 
 struct ControlplaneConfig {

@@ -63,7 +63,7 @@ std::uint32_t read_replay_window_setting(const Reader& r, const Setting& s) {
 DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
   r.require_group(s);
   r.check_keys(s, {"workers", "channel", "max_sas", "max_sessions", "mbufs", "replay_window",
-                   "punt_rate", "punt_burst"});
+                   "punt_rate", "punt_burst", "tcp_mss"});
   DataplaneConfig d;
   if (const Setting* w = r.find(s, "workers")) {
     d.worker_lcores = read_workers(r, *w);
@@ -88,6 +88,15 @@ DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
       static_cast<std::uint32_t>(r.opt_int(s, "punt_rate", 1, 10'000'000).value_or(d.punt_rate));
   d.punt_burst =
       static_cast<std::uint32_t>(r.opt_int(s, "punt_burst", 1, 1'000'000).value_or(d.punt_burst));
+  // 0 switches clamping off; below 536 (RFC 9293 §3.7.1's default) would
+  // shrink what every host may already send.
+  if (const Setting* m = r.find(s, "tcp_mss")) {
+    const auto v = r.as_int(*m, 0, 65535);
+    if (v != 0 && v < 536) {
+      r.fail(*m, "'tcp_mss' is " + std::to_string(v) + ": 0 (off) or 536..65535");
+    }
+    d.tcp_mss = static_cast<std::uint16_t>(v);
+  }
   return d;
 }
 

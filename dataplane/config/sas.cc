@@ -1,7 +1,6 @@
 // The sas ( ) section: static ESP SAs, installed by the control plane at
 // start (for benchmarks and tests without IKE).
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -22,45 +21,6 @@ std::string spi_text(std::uint32_t spi) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08x", spi);
   return buf;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// The error names the length, never the key itself: keys are not logged.
-void read_key(const Reader& r, const Setting& s, std::uint8_t* out, std::size_t want,
-              std::string_view alg) {
-  std::string text = r.as_string(s);
-  if (text.starts_with("0x") || text.starts_with("0X")) {
-    text.erase(0, 2);
-  }
-  const std::string key = s.getName();
-  if (text.size() % 2 != 0) {
-    r.fail(s, "'" + key + "' has an odd number of hex digits");
-  }
-  if (text.size() / 2 != want) {
-    r.fail(s, "'" + key + "' is " + std::to_string(text.size() / 2) + " bytes, " +
-                  std::string(alg) + " takes " + std::to_string(want) + " bytes (" +
-                  std::to_string(want * 2) + " hex digits)");
-  }
-  for (std::size_t i = 0; i < want; ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      r.fail(s, "'" + key + "' contains a character that is not a hex digit");
-    }
-    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
 }
 
 Direction read_direction(const Reader& r, const Setting& s) {
@@ -127,14 +87,14 @@ void read_transform(const Reader& r, const Setting& s, SaParams& p) {
 void read_keys(const Reader& r, const Setting& s, SaParams& p) {
   const auto ci = info(p.cipher);
   const auto ai = info(p.auth);
-  read_key(r, r.require(s, "cipher_key"), p.cipher_key, ci.key_len, ci.name);
+  r.as_hex_key(r.require(s, "cipher_key"), {p.cipher_key, ci.key_len}, ci.name);
   p.cipher_key_len = ci.key_len;
   const Setting* k = r.find(s, "integrity_key");
   if (p.auth == EspAuth::none && k != nullptr) {
     r.fail(*k, "'integrity_key' given but integrity is none");
   }
   if (p.auth != EspAuth::none) {
-    read_key(r, r.require(s, "integrity_key"), p.auth_key, ai.key_len, ai.name);
+    r.as_hex_key(r.require(s, "integrity_key"), {p.auth_key, ai.key_len}, ai.name);
   }
   p.auth_key_len = ai.key_len;
 }

@@ -97,11 +97,34 @@ std::uint32_t read_sa_ref(const Reader& r, const Setting& s, const Config& cfg, 
                 format_ipv4(peer) + " in 'sas'");
 }
 
+// The MPPE of a session as CCP would have negotiated it (RFC 3078 §2.1):
+// strength, mode and the two start keys of RFC 3079 §3.3 as the server sees
+// them, which is also what RADIUS hands over as MS-MPPE-Send-Key and
+// MS-MPPE-Recv-Key. 40- and 56-bit sessions take the same 16-byte start keys
+// and use their first 8 bytes (RFC 3079 §3.1, §3.2).
+void read_mppe(const Reader& r, const Setting& m, SessionParams& p) {
+  r.require_group(m);
+  r.check_keys(m, {"bits", "stateless", "send_key", "recv_key"});
+  const Setting& bits = r.require(m, "bits");
+  const std::int64_t b = r.as_int(bits, std::numeric_limits<std::int64_t>::min(),
+                                  std::numeric_limits<std::int64_t>::max());
+  if (b != 40 && b != 56 && b != 128) {
+    r.fail(bits, "'bits' is " + std::to_string(b) + ", must be 40, 56 or 128 (RFC 3078 §2.1)");
+  }
+  p.mppe_bits = static_cast<std::uint8_t>(b);
+  // Stateless ("history-less", RFC 3078 §7.1) unless told otherwise: what
+  // Windows, macOS and pppd ask for, and a lost packet costs nothing.
+  p.mppe_stateless = r.opt_bool(m, "stateless").value_or(true) ? 1 : 0;
+  constexpr std::string_view what = "an MPPE start key (RFC 3079 §3.3)";
+  r.as_hex_key(r.require(m, "send_key"), p.mppe_send_key, what);
+  r.as_hex_key(r.require(m, "recv_key"), p.mppe_recv_key, what);
+}
+
 SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg) {
   r.require_group(s);
   r.check_keys(s,
                {"tunnel_id", "session_id", "peer_tunnel_id", "peer_session_id", "peer", "peer_port",
-                "local_port", "sa_in", "sa_out", "address", "acfc", "pfc", "sequencing"});
+                "local_port", "sa_in", "sa_out", "address", "acfc", "pfc", "sequencing", "mppe"});
   SessionConfig sc;
   sc.line = static_cast<int>(s.getSourceLine());
   SessionParams& p = sc.params;
@@ -120,6 +143,9 @@ SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg)
   p.ppp_acfc = r.opt_bool(s, "acfc").value_or(false) ? 1 : 0;
   p.ppp_pfc = r.opt_bool(s, "pfc").value_or(false) ? 1 : 0;
   p.l2tp_sequencing = r.opt_bool(s, "sequencing").value_or(false) ? 1 : 0;
+  if (const Setting* m = r.find(s, "mppe")) {
+    read_mppe(r, *m, p);
+  }
   return sc;
 }
 

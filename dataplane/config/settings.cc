@@ -97,6 +97,49 @@ bool Reader::as_bool(const Setting& s) const {
   return static_cast<bool>(s);
 }
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+void Reader::as_hex_key(const Setting& s, std::span<std::uint8_t> out,
+                        std::string_view alg) const {
+  std::string text = as_string(s);
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.erase(0, 2);
+  }
+  const std::string key = s.getName() != nullptr ? s.getName() : "key";
+  const std::size_t want = out.size();
+  if (text.size() % 2 != 0) {
+    fail(s, "'" + key + "' has an odd number of hex digits");
+  }
+  if (text.size() / 2 != want) {
+    fail(s, "'" + key + "' is " + std::to_string(text.size() / 2) + " bytes, " + std::string(alg) +
+                " takes " + std::to_string(want) + " bytes (" + std::to_string(want * 2) +
+                " hex digits)");
+  }
+  for (std::size_t i = 0; i < want; ++i) {
+    const int hi = hex_value(text[2 * i]);
+    const int lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      fail(s, "'" + key + "' contains a character that is not a hex digit");
+    }
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+}
+
 std::optional<bool> Reader::opt_bool(const Setting& group, const char* key) const {
   const Setting* s = find(group, key);
   return s != nullptr ? std::optional(as_bool(*s)) : std::nullopt;

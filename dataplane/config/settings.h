@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,10 @@ class Reader {
   std::uint32_t as_u32(const Setting& s) const;
 
   bool as_bool(const Setting& s) const;
+  // A key written as hex digits (an optional 0x prefix), exactly out.size()
+  // bytes for `alg`. Errors name the length, never the key: keys are not
+  // logged.
+  void as_hex_key(const Setting& s, std::span<std::uint8_t> out, std::string_view alg) const;
 
   std::optional<std::string> opt_string(const Setting& group, const char* key) const;
   std::optional<bool> opt_bool(const Setting& group, const char* key) const;

@@ -2,10 +2,15 @@
 
 #include "dataplane/core/ip_output.h"
 #include "dataplane/core/punt.h"
+#include "dataplane/crypto/mppe.h"
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/ipv4.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
+#include "dataplane/wire/tcp_mss.h"
 
 namespace l2tpgw {
 namespace {
@@ -44,6 +49,9 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
   ip->csum = wire::Be16::from_host(
       wire::csum_update16(ip->csum.host(), before, static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto)));
   const unsigned total = ip->total_len.host();
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(ip), total}, w.rt.cfg.tcp_mss);
+  }
   // Keep room for a fresh Ethernet header right in front of the inner packet.
   rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner_off - sizeof(wire::EthHdr)));
   rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr) - total));
@@ -55,6 +63,61 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
     return;
   }
   ip_output(w, w.rt.ports[static_cast<unsigned>(w.rt.inside)], m);
+}
+
+Drop drop_for(crypto::MppeError e) noexcept {
+  switch (e) {
+    case crypto::MppeError::too_short: return Drop::mppe_too_short;
+    case crypto::MppeError::not_encrypted: return Drop::mppe_not_encrypted;
+    case crypto::MppeError::compressed: return Drop::mppe_compressed;
+    case crypto::MppeError::not_flushed: return Drop::mppe_not_flushed;
+    case crypto::MppeError::stale_count: return Drop::mppe_stale_count;
+    case crypto::MppeError::coherency_gap: return Drop::mppe_coherency_gap;
+    case crypto::MppeError::awaiting_flush: return Drop::mppe_awaiting_flush;
+    case crypto::MppeError::none: break;
+  }
+  return Drop::mppe_too_short;
+}
+
+// Asks the control plane for a CCP Reset-Request (RFC 3078 §8.2). A full
+// event ring loses the request; the peer's next flag frame still resyncs.
+void request_reset(WorkerCtx& w, const SessionState& s, std::uint16_t count) noexcept {
+  channel::CtrlMsg msg{};
+  msg.session_event.hdr = {channel::version, channel::MsgType::session_event, 0};
+  msg.session_event.kind = channel::SessionEventKind::mppe_reset_request;
+  msg.session_event.local_tunnel_id = s.params.local_tunnel_id;
+  msg.session_event.local_session_id = s.params.local_session_id;
+  msg.session_event.coherency_count = count;
+  rte_ring_mp_enqueue_elem(w.rt.seg->event_ring(), &msg, channel::ctrl_elem_size);
+}
+
+// An MPPE frame (the bytes after protocol 0x00FD) at frame_off of m: decrypted
+// in place, then its inner protocol must be IPv4.
+void mppe_input(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned frame_off, unsigned frame_len) noexcept {
+  std::uint8_t* frame = rte_pktmbuf_mtod_offset(m, std::uint8_t*, frame_off);
+  const crypto::MppeResult r = s.mppe_rx.decrypt(w.mgr.get(), {frame, frame_len});
+  if (r.error != crypto::MppeError::none) {
+    if (r.send_reset_request) {
+      request_reset(w, s, static_cast<std::uint16_t>((frame[0] & 0x0f) << 8 | frame[1]));
+    }
+    drop_session(w, m, drop_for(r.error), &SessionCounters::other_drops, s);
+    return;
+  }
+  // The encrypted protocol field: one byte when its low bit is set (PFC,
+  // RFC 1661 §6.5), else two.
+  const std::span<std::uint8_t> inner = r.inner;
+  const unsigned proto_len = inner.empty() || (inner[0] & 1u) ? 1 : 2;
+  if (inner.size() <= proto_len) {
+    drop_session(w, m, Drop::ppp_malformed, &SessionCounters::other_drops, s);
+    return;
+  }
+  const unsigned proto = proto_len == 1 ? inner[0] : unsigned{inner[0]} << 8 | inner[1];
+  if (proto != wire::ppp_proto_ipv4) {
+    drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, s);
+    return;
+  }
+  const auto inner_off = static_cast<unsigned>(inner.data() - rte_pktmbuf_mtod(m, std::uint8_t*)) + proto_len;
+  forward_inner(w, m, s, inner_off, static_cast<unsigned>(inner.size()) - proto_len);
 }
 
 }  // namespace
@@ -91,17 +154,32 @@ void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexce
     drop_session(w, m, Drop::ppp_malformed, &SessionCounters::other_drops, *s);
     return;
   }
+  const unsigned info_off = l2tp_off + h.payload_offset + p.header_len;
+  const unsigned info_len = h.payload_len - p.header_len;
+  const bool mppe = sp.mppe_bits != 0;
   switch (wire::classify_ppp(p.protocol)) {
     case wire::PppClass::ipv4:
-      forward_inner(w, m, *s, l2tp_off + h.payload_offset + p.header_len, h.payload_len - p.header_len);
+      // With MPPE negotiated, clear IPv4 would bypass the encryption the
+      // operator asked for.
+      if (mppe) {
+        drop_session(w, m, Drop::ppp_unencrypted, &SessionCounters::other_drops, *s);
+        return;
+      }
+      forward_inner(w, m, *s, info_off, info_len);
       return;
     case wire::PppClass::control:
     case wire::PppClass::other:
       ++w.session_ctr[s->slot].punted;
       punt(w, outside, m, channel::PuntReason::ppp, from);
       return;
-    case wire::PppClass::ipv6:
     case wire::PppClass::compressed:
+      if (mppe && p.protocol == crypto::mppe_ppp_protocol) {
+        mppe_input(w, m, *s, info_off, info_len);
+        return;
+      }
+      drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, *s);
+      return;
+    case wire::PppClass::ipv6:
       drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, *s);
       return;
   }

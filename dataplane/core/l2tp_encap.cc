@@ -1,8 +1,10 @@
 #include "dataplane/core/l2tp_encap.h"
 
+#include "dataplane/crypto/mppe.h"
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
+#include "dataplane/wire/tcp_mss.h"
 
 namespace l2tpgw {
 namespace {
@@ -33,8 +35,12 @@ bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noe
   inner->csum = wire::Be16::from_host(
       wire::csum_update16(inner->csum.host(), before, static_cast<std::uint16_t>(inner->ttl << 8 | inner->proto)));
   const unsigned inner_len = inner->total_len.host();
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), inner_len}, w.rt.cfg.tcp_mss);
+  }
 
-  const unsigned add = sizeof(wire::Ipv4Hdr) + sizeof(wire::UdpHdr) + s.l2tp_hdr_len + s.ppp_hdr_len;
+  const unsigned add =
+      sizeof(wire::Ipv4Hdr) + sizeof(wire::UdpHdr) + s.l2tp_hdr_len + s.ppp_hdr_len + s.mppe_hdr_len;
   if (rte_pktmbuf_headroom(m) < add) {
     drop_session(w, m, Drop::encap_too_big, s);
     return false;
@@ -67,9 +73,24 @@ bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noe
     h.ns = s.ns_out.fetch_add(1, std::memory_order_relaxed);
   }
   std::uint8_t* l2tp = reinterpret_cast<std::uint8_t*>(udp + 1);
-  wire::build_l2tp_data_header({l2tp, s.l2tp_hdr_len}, h, s.ppp_hdr_len + inner_len);
-  wire::build_ppp_header({l2tp + s.l2tp_hdr_len, s.ppp_hdr_len}, wire::ppp_proto_ipv4, sp.ppp_acfc != 0,
-                         sp.ppp_pfc != 0);
+  std::uint8_t* ppp = l2tp + s.l2tp_hdr_len;
+  wire::build_l2tp_data_header({l2tp, s.l2tp_hdr_len}, h, s.ppp_hdr_len + s.mppe_hdr_len + inner_len);
+  if (s.mppe_hdr_len == 0) {
+    wire::build_ppp_header({ppp, s.ppp_hdr_len}, wire::ppp_proto_ipv4, sp.ppp_acfc != 0, sp.ppp_pfc != 0);
+  } else {
+    // RFC 3078 §3: PPP protocol 0x00FD, the MPPE header, then the encrypted
+    // protocol field and datagram.
+    wire::build_ppp_header({ppp, s.ppp_hdr_len}, crypto::mppe_ppp_protocol, sp.ppp_acfc != 0, sp.ppp_pfc != 0);
+    std::uint8_t* frame = ppp + s.ppp_hdr_len;
+    std::uint8_t* proto = frame + crypto::mppe_header_len;
+    if (sp.ppp_pfc != 0) {
+      proto[0] = static_cast<std::uint8_t>(wire::ppp_proto_ipv4);
+    } else {
+      proto[0] = 0;
+      proto[1] = static_cast<std::uint8_t>(wire::ppp_proto_ipv4);
+    }
+    s.mppe_tx.encrypt(w.mgr.get(), {frame, s.mppe_hdr_len + inner_len});
+  }
   SessionCounters& c = w.session_ctr[s.slot];
   ++c.tx_packets;
   c.tx_bytes += inner_len;

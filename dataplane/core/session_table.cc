@@ -3,6 +3,7 @@
 #include <rte_malloc.h>
 
 #include <chrono>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -37,14 +38,15 @@ wire::L2tpDataHeader data_header(const SessionParams& p) noexcept {
 }  // namespace
 
 bool session_params_valid(const SessionParams& p) noexcept {
+  const bool mppe_ok = p.mppe_bits == 0 || p.mppe_bits == 40 || p.mppe_bits == 56 || p.mppe_bits == 128;
   // RFC 2661 §3.1: id 0 addresses the tunnel itself (control), never a session.
-  return p.local_tunnel_id != 0 && p.local_session_id != 0 && p.peer_tunnel_id != 0 &&
+  return mppe_ok && p.local_tunnel_id != 0 && p.local_session_id != 0 && p.peer_tunnel_id != 0 &&
          p.peer_session_id != 0 && p.peer_addr != 0 && p.peer_port != 0 && p.local_port != 0 &&
          p.inner_addr != 0 && p.sa_in_spi != 0 && p.sa_out_spi != 0;
 }
 
 SessionTable::SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sessions, int socket)
-    : _seg(seg), _max(max_sessions), _reclaim(rcu) {
+    : _seg(seg), _max(max_sessions), _mgr(crypto::make_mgr()), _reclaim(rcu) {
   _slots = static_cast<SessionState*>(
       rte_zmalloc_socket("session_slots", sizeof(SessionState) * std::size_t{max_sessions}, 64, socket));
   if (_slots == nullptr) {
@@ -86,6 +88,8 @@ void SessionTable::publish_dir(std::uint32_t slot, const SessionParams* p) {
   std::atomic_thread_fence(std::memory_order_release);
   if (p != nullptr) {
     e.params = *p;
+    explicit_bzero(e.params.mppe_send_key, sizeof e.params.mppe_send_key);
+    explicit_bzero(e.params.mppe_recv_key, sizeof e.params.mppe_recv_key);
     e.installed_unix_ns = static_cast<std::uint64_t>(
         std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
     e.in_use = 1;
@@ -116,9 +120,18 @@ Ack SessionTable::add(const SessionParams& p) {
   SessionState& s = _slots[slot];
   s.~SessionState();
   new (&s) SessionState{};
+  if (!init_mppe(s, p)) {
+    _free.push_back(slot);
+    return ack(AckResult::bad_params);
+  }
   s.params = p;
+  explicit_bzero(s.params.mppe_send_key, sizeof s.params.mppe_send_key);
+  explicit_bzero(s.params.mppe_recv_key, sizeof s.params.mppe_recv_key);
   s.slot = slot;
-  s.ppp_hdr_len = static_cast<std::uint8_t>(wire::ppp_header_len(wire::ppp_proto_ipv4, p.ppp_acfc, p.ppp_pfc));
+  const bool mppe = p.mppe_bits != 0;
+  s.ppp_hdr_len = static_cast<std::uint8_t>(
+      wire::ppp_header_len(mppe ? crypto::mppe_ppp_protocol : wire::ppp_proto_ipv4, p.ppp_acfc, p.ppp_pfc));
+  s.mppe_hdr_len = mppe ? static_cast<std::uint8_t>(crypto::mppe_header_len + (p.ppp_pfc ? 1 : 2)) : 0;
   s.l2tp_hdr_len = static_cast<std::uint8_t>(wire::l2tp_data_header_len(data_header(p)));
   for (unsigned w = 0; w < _seg.header().n_workers; ++w) {
     _seg.session_counters(w)[slot] = SessionCounters{};
@@ -165,7 +178,24 @@ void SessionTable::retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim
 }
 
 void SessionTable::reclaim() {
-  _reclaim.reclaim([this](std::uint32_t slot) { _free.push_back(slot); });
+  _reclaim.reclaim([this](std::uint32_t slot) {
+    _slots[slot].mppe_rx.wipe();
+    _slots[slot].mppe_tx.wipe();
+    _free.push_back(slot);
+  });
+}
+
+bool SessionTable::init_mppe(SessionState& s, const SessionParams& p) {
+  if (p.mppe_bits == 0) {
+    return true;
+  }
+  const crypto::MppeBits bits = p.mppe_bits == 40   ? crypto::MppeBits::b40
+                                : p.mppe_bits == 56 ? crypto::MppeBits::b56
+                                                    : crypto::MppeBits::b128;
+  const bool stateless = p.mppe_stateless != 0;
+  // What the client sends is encrypted with its send key, our receive key.
+  return s.mppe_rx.init(_mgr.get(), p.mppe_recv_key, bits, stateless) &&
+         s.mppe_tx.init(_mgr.get(), p.mppe_send_key, bits, stateless);
 }
 
 }  // namespace l2tpgw

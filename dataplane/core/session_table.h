@@ -12,15 +12,22 @@
 #include "dataplane/channel/messages.h"
 #include "dataplane/channel/segment.h"
 #include "dataplane/core/slot_reclaim.h"
+#include "dataplane/crypto/esp_crypto.h"
+#include "dataplane/crypto/mppe.h"
 
 namespace l2tpgw {
 
 struct alignas(64) SessionState {
-  channel::SessionParams params;  // read-only once installed
+  channel::SessionParams params;  // read-only once installed; keys wiped
   std::uint32_t slot;
-  std::uint8_t ppp_hdr_len;   // what we send: 1 to 4 bytes
+  std::uint8_t ppp_hdr_len;   // what we send: 1 to 4 bytes (protocol 0x21, or 0xFD with MPPE)
   std::uint8_t l2tp_hdr_len;  // what we send: 6, or 10 with sequencing
+  std::uint8_t mppe_hdr_len;  // MPPE header + the encrypted protocol field: 0, 3 or 4
   std::atomic<std::uint16_t> ns_out;  // next Ns when sequencing (RFC 2661 §5.8)
+  // MPPE per direction: rx is written by the worker that receives on the
+  // outside port, tx by the one that receives on the inside port.
+  alignas(64) crypto::MppeState mppe_rx;
+  alignas(64) crypto::MppeState mppe_tx;
 };
 
 class SessionTable {
@@ -46,12 +53,14 @@ class SessionTable {
   SessionState* lookup(rte_hash* h, std::uint32_t key) const noexcept;
   void publish_dir(std::uint32_t slot, const channel::SessionParams* p);
   void retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b);
+  bool init_mppe(SessionState& s, const channel::SessionParams& p);
 
   channel::Segment& _seg;
   std::uint32_t _max;
   SessionState* _slots;
   rte_hash* _by_ids;   // u32 tunnel << 16 | session
   rte_hash* _by_addr;  // u32 inner address
+  crypto::MgrPtr _mgr;  // SHA-1 for MPPE keys at installation
   std::vector<std::uint32_t> _free;
   SlotReclaim _reclaim;
 };

@@ -36,6 +36,20 @@ PPP_CHAP = 0xC223
 
 
 @dataclass
+class MppeSpec:
+    """The mppe group of a session: strength, mode and the start keys of
+    RFC 3079 §3.3 as the gateway (the server) holds them."""
+    bits: int
+    stateless: bool
+    send_key: bytes  # the gateway encrypts with it; the client decrypts
+    recv_key: bytes  # the client encrypts with it
+
+    def libconfig(self):
+        return (f"mppe = {{ bits = {self.bits}; stateless = {'true' if self.stateless else 'false'}; "
+                f'send_key = "{self.send_key.hex()}"; recv_key = "{self.recv_key.hex()}"; }};')
+
+
+@dataclass
 class SessionSpec:
     """One static session of the configuration (top-level `sessions`)."""
     tunnel_id: int
@@ -50,6 +64,7 @@ class SessionSpec:
     acfc: bool = False
     pfc: bool = False
     sequencing: bool = False
+    mppe: MppeSpec = None
 
     @property
     def peer(self):
@@ -66,7 +81,8 @@ class SessionSpec:
                 f'peer = "{self.peer}"; peer_port = {self.peer_port}; local_port = {self.local_port}; '
                 f"sa_in = {self.sa_in.spi:#x}; sa_out = {self.sa_out.spi:#x}; "
                 f'address = "{self.address}"; acfc = {b(self.acfc)}; pfc = {b(self.pfc)}; '
-                f"sequencing = {b(self.sequencing)};" + " }")
+                f"sequencing = {b(self.sequencing)};" + (" " + self.mppe.libconfig() if self.mppe else "")
+                + " }")
 
 
 def l2tp_header(tunnel_id, session_id, payload_len, length=False, ns=None, nr=0, offset=None, priority=False,
@@ -147,7 +163,11 @@ def encap_plain(session, inner_fwd, ns=None):
     peer (TTL 64, id 0, no DF), UDP local_port → peer_port with checksum 0,
     L2TP data header without L/O/P, S with Ns when sequencing, the PPP
     header the session negotiated."""
-    frame = ppp_header(PPP_IPV4, session.acfc, session.pfc) + inner_fwd
+    return encap_frame(session, ppp_header(PPP_IPV4, session.acfc, session.pfc) + inner_fwd, ns)
+
+
+def encap_frame(session, frame, ns=None):
+    """As encap_plain, for a whole PPP frame (an MPPE one, say)."""
     msg = l2tp_header(session.peer_tunnel_id, session.peer_session_id, len(frame),
                       ns=ns if session.sequencing else None) + frame
     udp = struct.pack("!HHHH", session.local_port, session.peer_port, 8 + len(msg), 0) + msg

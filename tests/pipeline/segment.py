@@ -57,10 +57,12 @@ assert SA_PARAMS.size == 128 and DIR_ENTRY_SIZE == 144
 SESSION_COUNTER_FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "spoofed", "punted", "other_drops")
 SESSION_COUNTERS = struct.Struct("<8Q")
 # struct SessionDirEntry: seq, in_use, installed_unix_ns, then SessionParams
-# (36 bytes), padded to the entry's 8-byte alignment.
-SESSION_PARAMS = struct.Struct("<HHHHIHHIIIBBB5x")
+# (68 bytes: ids, addresses, SPIs, PPP/L2TP flags, MPPE bits and mode, 3
+# reserved bytes, the two 16-byte MPPE start keys), padded to the entry's
+# 8-byte alignment.
+SESSION_PARAMS = struct.Struct("<HHHHIHHIIIBBBBB3x16s16s")
 SESSION_DIR_ENTRY_SIZE = (DIR_ENTRY.size + SESSION_PARAMS.size + 7) // 8 * 8
-assert SESSION_PARAMS.size == 36 and SESSION_DIR_ENTRY_SIZE == 56
+assert SESSION_PARAMS.size == 68 and SESSION_DIR_ENTRY_SIZE == 88
 
 CIPHERS = ("aes-cbc-128", "aes-cbc-256", "aes-gcm-128", "aes-gcm-256", "3des-cbc")  # enum EspCipher
 AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128")  # enum EspAuth
@@ -203,11 +205,14 @@ class Segment:
             if s1 % 2 == 0 and s1 == s2:
                 if not in_use:
                     return None
-                (tid, sid, ptid, psid, peer, pport, lport, sa_in, sa_out, inner, acfc, pfc, seq) = raw
+                (tid, sid, ptid, psid, peer, pport, lport, sa_in, sa_out, inner, acfc, pfc, seq, mppe_bits,
+                 mppe_stateless, send_key, recv_key) = raw
                 return {"slot": slot, "installed_unix_ns": installed, "tunnel_id": tid, "session_id": sid,
                         "peer_tunnel_id": ptid, "peer_session_id": psid, "peer": ipv4(peer), "peer_port": pport,
                         "local_port": lport, "sa_in": sa_in, "sa_out": sa_out, "address": ipv4(inner),
-                        "acfc": bool(acfc), "pfc": bool(pfc), "sequencing": bool(seq)}
+                        "acfc": bool(acfc), "pfc": bool(pfc), "sequencing": bool(seq), "mppe_bits": mppe_bits,
+                        "mppe_stateless": bool(mppe_stateless), "mppe_send_key": send_key,
+                        "mppe_recv_key": recv_key}
             time.sleep(0.0001)
         raise SegmentError(f"session directory slot {slot} kept changing")
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -178,6 +179,60 @@ TEST_F(ControlPlaneTest, LifetimeEventIsLogged) {
                            "reached (packets=1000, bytes=64000)\n"),
             std::string::npos)
       << out.str();
+}
+
+// RFC 3078 §8.2: a stateful MPPE gap in the data plane asks for a CCP
+// Reset-Request; the control plane logs it and counts it for the session.
+TEST_F(ControlPlaneTest, MppeResetRequestIsLoggedAndCounted) {
+  testing::FakeDp dp;
+  dp.set_ready();
+  dp.start();
+  CpOptions o = options(dp.name, socket);
+  auto& sp = o.config.sessions[0].params;
+  sp.mppe_bits = 128;
+  sp.mppe_stateless = 0;
+  std::memset(sp.mppe_send_key, 0x11, sizeof sp.mppe_send_key);
+  std::memset(sp.mppe_recv_key, 0x22, sizeof sp.mppe_recv_key);
+  ControlPlane cp(std::move(o), log);
+  while (!cp.attached()) {
+    cp.step();
+  }
+  channel::CtrlMsg ev{};
+  ev.session_event.hdr = {channel::version, channel::MsgType::session_event, 0};
+  ev.session_event.kind = channel::SessionEventKind::mppe_reset_request;
+  ev.session_event.local_tunnel_id = 1;
+  ev.session_event.local_session_id = 1;
+  ev.session_event.coherency_count = 10;
+  dp.send_event(ev);
+  while (!cp.step()) {
+  }
+  EXPECT_NE(out.str().find(" warn  session: tunnel 1 session 1: MPPE packets lost (coherency "
+                           "count 10): CCP Reset-Request needed\n"),
+            std::string::npos)
+      << out.str();
+  EXPECT_EQ(cp.session_events().mppe_resets(1, 1), 1u);
+  ev.session_event.coherency_count = 4095;
+  dp.send_event(ev);
+  while (!cp.step()) {
+  }
+  EXPECT_NE(out.str().find("(coherency count 4095)"), std::string::npos) << out.str();
+  EXPECT_EQ(cp.session_events().mppe_resets(1, 1), 2u);
+  EXPECT_EQ(cp.session_events().mppe_resets(1, 2), 0u);
+  const std::string text = cp.handle_command("sessions");
+  EXPECT_NE(text.find(" mppe128-stateful "), std::string::npos) << text;
+  // MPPE-RESETS is the last column.
+  const auto end = text.find("\n1 sessions");
+  ASSERT_NE(end, std::string::npos) << text;
+  const std::string row = text.substr(text.rfind('\n', end - 1) + 1, end - text.rfind('\n', end - 1) - 1);
+  EXPECT_TRUE(row.ends_with(" 2")) << text;
+  const std::string js = cp.handle_command("sessions --json");
+  EXPECT_NE(js.find("\"mppe_resets\": 2"), std::string::npos) << js;
+  // The keys were pushed but never logged.
+  EXPECT_EQ(out.str().find("1111"), std::string::npos);
+  EXPECT_EQ(out.str().find("2222"), std::string::npos);
+  // A deleted session takes its count with it.
+  EXPECT_EQ(cp.handle_command("session-del 1 1"), "ok\ndeleted tunnel 1 session 1\n");
+  EXPECT_EQ(cp.session_events().mppe_resets(1, 1), 0u);
 }
 
 TEST_F(ControlPlaneTest, ServesTheSocketUntilStopped) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "controlplane/ctl_commands.h"
+#include "controlplane/session_events.h"
 #include "tests/unit/channel/fake_dp.h"
 
 namespace l2tpgw::cp {
@@ -61,13 +62,28 @@ class CtlTest : public ::testing::Test {
     sp.inner_addr = 0x0a010007;
     sp.ppp_acfc = 1;
     sp.l2tp_sequencing = 1;
+    sp.mppe_bits = 56;
+    sp.mppe_stateless = 0;
+    std::memset(sp.mppe_send_key, 0x5a, sizeof sp.mppe_send_key);
+    std::memset(sp.mppe_recv_key, 0xa5, sizeof sp.mppe_recv_key);
     dp.install_session(3, sp);
+    // Two gaps on the session, one on a session the data plane no longer has.
+    for (const std::uint16_t session : {2, 2, 9}) {
+      channel::SessionEvent e{};
+      e.hdr = {channel::version, channel::MsgType::session_event, 0};
+      e.kind = channel::SessionEventKind::mppe_reset_request;
+      e.local_tunnel_id = 1;
+      e.local_session_id = session;
+      e.coherency_count = 0x123;
+      events.on_event(e);
+    }
     dp.seg.session_counters(0)[3] = {10, 1000, 20, 3000, 1, 2, 3, 0};
     dp.seg.session_counters(1)[3] = {5, 500, 1, 100, 0, 1, 1, 0};
     // Counters of a slot with no session are not anyone's.
     dp.seg.session_counters(0)[4] = {999, 999, 999, 999, 999, 999, 999, 0};
     ctx.seg = &dp.seg;
     ctx.punts = &punts;
+    ctx.session_events = &events;
     ctx.synced = true;
     ctx.now_unix_ns = 1'000'000'000ull * (1000 + 3723);  // 1h02m03s after install
   }
@@ -76,6 +92,7 @@ class CtlTest : public ::testing::Test {
   std::ostringstream out;
   Logger log{out};
   PuntSink punts;
+  SessionEvents events{log};
   CtlContext ctx;
 };
 
@@ -110,12 +127,18 @@ TEST_F(CtlTest, SessionsShowParamsAndCountersSummedOverWorkers) {
   EXPECT_EQ(header.find("TUNNEL/SESSION"), 0u);
   std::istringstream cells(row);
   std::vector<std::string> c{std::istream_iterator<std::string>(cells), {}};
-  const std::vector<std::string> want = {"1/2",      "100/200",  "198.51.100.7:1701", "10.1.0.7",
-                                         "0x00001000", "0x00002000", "acfc,seq", "1h02m03s",
-                                         "15",       "1500",     "21",       "3100",
-                                         "1",        "3",        "4"};
+  const std::vector<std::string> want = {"1/2",        "100/200",    "198.51.100.7:1701",
+                                         "10.1.0.7",   "0x00001000", "0x00002000",
+                                         "acfc,seq",   "mppe56-stateful", "1h02m03s",
+                                         "15",         "1500",       "21",
+                                         "3100",       "1",          "3",
+                                         "4",          "2"};
   EXPECT_EQ(c, want);
   EXPECT_EQ(header.find("TX-BYTES") + 8, row.find("3100") + 4);
+  EXPECT_EQ(header.find("MPPE-RESETS") + 11, row.size());
+  // Keys are not shown, in any form.
+  EXPECT_EQ(r.text.find("5a5a"), std::string::npos);
+  EXPECT_EQ(r.text.find("5A5A"), std::string::npos);
   EXPECT_EQ(footer, "1 sessions");
   EXPECT_EQ(r.text.find("999"), std::string::npos);
 
@@ -143,6 +166,14 @@ TEST_F(CtlTest, SessionsJson) {
   EXPECT_EQ(s["acfc"], true);
   EXPECT_EQ(s["pfc"], false);
   EXPECT_EQ(s["sequencing"], true);
+  EXPECT_EQ(s["mppe"], "mppe56-stateful");
+  EXPECT_EQ(s["mppe_bits"], 56u);
+  EXPECT_EQ(s["mppe_stateless"], false);
+  EXPECT_EQ(s["mppe_resets"], 2u);
+  for (const auto& [k, v] : s.items()) {
+    EXPECT_EQ(k.find("key"), std::string::npos) << k;
+  }
+  EXPECT_EQ(s.dump().find("5a5a"), std::string::npos);
   EXPECT_EQ(s["slot"], 3u);
   EXPECT_EQ(s["age_s"], 3723u);
   EXPECT_EQ(s["counters"]["rx_packets"], 15u);
@@ -154,6 +185,24 @@ TEST_F(CtlTest, SessionsJson) {
   EXPECT_EQ(s["counters"]["other_drops"], 4u);
   EXPECT_EQ(json::parse(run_command("sessions --json", ctx).text), j["sessions"]);
   EXPECT_NE(run_command("status", ctx).text.find("sessions:      1 of 16\n"), std::string::npos);
+}
+
+TEST_F(CtlTest, SessionsWithoutMppeOrEvents) {
+  channel::SessionParams p = dp.seg.session_dir()[3].params;
+  p.mppe_bits = 0;
+  dp.install_session(3, p);
+  ctx.session_events = nullptr;
+  const json j = json::parse(run_command("sessions --json", ctx).text);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["mppe"], "none");
+  EXPECT_EQ(j[0]["mppe_bits"], 0u);
+  EXPECT_EQ(j[0]["mppe_resets"], 0u);
+  const std::string text = run_command("sessions", ctx).text;
+  EXPECT_NE(text.find(" acfc,seq  none "), std::string::npos) << text;
+  p.mppe_bits = 128;
+  p.mppe_stateless = 1;
+  dp.install_session(3, p);
+  EXPECT_NE(run_command("sessions", ctx).text.find(" mppe128-stateless "), std::string::npos);
 }
 
 TEST_F(CtlTest, SessionDelPassesTheIds) {

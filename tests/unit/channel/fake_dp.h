@@ -1,6 +1,7 @@
 // Plays the data plane's side of the shared segment in-process: creates the
 // segment, answers SA and session commands on the rings and keeps the SA and
-// session directories, as the data plane's main thread does.
+// session directories, as the data plane's main thread does, and raises
+// events on demand.
 #pragma once
 
 #include <rte_ring.h>
@@ -79,9 +80,11 @@ class FakeDp {
     e.seq.fetch_add(1);
   }
 
-  // Session directory entries, likewise; the slot is also the index of the
-  // session's counters.
-  void install_session(std::uint32_t slot, const channel::SessionParams& p) {
+  // Session directory entries, likewise (MPPE keys zeroed); the slot is also
+  // the index of the session's counters.
+  void install_session(std::uint32_t slot, channel::SessionParams p) {
+    std::memset(p.mppe_send_key, 0, sizeof p.mppe_send_key);
+    std::memset(p.mppe_recv_key, 0, sizeof p.mppe_recv_key);
     auto& e = seg.session_dir()[slot];
     e.seq.fetch_add(1);
     e.params = p;
@@ -94,6 +97,16 @@ class FakeDp {
     e.seq.fetch_add(1);
     e.in_use = 0;
     e.seq.fetch_add(1);
+  }
+
+  // An event of the data plane's own (not an ack), as a worker's report
+  // reaches the event ring; the ring has one producer, hence the lock
+  // shared with the thread that acks.
+  void send_event(channel::CtrlMsg m) {
+    std::lock_guard lock(_event_mu);
+    while (rte_ring_enqueue_elem(seg.event_ring(), &m, channel::ctrl_elem_size) != 0) {
+      std::this_thread::yield();
+    }
   }
 
   std::string name;
@@ -210,9 +223,7 @@ class FakeDp {
       if (_force) {
         reply.ack.result = *_force;
       }
-      while (rte_ring_enqueue_elem(seg.event_ring(), &reply, channel::ctrl_elem_size) != 0) {
-        std::this_thread::yield();
-      }
+      send_event(reply);
     }
   }
 
@@ -221,6 +232,7 @@ class FakeDp {
   std::optional<channel::AckResult> _force;
   std::thread _thread;
   std::mutex _mu;
+  std::mutex _event_mu;
   std::vector<channel::CtrlMsg> _received;
   std::vector<std::uint32_t> _synced_at_receipt;
 };

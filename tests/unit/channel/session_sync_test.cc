@@ -28,6 +28,12 @@ SessionConfig make_session(std::uint16_t tunnel, std::uint16_t session, std::uin
   p.ppp_acfc = 1;
   p.ppp_pfc = 0;
   p.l2tp_sequencing = 1;
+  p.mppe_bits = 128;
+  p.mppe_stateless = 1;
+  for (std::uint8_t i = 0; i < 16; ++i) {
+    p.mppe_send_key[i] = static_cast<std::uint8_t>(0xa0 + i);
+    p.mppe_recv_key[i] = static_cast<std::uint8_t>(0x50 + i);
+  }
   s.line = 70;
   return s;
 }
@@ -73,6 +79,12 @@ TEST_F(SessionSyncTest, PushesStaticSessionsWithTheirParams) {
   EXPECT_EQ(p.inner_addr, 0x0a010007u);
   EXPECT_EQ(p.ppp_acfc, 1);
   EXPECT_EQ(p.l2tp_sequencing, 1);
+  EXPECT_EQ(p.mppe_bits, 128);
+  EXPECT_EQ(p.mppe_stateless, 1);
+  EXPECT_EQ(p.mppe_send_key[0], 0xa0);
+  EXPECT_EQ(p.mppe_send_key[15], 0xaf);
+  EXPECT_EQ(p.mppe_recv_key[0], 0x50);
+  EXPECT_EQ(p.mppe_recv_key[15], 0x5f);
   EXPECT_NE(got[0].hdr.cookie, got[1].hdr.cookie);
   EXPECT_EQ(read_session_directory(dp.seg).size(), 2u);
   EXPECT_NE(out.str().find(" info  session: installed tunnel 1 session 1 peer 198.51.100.7:1701 "
@@ -139,6 +151,12 @@ TEST_F(SessionSyncTest, EveryFieldCountsInTheComparison) {
       [](channel::SessionParams& p) { p.ppp_acfc ^= 1; },
       [](channel::SessionParams& p) { p.ppp_pfc ^= 1; },
       [](channel::SessionParams& p) { p.l2tp_sequencing ^= 1; },
+      [](channel::SessionParams& p) { p.mppe_bits = 40; },
+      [](channel::SessionParams& p) { p.mppe_stateless ^= 1; },
+      [](channel::SessionParams& p) { p.mppe_send_key[0] ^= 1; },
+      [](channel::SessionParams& p) { p.mppe_send_key[15] ^= 0x80; },
+      [](channel::SessionParams& p) { p.mppe_recv_key[0] ^= 0x80; },
+      [](channel::SessionParams& p) { p.mppe_recv_key[15] ^= 1; },
   };
   for (std::size_t i = 0; i < changes.size(); ++i) {
     auto p = base;
@@ -149,6 +167,56 @@ TEST_F(SessionSyncTest, EveryFieldCountsInTheComparison) {
   auto other = base;
   other.local_session_id++;
   EXPECT_FALSE(same_session_ids(base, other));
+}
+
+// The data plane's directory shows MPPE sessions without their keys: an
+// unchanged one is left alone (a restart must not reset its RC4 state and
+// coherency counts), a new strength or mode replaces it, and the keys pushed
+// never appear in the log.
+TEST_F(SessionSyncTest, MppeSessionsKeptOrReplacedByStrengthAndMode) {
+  const SessionConfig same = make_session(1, 1, 0x0a010007);
+  dp.install_session(0, same.params);
+  dp.install_session(1, make_session(1, 2, 0x0a010008).params);
+  dp.install_session(2, make_session(1, 3, 0x0a010009).params);
+  ASSERT_EQ(read_session_directory(dp.seg)[0].mppe_send_key[0], 0);  // as the data plane shows it
+  std::vector<SessionConfig> wanted = {same, make_session(1, 2, 0x0a010008),
+                                       make_session(1, 3, 0x0a010009)};
+  wanted[1].params.mppe_bits = 40;
+  wanted[2].params.mppe_stateless = 0;
+  dp.start();
+  const SyncStats st = sync(wanted);
+  EXPECT_EQ(st.present, 1u);
+  EXPECT_EQ(st.replaced, 2u);
+  EXPECT_EQ(st.failed, 0u);
+  const auto got = dp.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].session_add.session.local_session_id, 2);
+  EXPECT_EQ(got[0].session_add.session.mppe_bits, 40);
+  EXPECT_EQ(got[1].session_add.session.local_session_id, 3);
+  EXPECT_EQ(got[1].session_add.session.mppe_stateless, 0);
+  // The keys travel whole in the command.
+  EXPECT_EQ(got[1].session_add.session.mppe_send_key[15], 0xaf);
+  EXPECT_EQ(got[1].session_add.session.mppe_recv_key[15], 0x5f);
+  for (const char* key : {"a0a1a2", "A0A1A2", "505152"}) {
+    EXPECT_EQ(out.str().find(key), std::string::npos) << out.str();
+  }
+}
+
+TEST_F(SessionSyncTest, KeysCountWhenBothSidesHoldThem) {
+  const auto base = make_session(1, 1, 0x0a010007).params;
+  auto other = base;
+  other.mppe_recv_key[3] ^= 0x10;
+  EXPECT_FALSE(same_session(base, other));
+  auto hidden = base;
+  std::memset(hidden.mppe_send_key, 0, sizeof hidden.mppe_send_key);
+  std::memset(hidden.mppe_recv_key, 0, sizeof hidden.mppe_recv_key);
+  EXPECT_TRUE(same_session(hidden, base));
+  EXPECT_TRUE(same_session(base, hidden));
+  EXPECT_TRUE(same_session(hidden, other));
+  // One key alone is still a key.
+  auto half = hidden;
+  half.mppe_recv_key[0] = base.mppe_recv_key[0];
+  EXPECT_FALSE(same_session(half, base));
 }
 
 TEST_F(SessionSyncTest, AckTimeoutIsReported) {

@@ -89,6 +89,12 @@ sessions = (
     acfc = true;
     pfc = true;
     sequencing = true;
+    mppe = {
+      bits = 56;
+      stateless = false;
+      send_key = "0x00112233445566778899aabbccddeeff";
+      recv_key = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
+    };
   },
   {
     tunnel_id = 1;
@@ -257,7 +263,16 @@ TEST_F(ConfigTest, ValidFileReadsEveryField) {
   EXPECT_EQ(s.ppp_acfc, 1);
   EXPECT_EQ(s.ppp_pfc, 1);
   EXPECT_EQ(s.l2tp_sequencing, 1);
-  EXPECT_EQ(std::count(std::begin(s.reserved), std::end(s.reserved), 0), 5);
+  EXPECT_EQ(s.mppe_bits, 56);
+  EXPECT_EQ(s.mppe_stateless, 0);
+  const std::uint8_t send[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  const std::uint8_t recv[16] = {0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87,
+                                 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f};
+  EXPECT_EQ(std::memcmp(s.mppe_send_key, send, 16), 0);
+  EXPECT_EQ(std::memcmp(s.mppe_recv_key, recv, 16), 0);
+  EXPECT_EQ(std::count(std::begin(s.reserved), std::end(s.reserved), 0),
+            static_cast<long>(sizeof s.reserved));
 }
 
 TEST_F(ConfigTest, SessionDefaults) {
@@ -271,6 +286,11 @@ TEST_F(ConfigTest, SessionDefaults) {
   EXPECT_EQ(s.ppp_acfc, 0);
   EXPECT_EQ(s.ppp_pfc, 0);
   EXPECT_EQ(s.l2tp_sequencing, 0);
+  // No mppe group: plain IPv4, no key material.
+  EXPECT_EQ(s.mppe_bits, 0);
+  EXPECT_EQ(s.mppe_stateless, 0);
+  EXPECT_EQ(std::count(std::begin(s.mppe_send_key), std::end(s.mppe_send_key), 0), 16);
+  EXPECT_EQ(std::count(std::begin(s.mppe_recv_key), std::end(s.mppe_recv_key), 0), 16);
 }
 
 TEST_F(ConfigTest, DefaultsWithOnlyAnOutsidePort) {
@@ -296,6 +316,16 @@ TEST_F(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(c.sas.size(), 3u);
   ASSERT_EQ(c.sessions.size(), 1u);
   EXPECT_EQ(c.sessions[0].params.sa_out_spi, 0x2000u);
+  // The documented MPPE keys are RFC 3079 §3.5.3's server start keys.
+  const auto& p = c.sessions[0].params;
+  EXPECT_EQ(p.mppe_bits, 128);
+  EXPECT_EQ(p.mppe_stateless, 1);
+  const std::uint8_t send[16] = {0x8b, 0x7c, 0xdc, 0x14, 0x9b, 0x99, 0x3a, 0x1b,
+                                 0xa1, 0x18, 0xcb, 0x15, 0x3f, 0x56, 0xdc, 0xcb};
+  const std::uint8_t recv[16] = {0xd5, 0xf0, 0xe9, 0x52, 0x1e, 0x3e, 0xa9, 0x58,
+                                 0x96, 0x45, 0xe8, 0x60, 0x51, 0xc8, 0x22, 0x26};
+  EXPECT_EQ(std::memcmp(p.mppe_send_key, send, 16), 0);
+  EXPECT_EQ(std::memcmp(p.mppe_recv_key, recv, 16), 0);
 }
 
 TEST_F(ConfigTest, MissingFile) {
@@ -542,6 +572,66 @@ TEST_F(ConfigTest, SessionCountAndShape) {
                                        "    address = \"10.1.0.8\";");
   expect_error(missing, line_of(missing, "tunnel_id = 1;", 1) - 1,
                "missing required setting 'sa_out'");
+}
+
+TEST_F(ConfigTest, SessionMppeStrengthAndMode) {
+  for (const int bits : {40, 56, 128}) {
+    const Config c = load_config(write(replaced("bits = 56;", "bits = " + std::to_string(bits) + ";")));
+    EXPECT_EQ(c.sessions[0].params.mppe_bits, bits);
+    // The 16-byte start keys are kept whole whatever the strength.
+    EXPECT_EQ(c.sessions[0].params.mppe_send_key[15], 0xff);
+    EXPECT_EQ(c.sessions[0].params.mppe_recv_key[15], 0x0f);
+  }
+  for (const char* bits : {"0", "64", "127", "256", "-128"}) {
+    expect_line_error("bits = 56;", std::string("bits = ") + bits + ";",
+                      std::string("'bits' is ") + bits + ", must be 40, 56 or 128 (RFC 3078 §2.1)");
+  }
+  expect_line_error("bits = 56;", "bits = \"128\";", "'bits' must be an integer");
+  expect_line_error("stateless = false;", "stateless = 0;", "'stateless' must be true or false");
+  // Stateless unless told otherwise.
+  const Config c = load_config(write(replaced("      stateless = false;\n", "")));
+  EXPECT_EQ(c.sessions[0].params.mppe_stateless, 1);
+  const Config on = load_config(write(replaced("stateless = false;", "stateless = true;")));
+  EXPECT_EQ(on.sessions[0].params.mppe_stateless, 1);
+}
+
+TEST_F(ConfigTest, SessionMppeKeys) {
+  const std::string what = "an MPPE start key (RFC 3079 §3.3) takes 16 bytes (32 hex digits)";
+  expect_line_error("send_key = \"0x00112233445566778899aabbccddeeff\";",
+                    "send_key = \"0011223344556677\";", "'send_key' is 8 bytes, " + what);
+  expect_line_error("recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0F\";",
+                    "recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0F00\";",
+                    "'recv_key' is 17 bytes, " + what);
+  expect_line_error("recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0F\";",
+                    "recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0\";",
+                    "'recv_key' has an odd number of hex digits");
+  expect_line_error("send_key = \"0x00112233445566778899aabbccddeeff\";",
+                    "send_key = 0x0011223344556677;", "'send_key' must be a string");
+  // A typo in a key is reported without the key.
+  int line = 0;
+  const std::string bad = replaced("send_key = \"0x00112233445566778899aabbccddeeff\";",
+                                   "send_key = \"0x00112233445566778899aabbccddeeXY\";", &line);
+  expect_error(bad, line, "'send_key' contains a character that is not a hex digit");
+  try {
+    load_config(write(bad));
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("00112233"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ConfigTest, SessionMppeShape) {
+  int line = 0;
+  std::string text = replaced(
+      "    mppe = {\n      bits = 56;\n      stateless = false;\n"
+      "      send_key = \"0x00112233445566778899aabbccddeeff\";\n"
+      "      recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0F\";\n    };",
+      "    mppe = 128;", &line);
+  expect_error(text, line, "'mppe' must be a group");
+  text = replaced("      recv_key = \"F0E1D2C3B4A5968778695A4B3C2D1E0F\";\n", "");
+  expect_error(text, line_of(text, "mppe = {"), "missing required setting 'recv_key'");
+  text = replaced("      bits = 56;\n", "");
+  expect_error(text, line_of(text, "mppe = {"), "missing required setting 'bits'");
+  expect_line_error("stateless = false;", "history = false;", "unknown setting 'history'");
 }
 
 }  // namespace
