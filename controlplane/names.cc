@@ -87,7 +87,8 @@ std::string mppe_mode(const channel::SessionParams& p) {
   if (p.mppe_bits == 0) {
     return "none";
   }
-  return "mppe" + std::to_string(p.mppe_bits) + (p.mppe_stateless != 0 ? "-stateless" : "-stateful");
+  return "mppe" + std::to_string(p.mppe_bits) +
+         (p.mppe_stateless != 0 ? "-stateless" : "-stateful");
 }
 
 }  // namespace l2tpgw::cp

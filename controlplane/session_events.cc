@@ -14,8 +14,7 @@ void SessionEvents::on_event(const channel::SessionEvent& e) {
     // until then the data plane discards the session's frames. Sending it
     // belongs to the CCP automaton.
     _log.warning("session", name + ": MPPE packets lost (coherency count " +
-                                std::to_string(e.coherency_count) +
-                                "): CCP Reset-Request needed");
+                                std::to_string(e.coherency_count) + "): CCP Reset-Request needed");
     return;
   }
   _log.warning("session", name + ": unknown event kind " +

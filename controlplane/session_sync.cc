@@ -80,7 +80,8 @@ bool same_keys(const SessionParams& a, const SessionParams& b) {
   if (!has_keys(a) || !has_keys(b)) {
     return true;
   }
-  return (key_diff(a.mppe_send_key, b.mppe_send_key) | key_diff(a.mppe_recv_key, b.mppe_recv_key)) == 0;
+  return (key_diff(a.mppe_send_key, b.mppe_send_key) |
+          key_diff(a.mppe_recv_key, b.mppe_recv_key)) == 0;
 }
 
 std::string timeout_text(std::chrono::milliseconds t) {

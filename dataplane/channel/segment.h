@@ -137,6 +137,20 @@ class Segment {
 
 // Seqlock read of a directory entry: false when it is being rewritten or not
 // in use.
+// Seqlock write of a directory entry by its one writer (the data plane's
+// main thread); nullptr clears it. The caller wipes key material first.
+template <typename Entry, typename Params>
+void write_dir_entry(Entry& e, const Params* p, std::uint64_t installed_unix_ns) noexcept {
+  e.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being rewritten
+  std::atomic_thread_fence(std::memory_order_release);
+  if (p != nullptr) {
+    e.params = *p;
+    e.installed_unix_ns = installed_unix_ns;
+  }
+  e.in_use = p != nullptr ? 1 : 0;
+  e.seq.fetch_add(1, std::memory_order_release);
+}
+
 bool read_dir_entry(const SaDirEntry& e, SaParams& out, std::uint64_t& installed_unix_ns);
 bool read_dir_entry(const SessionDirEntry& e, SessionParams& out, std::uint64_t& installed_unix_ns);
 

@@ -31,6 +31,11 @@ Ack ack(AckResult r, std::uint32_t slot = 0) {
 
 }  // namespace
 
+std::uint64_t unix_now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch() /
+                                    std::chrono::nanoseconds(1));
+}
+
 bool sa_params_valid(const SaParams& p) noexcept {
   if (p.spi < 256 || p.cipher > EspCipher::des3_cbc || p.auth > EspAuth::hmac_sha256_128 ||
       !valid_pair(p.cipher, p.auth)) {
@@ -106,20 +111,13 @@ SaState* SaTable::find_outbound(std::uint32_t peer_addr) const noexcept {
 }
 
 void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
-  auto& e = _seg.sa_dir()[slot];
-  e.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being rewritten
-  std::atomic_thread_fence(std::memory_order_release);
+  SaParams clean{};
   if (p != nullptr) {
-    e.params = *p;
-    std::memset(e.params.cipher_key, 0, sizeof e.params.cipher_key);
-    std::memset(e.params.auth_key, 0, sizeof e.params.auth_key);
-    e.installed_unix_ns = static_cast<std::uint64_t>(
-        std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
-    e.in_use = 1;
-  } else {
-    e.in_use = 0;
+    clean = *p;
+    explicit_bzero(clean.cipher_key, sizeof clean.cipher_key);
+    explicit_bzero(clean.auth_key, sizeof clean.auth_key);
   }
-  e.seq.fetch_add(1, std::memory_order_release);
+  channel::write_dir_entry(_seg.sa_dir()[slot], p != nullptr ? &clean : nullptr, unix_now_ns());
 }
 
 Ack SaTable::add(const SaParams& p) {

@@ -83,20 +83,13 @@ SessionState* SessionTable::find_by_addr(std::uint32_t inner_addr) const noexcep
 }
 
 void SessionTable::publish_dir(std::uint32_t slot, const SessionParams* p) {
-  auto& e = _seg.session_dir()[slot];
-  e.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being rewritten
-  std::atomic_thread_fence(std::memory_order_release);
+  SessionParams clean{};
   if (p != nullptr) {
-    e.params = *p;
-    explicit_bzero(e.params.mppe_send_key, sizeof e.params.mppe_send_key);
-    explicit_bzero(e.params.mppe_recv_key, sizeof e.params.mppe_recv_key);
-    e.installed_unix_ns = static_cast<std::uint64_t>(
-        std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
-    e.in_use = 1;
-  } else {
-    e.in_use = 0;
+    clean = *p;
+    explicit_bzero(clean.mppe_send_key, sizeof clean.mppe_send_key);
+    explicit_bzero(clean.mppe_recv_key, sizeof clean.mppe_recv_key);
   }
-  e.seq.fetch_add(1, std::memory_order_release);
+  channel::write_dir_entry(_seg.session_dir()[slot], p != nullptr ? &clean : nullptr, unix_now_ns());
 }
 
 Ack SessionTable::add(const SessionParams& p) {

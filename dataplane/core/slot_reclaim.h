@@ -61,6 +61,9 @@ class SlotReclaim {
 // std::runtime_error naming it when it cannot be made.
 rte_hash* make_lf_hash(const char* name, std::uint32_t entries, std::uint32_t key_len, int socket);
 
+// Wall-clock time for the directories' "installed" stamps.
+std::uint64_t unix_now_ns() noexcept;
+
 // Key data of the tables: a slot number.
 inline void* slot_data(std::uint32_t slot) noexcept {
   return reinterpret_cast<void*>(std::uintptr_t{slot});

@@ -12,15 +12,14 @@ Reset-Request warning in the control plane's log, then `mppe_awaiting_flush`
 until the flag frame 255 resynchronises; plain IPv4 (`ppp_unencrypted`);
 frames with C (`mppe_compressed`), without D (`mppe_not_encrypted`), without
 A where stateless needs it (`mppe_not_flushed`), repeated (`mppe_stale_count`)
-or cut (`mppe_too_short`), none of which may move the coherency count; PPP
-control still punted.
+or cut (`mppe_too_short`), none of which may move the coherency count;
+IPv6 or no datagram inside MPPE (`ppp_protocol`, `ppp_malformed`), a spoofed
+inner source (`inner_spoofed`); PPP control still punted.
 From the inside: each packet leaves in MPPE (header and RC4 of the inner
 protocol and packet) inside PPP/L2TP/UDP/ESP, compared byte for byte with
 what scapy and mppe_ref make of it, then decrypted by scapy and the
 mppe_ref receiver, which checks the coherency counts 0, 1, 2... and the
 A bit on every stateless frame and on stateful flag frames only."""
-
-import struct
 
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Raw
@@ -94,7 +93,7 @@ class Plan:
 
     def counters(self, c):
         return self.sess.setdefault(c.s.ids, dict(rx_packets=0, rx_bytes=0, tx_packets=0, tx_bytes=0, punted=0,
-                                                  other_drops=0))
+                                                  spoofed=0, other_drops=0))
 
     def _send(self, c, ppp, l2tp_ns=None):
         sa = c.s.sa_in
@@ -135,10 +134,10 @@ class Plan:
         cnt["rx_bytes"] += len(inner)
         return f
 
-    def drop(self, reason, label, c, ppp):
+    def drop(self, reason, label, c, ppp, counter="other_drops"):
         self._send(c, ppp)
         self.drops.setdefault(reason, []).append(f"{c.s.tunnel_id}/{c.s.session_id}: {label}")
-        self.counters(c)["other_drops"] += 1
+        self.counters(c)[counter] += 1
 
     def lose(self, c, inner):
         """A frame the client sends that never reaches the gateway."""
@@ -185,6 +184,11 @@ def plan_traffic(plan, s128, f128, s40, f56):
     plan.drop("mppe_stale_count", "frame 7 again", c, plan.mppe_ppp(c, f7, 0))
     for i in (8, 9):
         plan.forward(c, i, pkt(c, i, 200), form=3)
+    # Well-formed MPPE around what the session does not carry: IPv6, and a
+    # protocol field with no datagram.
+    plan.drop("ppp_protocol", "IPv6 inside MPPE", c, plan.mppe_ppp(c, c.tx.frame(b"\x00\x57" + bytes(40)), 0))
+    plan.drop("ppp_malformed", "MPPE around a bare protocol field", c, plan.mppe_ppp(c, c.tx.frame(b"\x00\x21"), 0))
+    plan.forward(c, 12, pkt(c, 12))
     # PPP control still reaches the control plane on an MPPE session: a CCP
     # Reset-Request (RFC 1962 §5.1, code 14) and an LCP Echo-Request.
     plan.punt(c, lp.PPP_CCP, bytes.fromhex("0e010004"))
@@ -197,6 +201,11 @@ def plan_traffic(plan, s128, f128, s40, f56):
             plan.lose(c, pkt(c, i))
         else:
             plan.forward(c, i, pkt(c, i, 100), form=(i + 1) % 4)
+    # The inner source is checked after decryption as without MPPE.
+    spoofed = inner_packet("10.9.9.9", INSIDE_HOST, 0x377, 30)
+    plan.drop("inner_spoofed", "from 10.9.9.9", c, plan.mppe_ppp(c, c.tx.frame(b"\x00\x21" + spoofed), 0),
+              counter="spoofed")
+    plan.forward(c, 8, pkt(c, 8))
 
     # --- 56-bit stateful with L2TP sequencing: 300 frames, across the key
     # change of flag frame 255; then C and no-D frames at the next count,

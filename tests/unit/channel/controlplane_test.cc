@@ -223,7 +223,8 @@ TEST_F(ControlPlaneTest, MppeResetRequestIsLoggedAndCounted) {
   // MPPE-RESETS is the last column.
   const auto end = text.find("\n1 sessions");
   ASSERT_NE(end, std::string::npos) << text;
-  const std::string row = text.substr(text.rfind('\n', end - 1) + 1, end - text.rfind('\n', end - 1) - 1);
+  const auto start = text.rfind('\n', end - 1) + 1;
+  const std::string row = text.substr(start, end - start);
   EXPECT_TRUE(row.ends_with(" 2")) << text;
   const std::string js = cp.handle_command("sessions --json");
   EXPECT_NE(js.find("\"mppe_resets\": 2"), std::string::npos) << js;

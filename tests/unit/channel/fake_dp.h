@@ -99,11 +99,10 @@ class FakeDp {
     e.seq.fetch_add(1);
   }
 
-  // An event of the data plane's own (not an ack), as a worker's report
-  // reaches the event ring; the ring has one producer, hence the lock
-  // shared with the thread that acks.
+  // An event of the data plane's own (not an ack), as a worker raises it;
+  // the event ring takes several producers, as in the data plane (its
+  // workers and its main thread), so this may run while the fake acks.
   void send_event(channel::CtrlMsg m) {
-    std::lock_guard lock(_event_mu);
     while (rte_ring_enqueue_elem(seg.event_ring(), &m, channel::ctrl_elem_size) != 0) {
       std::this_thread::yield();
     }
@@ -232,7 +231,6 @@ class FakeDp {
   std::optional<channel::AckResult> _force;
   std::thread _thread;
   std::mutex _mu;
-  std::mutex _event_mu;
   std::vector<channel::CtrlMsg> _received;
   std::vector<std::uint32_t> _synced_at_receipt;
 };

@@ -576,7 +576,8 @@ TEST_F(ConfigTest, SessionCountAndShape) {
 
 TEST_F(ConfigTest, SessionMppeStrengthAndMode) {
   for (const int bits : {40, 56, 128}) {
-    const Config c = load_config(write(replaced("bits = 56;", "bits = " + std::to_string(bits) + ";")));
+    const Config c =
+        load_config(write(replaced("bits = 56;", "bits = " + std::to_string(bits) + ";")));
     EXPECT_EQ(c.sessions[0].params.mppe_bits, bits);
     // The 16-byte start keys are kept whole whatever the strength.
     EXPECT_EQ(c.sessions[0].params.mppe_send_key[15], 0xff);
@@ -584,7 +585,8 @@ TEST_F(ConfigTest, SessionMppeStrengthAndMode) {
   }
   for (const char* bits : {"0", "64", "127", "256", "-128"}) {
     expect_line_error("bits = 56;", std::string("bits = ") + bits + ";",
-                      std::string("'bits' is ") + bits + ", must be 40, 56 or 128 (RFC 3078 §2.1)");
+                      std::string("'bits' is ") + bits +
+                          ", must be 40, 56 or 128 (RFC 3078 §2.1)");
   }
   expect_line_error("bits = 56;", "bits = \"128\";", "'bits' must be an integer");
   expect_line_error("stateless = false;", "stateless = 0;", "'stateless' must be true or false");
