@@ -9,7 +9,11 @@
 #
 # CASE is direction:cipher:integrity:size[:sessions], e.g. decap:aes-gcm-128:none:512;
 # directions sdecap and sencap carry L2TP/PPP sessions (perf/gen_session_pcap.py):
-# sdecap:aes-cbc-128:hmac-sha1-96:imix:1000 — a session count is then required;
+# sdecap:aes-cbc-128:hmac-sha1-96:imix:1000 — a session count is then required —
+# and, for sencap, an optional MPPE mode: sencap:aes-cbc-128:hmac-sha1-96:imix:1:128s
+# (BITS, s for stateless). MPPE decap cannot loop a capture: its key changes
+# with every frame (stateless) or every 256 (stateful) and never returns, so a
+# second pass decrypts to noise;
 # the default is decap|encap x aes-cbc-128/hmac-sha1-96|aes-gcm-128 x
 # 64/512/1400 bytes of inner UDP/1701 payload. Needs root, 2 MB hugepages
 # mounted on /dev/hugepages (scripts/setup.sh) and lcores 0 and 1.
@@ -111,7 +115,7 @@ rows=()
 cmds=()
 n=0
 for c in "${cases[@]}"; do
-  IFS=: read -r dir cipher auth size nsess <<<"$c"
+  IFS=: read -r dir cipher auth size nsess mppe <<<"$c"
   n=$((n + 1))
   run=$work/$n
   mkdir -p "$run"
@@ -120,8 +124,14 @@ for c in "${cases[@]}"; do
   case $dir in decap | sdecap) dst_mac=$OUT_MAC ;; *) dst_mac=$IN_MAC ;; esac
   if [[ $dir == s* ]]; then
     # Every session at least once per pass of the capture.
+    spkts=$((packets > nsess ? packets : nsess))
+    if [[ -n $mppe && $dir == sdecap ]]; then
+      echo "esp_bench: $c: MPPE decap cannot be measured with a looping capture" >&2
+      rows+=("| $dir | $cipher/$auth | $size × $nsess sessions, MPPE $mppe | | not measurable by looping | | | |")
+      continue
+    fi
     gen=("$py" "$here/gen_session_pcap.py" --direction "${dir#s}" --cipher "$cipher" --integrity "$auth"
-         --size "$size" --sessions "$nsess" --packets "$((packets > nsess ? packets : nsess))"
+         --size "$size" --sessions "$nsess" --packets "$spkts" --mppe "${mppe:-none}"
          --gw-mac "$dst_mac" --out "$run/traffic.pcap" --conf-out "$run/sas.conf")
   else
     gen=("$py" "$here/gen_esp_pcap.py" --direction "$dir" --cipher "$cipher" --integrity "$auth"
@@ -195,7 +205,7 @@ CONF
   sleep "$interval"
   t1=$(date +%s.%N); stats "$run/l2tpgw.conf" >"$run/s1.json"
   cleanup_run
-  rows+=("$("$py" - "$run/s0.json" "$run/s1.json" "$t0" "$t1" "$frame" "$dir" "$cipher/$auth" "$size${nsess:+ × $nsess sessions}" <<'PY'
+  rows+=("$("$py" - "$run/s0.json" "$run/s1.json" "$t0" "$t1" "$frame" "$dir" "$cipher/$auth" "$size${nsess:+ × $nsess sessions}${mppe:+, MPPE $mppe}" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 t0, t1, frame = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])

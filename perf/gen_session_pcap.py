@@ -26,6 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "pipeline"))
 
+import mppe_ref  # noqa: E402
 from esp import CIPHERS, AUTHS, SaSpec, protect  # noqa: E402
 from pcapfile import write_pcap  # noqa: E402
 from scapy.layers.inet import IP, UDP  # noqa: E402
@@ -40,10 +41,13 @@ def mac_bytes(mac):
     return bytes(int(x, 16) for x in mac.split(":"))
 
 
-def ppp_l2tp(tunnel, session, inner):
+def ppp_l2tp(tunnel, session, inner, mppe=None):
     # RFC 2661 §3.1 data header without L, S, O (what Windows sends), then
-    # PPP with address/control and a 2-byte protocol (RFC 1661 §2): IPv4.
-    return struct.pack("!HHH", 0x0002, tunnel, session) + b"\xff\x03\x00\x21" + inner
+    # PPP with address/control and a 2-byte protocol (RFC 1661 §2): IPv4, or
+    # 0x00FD with the MPPE frame of protocol and datagram (RFC 3078 §3).
+    if mppe is None:
+        return struct.pack("!HHH", 0x0002, tunnel, session) + b"\xff\x03\x00\x21" + inner
+    return struct.pack("!HHH", 0x0002, tunnel, session) + b"\xff\x03\x00\xfd" + mppe.frame(b"\x00\x21" + inner)
 
 
 class Session:
@@ -54,8 +58,10 @@ class Session:
         self.session = 1 + index % 65535
         self.addr = str(ipaddress.IPv4Address(INNER_BASE + index))
 
+    mppe = ""  # the session's mppe group, when it has one
+
     def libconfig(self):
-        return (f"{{ tunnel_id = {self.tunnel}; session_id = {self.session}; peer_tunnel_id = {self.tunnel}; "
+        return (f"{{ {self.mppe} tunnel_id = {self.tunnel}; session_id = {self.session}; peer_tunnel_id = {self.tunnel}; "
                 f"peer_session_id = {self.session}; peer = \"{self.client['peer']}\"; "
                 f"sa_in = 0x{self.client['in'].spi:x}; sa_out = 0x{self.client['out'].spi:x}; "
                 f"address = \"{self.addr}\"; }}")
@@ -77,6 +83,8 @@ def main():
     ap.add_argument("--gw-mac", default="02:00:00:00:01:01", help="destination MAC (the receiving port)")
     ap.add_argument("--src-mac", default="02:00:00:00:00:fe")
     ap.add_argument("--peer-base", default="198.18.0.1", help="first client address (RFC 2544 range)")
+    ap.add_argument("--mppe", default="none",
+                    help="none, or BITS with s for stateless: 128s, 128, 56s, 40s, ...")
     ap.add_argument("--out", required=True)
     ap.add_argument("--conf-out", required=True, help="libconfig snippet: SAs and sessions")
     args = ap.parse_args()
@@ -100,6 +108,17 @@ def main():
                                      auth_key=key[32:32 + AUTHS[auth][1]])
         clients.append(pair)
     sessions = [Session(i, clients[i % n_clients]) for i in range(args.sessions)]
+    senders = {}
+    if args.mppe != "none":
+        bits, stateless = int(args.mppe.rstrip("s")), args.mppe.endswith("s")
+        # Decap captures with MPPE are good for one pass only (pktgen,
+        # tcpreplay): the keys change and never come back (RFC 3078 §7).
+        for s in sessions:
+            send_key, recv_key = rnd.randbytes(16), rnd.randbytes(16)
+            s.mppe = (f"mppe = {{ bits = {bits}; stateless = {'true' if stateless else 'false'}; "
+                      f"send_key = \"{send_key.hex()}\"; recv_key = \"{recv_key.hex()}\"; }};")
+            # The client encrypts with the key the gateway receives with.
+            senders[s.index] = mppe_ref.Sender(recv_key, bits, stateless)
 
     eth = mac_bytes(args.gw_mac) + mac_bytes(args.src_mac) + b"\x08\x00"
     frames, wire_sizes = [], []
@@ -113,7 +132,7 @@ def main():
             inner = bytes(IP(src=s.addr, dst=INSIDE_HOST, ttl=64, id=n & 0xFFFF) /
                           UDP(sport=5000, dport=5001) / Raw(rnd.randbytes(size)))
             outer = IP(src=c["peer"], dst=args.gw, ttl=64) / UDP(sport=1701, dport=1701) / \
-                Raw(ppp_l2tp(s.tunnel, s.session, inner))
+                Raw(ppp_l2tp(s.tunnel, s.session, inner, senders.get(s.index)))
             seqs[c["peer"]] = seqs.get(c["peer"], 0) + 1
             sa = c["in"]
             iv = None if sa.aead else rnd.randbytes(sa.iv_len)
@@ -123,8 +142,9 @@ def main():
             inner = bytes(IP(src=INSIDE_HOST, dst=s.addr, ttl=64, id=n & 0xFFFF) /
                           UDP(sport=5001, dport=5000) / Raw(rnd.randbytes(size)))
             frames.append(eth + inner)
+            mppe_len = 4 if s.mppe else 0  # MPPE header and the 2-byte protocol field moved inside
             outer = IP(src=args.gw, dst=c["peer"], ttl=64) / UDP(sport=1701, dport=1701) / \
-                Raw(ppp_l2tp(s.tunnel, s.session, inner))
+                Raw(ppp_l2tp(s.tunnel, s.session, inner) + bytes(mppe_len))
             wire_sizes.append(14 + len(protect(c["out"], IP(bytes(outer)), 1)))
     write_pcap(args.out, frames)
     with open(args.conf_out, "w") as f:
