@@ -22,7 +22,8 @@ namespace l2tpgw {
   X(ip_checksum, "IPv4 header checksum wrong")                                     \
   X(ip_ttl, "IPv4 TTL of zero")                                                    \
   X(ip_options, "IPv4 options present (not accepted on ESP traffic)")              \
-  X(ip_fragment, "IPv4 fragment (reassembly is not implemented yet)")              \
+  X(ip_fragment, "IPv4 fragment given up by reassembly (overlap, timeout, full)")  \
+  X(reassembly_too_big, "reassembled IPv4 datagram larger than 2000 bytes")        \
   X(ip_proto, "IPv4 protocol not handled by the gateway")                          \
   X(udp_malformed, "UDP length field inconsistent with the IPv4 packet")           \
   X(udp_port, "UDP to a port the gateway does not serve")                          \

@@ -60,10 +60,6 @@ wire::Ipv4Hdr* ip_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcep
     w.drop(m, Drop::ip_options);
     return nullptr;
   }
-  if (ip->is_fragment()) {
-    w.drop(m, Drop::ip_fragment);
-    return nullptr;
-  }
   // Ethernet pads short frames: keep exactly the IPv4 packet.
   rte_pktmbuf_trim(m, static_cast<std::uint16_t>(l3.size() - ip->total_len.host()));
   return ip;

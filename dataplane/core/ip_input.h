@@ -1,6 +1,6 @@
 // Admission of a frame on any port: Ethernet to our MAC, ARP handed to the
-// ARP stage, a well-formed IPv4 header without options and not a fragment,
-// frame trimmed to the IPv4 total length.
+// ARP stage, a well-formed IPv4 header without options, frame trimmed to the
+// IPv4 total length. Fragments pass: the caller reassembles those for us.
 #pragma once
 
 #include "dataplane/core/runtime.h"

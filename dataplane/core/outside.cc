@@ -8,6 +8,7 @@
 #include "dataplane/core/ip_output.h"
 #include "dataplane/core/l2tp_demux.h"
 #include "dataplane/core/punt.h"
+#include "dataplane/core/reassembly.h"
 
 namespace l2tpgw {
 namespace {
@@ -57,7 +58,8 @@ void udp_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, const wire::Ipv4
                   static_cast<std::uint16_t>(payload), udp->src.host()};
 }
 
-void classify(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, EspPacket* esp, unsigned& n_esp) noexcept {
+void classify(WorkerCtx& w, Reassembly& frags, const PortInfo& port, rte_mbuf* m, EspPacket* esp,
+              unsigned& n_esp) noexcept {
   wire::Ipv4Hdr* ip = ip_input(w, port, m);
   if (ip == nullptr) {
     return;
@@ -65,6 +67,13 @@ void classify(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, EspPacket* esp, u
   if (ip->dst.host() != port.addr) {
     w.drop(m, Drop::not_for_us);
     return;
+  }
+  if (ip->is_fragment()) {
+    m = frags.add(w, m, ip);
+    if (m == nullptr) {
+      return;
+    }
+    ip = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
   }
   switch (ip->proto) {
     case wire::ipproto_esp: {
@@ -122,14 +131,15 @@ void inner_input(WorkerCtx& w, const PortInfo& port, const Decapped& d, EncapIte
 
 }  // namespace
 
-void outside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned n) noexcept {
+void outside_input(WorkerCtx& w, Reassembly& frags, const PortInfo& port, rte_mbuf** pkts,
+                   unsigned n) noexcept {
   EspPacket esp[burst_size];
   unsigned n_esp = 0;
   for (unsigned i = 0; i < n; ++i) {
     if (i + prefetch_ahead < n) {
       rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
     }
-    classify(w, port, pkts[i], esp, n_esp);
+    classify(w, frags, port, pkts[i], esp, n_esp);
   }
   if (n_esp == 0) {
     return;

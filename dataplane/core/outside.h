@@ -1,5 +1,5 @@
 // The outside port's pipeline for one RX burst:
-//   ip_input → classify (ARP, ICMP, IKE punt, NAT-T keepalive, ESP raw/UDP)
+//   ip_input → reassembly of fragments to us → classify (ARP, ICMP, IKE punt, NAT-T keepalive, ESP raw/UDP)
 //   → esp_decap → inner dispatch (L2TP punt, ICMP echo through the SA)
 //   → esp_encap (replies) → ip_output
 #pragma once
@@ -8,6 +8,9 @@
 
 namespace l2tpgw {
 
-void outside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned n) noexcept;
+class Reassembly;
+
+void outside_input(WorkerCtx& w, Reassembly& frags, const PortInfo& port, rte_mbuf** pkts,
+                   unsigned n) noexcept;
 
 }  // namespace l2tpgw

@@ -21,6 +21,7 @@
 #include "dataplane/crypto/esp_crypto.h"
 
 struct rte_rcu_qsbr;
+struct rte_ip_frag_tbl;
 
 namespace l2tpgw {
 
@@ -92,6 +93,7 @@ class WorkerCtx {
   // Punt rate limiting (token bucket in TSC units), on the loop's TSC.
   bool take_punt_token() noexcept;
   void set_now(std::uint64_t tsc) noexcept { _now = tsc; }
+  std::uint64_t now() const noexcept { return _now; }
   channel::PuntMsg& punt_msg() noexcept { return _punt; }
 
   // Messages taken from the control plane's tx ring per call: control

@@ -7,12 +7,13 @@
 
 #include "dataplane/core/inside.h"
 #include "dataplane/core/outside.h"
+#include "dataplane/core/reassembly.h"
 #include "dataplane/core/tx_ring.h"
 
 namespace l2tpgw {
 namespace {
 
-bool poll_ports(WorkerCtx& w) noexcept {
+bool poll_ports(WorkerCtx& w, Reassembly& frags) noexcept {
   bool work = false;
   for (const PortInfo& port : w.rt.ports) {
     if (port.rx_worker != w.index) {
@@ -26,7 +27,7 @@ bool poll_ports(WorkerCtx& w) noexcept {
     work = true;
     w.ctr.rx_packets += n;
     if (port.role == PortRole::outside) {
-      outside_input(w, port, pkts, n);
+      outside_input(w, frags, port, pkts, n);
     } else {
       inside_input(w, port, pkts, n);
     }
@@ -40,6 +41,7 @@ int worker_main(void* arg) {
   const auto& launch = *static_cast<WorkerLaunch*>(arg);
   Runtime& rt = *launch.rt;
   WorkerCtx w(rt, launch.index);
+  Reassembly frags(rt.tsc_hz, static_cast<int>(rte_socket_id()));
   rte_rcu_qsbr_thread_register(rt.rcu, w.index);
   rte_rcu_qsbr_thread_online(rt.rcu, w.index);
 
@@ -55,10 +57,11 @@ int worker_main(void* arg) {
     rte_rcu_qsbr_quiescent(rt.rcu, w.index);
     const std::uint64_t t0 = rte_rdtsc();
     w.set_now(t0);
-    bool work = poll_ports(w);
+    bool work = poll_ports(w, frags);
     if (w.index == 0) {
       work |= drain_tx_ring(w) != 0;
     }
+    frags.free_dropped(w);
     w.flush();
     ++w.ctr.loops;
     if (work) {

@@ -1,8 +1,10 @@
 // A worker lcore: the order of the stages lives here and nowhere else.
 //
 //   loop:  quiescent (RCU) → for each port it owns: rx burst → outside_input
-//          or inside_input → (worker 0) drain the control plane's tx ring
-//          → flush tx buffers → account busy cycles
+//          (with this worker's reassembly table) or inside_input
+//          → (worker 0) drain the control plane's tx ring
+//          → free what reassembly gave up → flush tx buffers
+//          → account busy cycles
 #pragma once
 
 #include "dataplane/core/runtime.h"
