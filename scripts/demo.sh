@@ -37,8 +37,11 @@ ip link add gw-in netns l2gw-gw type veth peer name ih0 netns l2gw-inside
 ip -n l2gw-gw link set gw-out up
 ip -n l2gw-gw link set gw-in up
 ip -n l2gw-client link set cl0 up
+ip -n l2gw-inside link set ih0 address 02:00:00:00:02:02
 ip -n l2gw-inside addr add 10.0.0.2/24 dev ih0
 ip -n l2gw-inside link set ih0 up
+# The clients' inner addresses are reached through the gateway.
+ip -n l2gw-inside route add 100.64.0.0/10 via 10.0.0.1
 for ns in l2gw-gw l2gw-client l2gw-inside; do ip -n "$ns" link set lo up; done
 
 key() { openssl rand -hex "$1"; }
@@ -81,6 +84,9 @@ echo
 echo "== l2tpgwctl sa"
 ctl sa
 echo
+echo "== l2tpgwctl sessions"
+ctl sessions
+echo
 echo "== l2tpgwctl drops"
 ctl drops
 echo
@@ -103,6 +109,8 @@ print(f"  The gateway answered ARP and ping on both ports, decrypted {s['sent']}
       f"{s['replies']} encrypted echo replies that the clients decrypted with an independent ESP "
       f"implementation, in {s['seconds']} s ({s['replies_per_s']} replies/s, {s['reply_mbit_s']} Mbit/s "
       f"of ESP replies; the client, a Python program on an af_packet link, is the limit here, not "
-      f"the gateway: see docs/PERFORMANCE.md). L2TP and IKE packets went to the control plane; the "
-      f"forged packet and the replay were dropped under esp_auth and esp_replay.")
+      f"the gateway: see docs/PERFORMANCE.md). Through client A's L2TP session (ESP, UDP 1701, L2TP, "
+      f"PPP) {s['session_sent']} pings reached the Linux host on the inside, and {s['session_replies']} "
+      f"of its replies came back through the tunnel. L2TP and IKE control packets went to the control "
+      f"plane; the forged packet and the replay were dropped under esp_auth and esp_replay.")
 PY

@@ -11,6 +11,7 @@ independent of the gateway's. Prints what happened and a JSON summary line.
 import argparse
 import json
 import socket
+import struct
 import threading
 import time
 
@@ -19,6 +20,9 @@ from scapy.layers.ipsec import ESP, SecurityAssociation
 
 conf.verb = 0
 GW_IP, GW_MAC = "198.51.100.1", "02:00:00:00:01:01"
+INSIDE_HOST = "10.0.0.2"
+SESSION_ADDR = "100.64.0.7"  # client A's address in its PPP session
+SESSION_IDS = (1, 1)  # the gateway's tunnel and session ids (what A sends)
 
 
 class Client:
@@ -28,6 +32,8 @@ class Client:
         self.sent = 0
         self.replies = 0
         self.bytes = 0
+        self.session_sent = 0
+        self.session_replies = 0
 
     def frame(self, inner):
         ip = self.sa_out.encrypt(inner)
@@ -115,7 +121,13 @@ def decode(frames, clients, log):
             except Exception as e:  # a reply that does not decrypt is a failure
                 log.append(f"{c.name}: reply failed to decrypt: {e}")
                 continue
-            if ICMP in plain and plain[ICMP].type == 0:
+            if UDP in plain and plain[UDP].sport == 1701:
+                # RFC 2661 §3.1 data header (no L, S, O) + PPP FF 03 00 21.
+                l2tp = bytes(plain[UDP].payload)
+                inner = IP(l2tp[10:]) if l2tp[6:10] == b"\xff\x03\x00\x21" else None
+                if inner is not None and ICMP in inner and inner[ICMP].type == 0 and inner.src == INSIDE_HOST:
+                    c.session_replies += 1
+            elif ICMP in plain and plain[ICMP].type == 0:
                 c.replies += 1
                 c.bytes += len(raw)
         elif ICMP in ip and ip[ICMP].type == 0:
@@ -165,14 +177,27 @@ def main():
     link.send(frames)
     t_send = time.time() - t0
 
+    # Through A's L2TP session: pings to the host on the inside, in PPP in
+    # L2TP in UDP 1701 in ESP, as a Windows client sends them.
+    session_frames = []
+    for s in range(200):
+        inner = bytes(IP(src=SESSION_ADDR, dst=INSIDE_HOST, ttl=64, id=s) / ICMP(id=9, seq=s) / b"through the tunnel")
+        l2tp = struct.pack("!HHH", 0x0002, *SESSION_IDS) + b"\xff\x03\x00\x21" + inner
+        session_frames.append(bytes(a.frame(IP(src=a.addr, dst=GW_IP) / UDP(sport=1701, dport=1701) / Raw(l2tp))))
+        a.session_sent += 1
+    link.send(session_frames)
+
     # One forged packet (last byte of the ICV flipped) and one replay.
     forged = bytearray(bytes(a.frame(IP(src=a.addr, dst=GW_IP) / ICMP(id=8, seq=1) / b"x")))
     forged[-1] ^= 0x01
     link.send([bytes(forged), frames[0]])
 
-    expected = sum(c.sent for c in clients)
+    expected = sum(c.sent for c in clients) + a.session_sent
     deadline = time.time() + 5
-    while time.time() < deadline and sum(len(f) > 1000 for f in link.frames) < expected:
+    gw_mac = bytes.fromhex(GW_MAC.replace(":", ""))
+    # The socket also sees our own frames going out: count the gateway's.
+    # ESP replies are over 100 bytes; ARP and the plain echo replies are not.
+    while time.time() < deadline and sum(len(f) > 100 and f[6:12] == gw_mac for f in link.frames) < expected:
         time.sleep(0.05)
     elapsed = time.time() - t0
     link.close()
@@ -183,14 +208,18 @@ def main():
     for c in clients:
         print(f"  {c.name}: {c.sent} ESP echo requests sent, {c.replies} ESP echo replies "
               f"received and decrypted")
-    replies = sum(c.replies for c in clients)
+    print(f"  {a.name}: {a.session_sent} pings to {INSIDE_HOST} through its L2TP session, "
+          f"{a.session_replies} replies back through the tunnel")
+    replies = sum(c.replies for c in clients) + a.session_replies
     summary = {
         "sent": sum(c.sent for c in clients),
-        "replies": replies,
+        "replies": replies - a.session_replies,
         "seconds": round(elapsed, 3),
         "send_seconds": round(t_send, 3),
         "reply_mbit_s": round(sum(c.bytes for c in clients) * 8 / elapsed / 1e6, 2),
         "replies_per_s": round(replies / elapsed, 1),
+        "session_sent": a.session_sent,
+        "session_replies": a.session_replies,
     }
     print("SUMMARY " + json.dumps(summary))
 
