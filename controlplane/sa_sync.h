@@ -10,17 +10,10 @@
 
 #include "controlplane/dp_channel.h"
 #include "controlplane/log.h"
+#include "controlplane/static_sync.h"
 #include "dataplane/config/config.h"
 
 namespace l2tpgw::cp {
-
-struct SyncStats {
-  unsigned installed = 0;
-  unsigned replaced = 0;
-  unsigned present = 0;
-  unsigned deleted = 0;
-  unsigned failed = 0;
-};
 
 // The SAs the data plane reports in its directory (keys are not exported).
 std::vector<channel::SaParams> read_sa_directory(const channel::Segment& seg);

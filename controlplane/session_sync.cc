@@ -8,43 +8,10 @@
 namespace l2tpgw::cp {
 namespace {
 
-using channel::AckResult;
 using channel::CtrlMsg;
 using channel::SessionParams;
 
-struct Plan {
-  std::vector<const SessionConfig*> add;
-  std::vector<SessionParams> del;
-  unsigned present = 0;
-};
-
-Plan make_plan(std::span<const SessionConfig> sessions, const std::vector<SessionParams>& dir,
-               Logger& log) {
-  Plan plan;
-  for (const auto& s : sessions) {
-    const bool there = std::any_of(
-        dir.begin(), dir.end(), [&](const SessionParams& d) { return same_session(d, s.params); });
-    if (there) {
-      log.info("session", "already present " + session_text(s.params));
-      ++plan.present;
-    } else {
-      plan.add.push_back(&s);
-    }
-  }
-  // Only the configuration installs sessions so far: one it no longer lists
-  // is stale. (A changed one is replaced in place by its SessionAdd.)
-  for (const auto& d : dir) {
-    const bool wanted = std::any_of(sessions.begin(), sessions.end(), [&](const SessionConfig& s) {
-      return same_session_ids(d, s.params);
-    });
-    if (!wanted) {
-      plan.del.push_back(d);
-    }
-  }
-  return plan;
-}
-
-CtrlMsg del_msg(const SessionParams& p) {
+CtrlMsg session_del_msg(const SessionParams& p) {
   CtrlMsg m{};
   m.session_del.hdr.type = channel::MsgType::session_del;
   m.session_del.local_tunnel_id = p.local_tunnel_id;
@@ -52,7 +19,7 @@ CtrlMsg del_msg(const SessionParams& p) {
   return m;
 }
 
-CtrlMsg add_msg(const SessionParams& p) {
+CtrlMsg session_add_msg(const SessionParams& p) {
   CtrlMsg m{};
   m.session_add.hdr.type = channel::MsgType::session_add;
   m.session_add.session = p;
@@ -84,58 +51,6 @@ bool same_keys(const SessionParams& a, const SessionParams& b) {
           key_diff(a.mppe_recv_key, b.mppe_recv_key)) == 0;
 }
 
-std::string timeout_text(std::chrono::milliseconds t) {
-  return "no ack from the data plane within " + std::to_string(t.count()) + " ms";
-}
-
-// Deletes first: they free table slots and inner addresses for the adds.
-void run_deletes(DpChannel& ch, const Plan& plan, Logger& log, std::chrono::milliseconds t,
-                 SyncStats& st) {
-  std::vector<CtrlMsg> msgs;
-  for (const auto& d : plan.del) {
-    msgs.push_back(del_msg(d));
-  }
-  const auto acks = ch.call(std::move(msgs), t);
-  for (std::size_t i = 0; i < acks.size(); ++i) {
-    const std::string name = session_text(plan.del[i]);
-    if (!acks[i]) {
-      log.error("session", "delete of " + name + " failed: " + timeout_text(t));
-      ++st.failed;
-    } else if (acks[i]->result != AckResult::ok) {
-      log.error("session", "delete of " + name + " failed: " + ack_result_name(acks[i]->result));
-      ++st.failed;
-    } else {
-      log.info("session", "deleted " + name + " (no longer in the configuration)");
-      ++st.deleted;
-    }
-  }
-}
-
-void run_adds(DpChannel& ch, const Plan& plan, Logger& log, std::chrono::milliseconds t,
-              SyncStats& st) {
-  std::vector<CtrlMsg> msgs;
-  for (const auto* s : plan.add) {
-    msgs.push_back(add_msg(s->params));
-  }
-  const auto acks = ch.call(std::move(msgs), t);
-  for (std::size_t i = 0; i < acks.size(); ++i) {
-    const std::string name = session_text(plan.add[i]->params);
-    const std::string line = " (line " + std::to_string(plan.add[i]->line) + ")";
-    if (!acks[i]) {
-      log.error("session", "install of " + name + line + " failed: " + timeout_text(t));
-      ++st.failed;
-    } else if (acks[i]->result == AckResult::ok || acks[i]->result == AckResult::replaced) {
-      const bool replaced = acks[i]->result == AckResult::replaced;
-      log.info("session", (replaced ? "replaced " : "installed ") + name);
-      ++(replaced ? st.replaced : st.installed);
-    } else {
-      log.error("session",
-                "install of " + name + line + " failed: " + ack_result_name(acks[i]->result));
-      ++st.failed;
-    }
-  }
-}
-
 }  // namespace
 
 std::vector<SessionParams> read_session_directory(const channel::Segment& seg) {
@@ -163,14 +78,27 @@ bool same_session(const SessionParams& a, const SessionParams& b) {
          a.mppe_bits == b.mppe_bits && a.mppe_stateless == b.mppe_stateless && same_keys(a, b);
 }
 
+namespace {
+
+// Only the configuration installs sessions so far: one it no longer lists is
+// stale. (A changed one is replaced in place by its SessionAdd.)
+struct SessionKind {
+  using Params = SessionParams;
+  using Config = SessionConfig;
+  static constexpr std::string_view subsystem = "session";
+  static bool same(const Params& a, const Params& b) { return same_session(a, b); }
+  static bool same_id(const Params& a, const Params& b) { return same_session_ids(a, b); }
+  static std::string name(const Params& p) { return session_text(p); }
+  static std::string full_name(const Params& p) { return session_text(p); }
+  static CtrlMsg del_msg(const Params& p) { return session_del_msg(p); }
+  static CtrlMsg add_msg(const Params& p) { return session_add_msg(p); }
+};
+
+}  // namespace
+
 SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,
                                std::chrono::milliseconds ack_timeout) {
-  const Plan plan = make_plan(sessions, read_session_directory(ch.segment()), log);
-  SyncStats st;
-  st.present = plan.present;
-  run_deletes(ch, plan, log, ack_timeout, st);
-  run_adds(ch, plan, log, ack_timeout, st);
-  return st;
+  return sync_static<SessionKind>(ch, sessions, read_session_directory(ch.segment()), log, ack_timeout);
 }
 
 }  // namespace l2tpgw::cp
