@@ -58,29 +58,22 @@ bool sa_params_valid(const SaParams& p) noexcept {
 }
 
 SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket)
-    : _seg(seg), _rcu(rcu), _max(max_sas), _mgr(crypto::make_mgr()), _reclaim(rcu) {
-  _slots = static_cast<SaState*>(
-      rte_zmalloc_socket("sa_slots", sizeof(SaState) * std::size_t{max_sas}, 64, socket));
-  if (_slots == nullptr) {
-    throw std::runtime_error("cannot allocate " + std::to_string(max_sas) + " SA slots");
-  }
-  _in_by_spi = make_lf_hash("sa_in_by_spi", max_sas, sizeof(std::uint32_t), socket);
-  _out_by_spi = make_lf_hash("sa_out_by_spi", max_sas, sizeof(std::uint64_t), socket);
-  _out_by_peer = make_lf_hash("sa_out_by_peer", max_sas, sizeof(std::uint32_t), socket);
-  _free.reserve(max_sas);
-  for (std::uint32_t i = max_sas; i-- > 0;) {
-    _free.push_back(i);
-  }
-}
+    : _seg(seg),
+      _rcu(rcu),
+      _slots("sa_slots", max_sas, socket),
+      _in_by_spi(make_lf_hash("sa_in_by_spi", max_sas, sizeof(std::uint32_t), socket)),
+      _out_by_spi(make_lf_hash("sa_out_by_spi", max_sas, sizeof(std::uint64_t), socket)),
+      _out_by_peer(make_lf_hash("sa_out_by_peer", max_sas, sizeof(std::uint32_t), socket)),
+      _mgr(crypto::make_mgr()),
+      _reclaim(rcu) {}
 
 SaTable::~SaTable() {
-  for (std::uint32_t i = 0; i < _max; ++i) {
+  for (std::uint32_t i = 0; i < _slots.size(); ++i) {
     crypto::wipe(_slots[i].keys);
   }
   rte_hash_free(_in_by_spi);
   rte_hash_free(_out_by_spi);
   rte_hash_free(_out_by_peer);
-  rte_free(_slots);
 }
 
 rte_hash* SaTable::primary(Direction dir) const noexcept {
@@ -124,24 +117,20 @@ Ack SaTable::add(const SaParams& p) {
   if (!sa_params_valid(p)) {
     return ack(AckResult::bad_params);
   }
-  if (_free.empty()) {
+  if (_slots.exhausted()) {
     reclaim();
-    if (_free.empty()) {
+    if (_slots.exhausted()) {
       return ack(AckResult::table_full);
     }
   }
-  const std::uint32_t slot = _free.back();
+  const std::uint32_t slot = _slots.take();
   SaState& s = _slots[slot];
-  // The slot is unreachable from every worker (never published, or past its
-  // grace period), so it can be rebuilt in place.
-  s.~SaState();
-  new (&s) SaState{};
   if (!crypto::init_sa_keys(_mgr.get(), s.keys, p.cipher, p.auth,
                             {p.cipher_key, p.cipher_key_len}, {p.auth_key, p.auth_key_len})) {
     crypto::wipe(s.keys);
+    _slots.give_back(slot);
     return ack(AckResult::bad_params);
   }
-  _free.pop_back();
   s.params = p;
   std::memset(s.params.cipher_key, 0, sizeof s.params.cipher_key);
   std::memset(s.params.auth_key, 0, sizeof s.params.auth_key);
@@ -166,8 +155,8 @@ Ack SaTable::add(const SaParams& p) {
   if (rte_hash_add_key_data(h, &key, slot_data(slot)) < 0) {
     publish_dir(slot, nullptr);
     --_in_use;
-    _free.push_back(slot);
     crypto::wipe(s.keys);
+    _slots.give_back(slot);
     return ack(AckResult::table_full);
   }
   if (p.dir == Direction::out) {
@@ -219,7 +208,7 @@ void SaTable::retire(std::uint32_t slot, SlotReclaim::KeyPos primary_key) {
 void SaTable::reclaim() {
   _reclaim.reclaim([this](std::uint32_t slot) {
     crypto::wipe(_slots[slot].keys);
-    _free.push_back(slot);
+    _slots.give_back(slot);
   });
 }
 

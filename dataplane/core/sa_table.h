@@ -86,13 +86,11 @@ class SaTable {
 
   channel::Segment& _seg;
   rte_rcu_qsbr* _rcu;
-  std::uint32_t _max;
-  SaState* _slots;
+  SlotPool<SaState> _slots;
   rte_hash* _in_by_spi;       // u32 SPI
   rte_hash* _out_by_spi;      // u64 peer << 32 | SPI
   rte_hash* _out_by_peer;     // u32 peer address → newest outbound SA
   crypto::MgrPtr _mgr;  // for key schedules at installation
-  std::vector<std::uint32_t> _free;
   SlotReclaim _reclaim;
   std::uint32_t _in_use = 0;
 };

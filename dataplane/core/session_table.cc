@@ -46,24 +46,20 @@ bool session_params_valid(const SessionParams& p) noexcept {
 }
 
 SessionTable::SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sessions, int socket)
-    : _seg(seg), _max(max_sessions), _mgr(crypto::make_mgr()), _reclaim(rcu) {
-  _slots = static_cast<SessionState*>(
-      rte_zmalloc_socket("session_slots", sizeof(SessionState) * std::size_t{max_sessions}, 64, socket));
-  if (_slots == nullptr) {
-    throw std::runtime_error("cannot allocate " + std::to_string(max_sessions) + " session slots");
-  }
-  _by_ids = make_lf_hash("session_by_ids", max_sessions, sizeof(std::uint32_t), socket);
-  _by_addr = make_lf_hash("session_by_addr", max_sessions, sizeof(std::uint32_t), socket);
-  _free.reserve(max_sessions);
-  for (std::uint32_t i = max_sessions; i-- > 0;) {
-    _free.push_back(i);
-  }
-}
+    : _seg(seg),
+      _slots("session_slots", max_sessions, socket),
+      _by_ids(make_lf_hash("session_by_ids", max_sessions, sizeof(std::uint32_t), socket)),
+      _by_addr(make_lf_hash("session_by_addr", max_sessions, sizeof(std::uint32_t), socket)),
+      _mgr(crypto::make_mgr()),
+      _reclaim(rcu) {}
 
 SessionTable::~SessionTable() {
+  for (std::uint32_t i = 0; i < _slots.size(); ++i) {
+    _slots[i].mppe_rx.wipe();
+    _slots[i].mppe_tx.wipe();
+  }
   rte_hash_free(_by_ids);
   rte_hash_free(_by_addr);
-  rte_free(_slots);
 }
 
 SessionState* SessionTable::lookup(rte_hash* h, std::uint32_t key) const noexcept {
@@ -102,19 +98,18 @@ Ack SessionTable::add(const SessionParams& p) {
   if (holder != nullptr && holder != old) {
     return ack(AckResult::bad_params);  // the address is another session's
   }
-  if (_free.empty()) {
+  if (_slots.exhausted()) {
     reclaim();
-    if (_free.empty()) {
+    if (_slots.exhausted()) {
       return ack(AckResult::table_full);
     }
   }
-  const std::uint32_t slot = _free.back();
-  _free.pop_back();
+  const std::uint32_t slot = _slots.take();
   SessionState& s = _slots[slot];
-  s.~SessionState();
-  new (&s) SessionState{};
   if (!init_mppe(s, p)) {
-    _free.push_back(slot);
+    s.mppe_rx.wipe();
+    s.mppe_tx.wipe();
+    _slots.give_back(slot);
     return ack(AckResult::bad_params);
   }
   s.params = p;
@@ -139,7 +134,9 @@ Ack SessionTable::add(const SessionParams& p) {
       rte_hash_del_key(_by_ids, &ids);
     }
     publish_dir(slot, nullptr);
-    _free.push_back(slot);
+    s.mppe_rx.wipe();
+    s.mppe_tx.wipe();
+    _slots.give_back(slot);
     return ack(AckResult::table_full);
   }
   if (old == nullptr) {
@@ -174,7 +171,7 @@ void SessionTable::reclaim() {
   _reclaim.reclaim([this](std::uint32_t slot) {
     _slots[slot].mppe_rx.wipe();
     _slots[slot].mppe_tx.wipe();
-    _free.push_back(slot);
+    _slots.give_back(slot);
   });
 }
 

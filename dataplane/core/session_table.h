@@ -56,12 +56,10 @@ class SessionTable {
   bool init_mppe(SessionState& s, const channel::SessionParams& p);
 
   channel::Segment& _seg;
-  std::uint32_t _max;
-  SessionState* _slots;
+  SlotPool<SessionState> _slots;
   rte_hash* _by_ids;   // u32 tunnel << 16 | session
   rte_hash* _by_addr;  // u32 inner address
   crypto::MgrPtr _mgr;  // SHA-1 for MPPE keys at installation
-  std::vector<std::uint32_t> _free;
   SlotReclaim _reclaim;
 };
 

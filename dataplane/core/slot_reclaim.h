@@ -6,13 +6,58 @@
 #pragma once
 
 #include <rte_hash.h>
+#include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace l2tpgw {
+
+// A fixed array of T allocated once at start, so no path allocates later,
+// and the free list of its slots; the table's one writer owns it.
+template <typename T>
+class SlotPool {
+ public:
+  SlotPool(const char* name, std::uint32_t n, int socket) : _n(n) {
+    _slots = static_cast<T*>(rte_zmalloc_socket(name, sizeof(T) * std::size_t{n}, 64, socket));
+    if (_slots == nullptr) {
+      throw std::runtime_error("cannot allocate " + std::to_string(n) + " slots of " + name);
+    }
+    _free.reserve(n);
+    for (std::uint32_t i = n; i-- > 0;) {
+      _free.push_back(i);
+    }
+  }
+  ~SlotPool() { rte_free(_slots); }
+  SlotPool(const SlotPool&) = delete;
+  SlotPool& operator=(const SlotPool&) = delete;
+
+  T& operator[](std::uint32_t slot) const noexcept { return _slots[slot]; }
+  std::uint32_t size() const noexcept { return _n; }
+  bool exhausted() const noexcept { return _free.empty(); }
+
+  // A free slot holding a freshly built T. The caller has checked
+  // exhausted(); a slot comes back here only when no worker can reach it.
+  std::uint32_t take() {
+    const std::uint32_t slot = _free.back();
+    _free.pop_back();
+    _slots[slot].~T();
+    new (&_slots[slot]) T{};
+    return slot;
+  }
+  void give_back(std::uint32_t slot) { _free.push_back(slot); }
+
+ private:
+  T* _slots;
+  std::uint32_t _n;
+  std::vector<std::uint32_t> _free;
+};
 
 // A hash key deleted in lock-free mode keeps its position reserved until
 // the grace period ends too (rte_hash_free_key_with_position).
