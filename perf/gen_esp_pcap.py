@@ -44,10 +44,11 @@ def parse_sizes(text):
 
 
 def l2tp_data(n, rnd):
-    # L2TP data header (RFC 2661 §3.1: L bit, version 2, tunnel 1, session 1)
-    # followed by random bytes standing for the PPP frame.
-    hdr = struct.pack("!HHHH", 0x4002, n, 1, 1)
-    return (hdr + rnd.randbytes(max(0, n - 8)))[:n]
+    # L2TP control header (RFC 2661 §3.1: T, L, S, version 2, tunnel 1,
+    # Ns, Nr) followed by random bytes: the ESP path ends in a (rate-limited)
+    # punt to the control plane. Sessions: perf/gen_session_pcap.py.
+    hdr = struct.pack("!HHHHHH", 0xC802, n, 1, 0, 0, 0)
+    return (hdr + rnd.randbytes(max(0, n - 12)))[:n]
 
 
 def main():

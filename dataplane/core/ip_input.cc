@@ -42,7 +42,7 @@ wire::Ipv4Hdr* ip_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcep
     w.drop(m, Drop::unknown_ethertype);
     return nullptr;
   }
-  if (eth->dst != port.mac) {
+  if (!wire::mac_equal(eth->dst, port.mac)) {
     w.drop(m, Drop::not_for_us);
     return nullptr;
   }

@@ -11,6 +11,17 @@ namespace l2tpgw::wire {
 
 using Mac = std::array<std::uint8_t, 6>;
 
+// Per frame: two loads and a compare, where std::array's == calls memcmp.
+inline bool mac_equal(const Mac& a, const Mac& b) noexcept {
+  std::uint32_t a4, b4;
+  std::uint16_t a2, b2;
+  __builtin_memcpy(&a4, a.data(), 4);
+  __builtin_memcpy(&b4, b.data(), 4);
+  __builtin_memcpy(&a2, a.data() + 4, 2);
+  __builtin_memcpy(&b2, b.data() + 4, 2);
+  return ((a4 ^ b4) | static_cast<std::uint32_t>(a2 ^ b2)) == 0;
+}
+
 inline constexpr std::uint16_t ethertype_ipv4 = 0x0800;
 inline constexpr std::uint16_t ethertype_arp = 0x0806;
 inline constexpr std::uint8_t ipproto_icmp = 1;
