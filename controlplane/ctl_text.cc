@@ -68,18 +68,6 @@ std::uint64_t mppe_resets(const SessionEvents* events, const channel::SessionPar
   return events == nullptr ? 0 : events->mppe_resets(p.local_tunnel_id, p.local_session_id);
 }
 
-void add_worker(WorkerCounters& sum, const WorkerCounters& w) {
-  sum.loops += w.loops;
-  sum.busy_loops += w.busy_loops;
-  sum.busy_cycles += w.busy_cycles;
-  sum.rx_packets += w.rx_packets;
-  sum.tx_packets += w.tx_packets;
-  sum.punted += w.punted;
-  sum.esp_decapped += w.esp_decapped;
-  sum.esp_encapped += w.esp_encapped;
-  sum.arp_replies += w.arp_replies;
-  sum.icmp_replies += w.icmp_replies;
-}
 
 }  // namespace
 
@@ -135,7 +123,7 @@ std::string render_workers_text(const channel::Segment& seg) {
   WorkerCounters sum{};
   for (unsigned w = 0; w < seg.header().n_workers; ++w) {
     const WorkerCounters c = read_worker(seg, w);
-    add_worker(sum, c);
+    add_counters(sum, c);
     t.add(worker_row(to_string(w), c));
   }
   t.add(worker_row("total", sum));

@@ -19,27 +19,12 @@ void load_all(const T& src, T& dst) noexcept {
   }
 }
 
-void add_to(SaCounters& sum, const SaCounters& c) noexcept {
-  SaCounters v{};
-  load_all(c, v);
-  sum.packets += v.packets;
-  sum.bytes += v.bytes;
-  sum.auth_failures += v.auth_failures;
-  sum.replay_drops += v.replay_drops;
-  sum.decrypt_errors += v.decrypt_errors;
-  sum.expired_drops += v.expired_drops;
-}
-
-void add_to(SessionCounters& sum, const SessionCounters& c) noexcept {
-  SessionCounters v{};
-  load_all(c, v);
-  sum.rx_packets += v.rx_packets;
-  sum.rx_bytes += v.rx_bytes;
-  sum.tx_packets += v.tx_packets;
-  sum.tx_bytes += v.tx_bytes;
-  sum.spoofed += v.spoofed;
-  sum.punted += v.punted;
-  sum.other_drops += v.other_drops;
+// Sums a counter struct of the shared segment, read word by word.
+template <typename T>
+void add_to(T& sum, const T& shared) noexcept {
+  T v{};
+  load_all(shared, v);
+  add_counters(sum, v);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Each counter has one writer in the data plane; reads are relaxed loads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,18 @@ struct DropView {
 };
 
 std::uint64_t load_counter(const std::uint64_t& c) noexcept;
+
+// Counter structs are runs of u64 words: adds every word of c to sum, so a
+// field added to a struct is summed without a line more here.
+template <typename T>
+void add_counters(T& sum, const T& c) noexcept {
+  static_assert(sizeof(T) % sizeof(std::uint64_t) == 0);
+  auto* s = reinterpret_cast<std::uint64_t*>(&sum);
+  const auto* v = reinterpret_cast<const std::uint64_t*>(&c);
+  for (std::size_t i = 0; i < sizeof(T) / sizeof(std::uint64_t); ++i) {
+    s[i] += v[i];
+  }
+}
 
 std::vector<SaView> collect_sas(const channel::Segment& seg);
 std::vector<SessionView> collect_sessions(const channel::Segment& seg);

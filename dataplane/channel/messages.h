@@ -160,6 +160,16 @@ struct Ack {
   std::uint32_t slot;
 };
 
+// The data plane's answer to a command; the cookie is the command's.
+constexpr Ack make_ack(AckResult r, std::uint32_t slot = 0) noexcept {
+  Ack a{};
+  a.hdr.version = version;
+  a.hdr.type = MsgType::ack;
+  a.result = r;
+  a.slot = slot;
+  return a;
+}
+
 enum class LifetimeKind : std::uint8_t { soft_bytes, hard_bytes, soft_packets, hard_packets };
 
 struct SaLifetimeEvent {

@@ -14,9 +14,7 @@ constexpr unsigned command_batch = 64;
 
 channel::Ack apply(Runtime& rt, channel::CtrlMsg& msg) {
   if (msg.hdr.version != channel::version) {
-    channel::Ack a{};
-    a.result = channel::AckResult::bad_message;
-    return a;
+    return channel::make_ack(channel::AckResult::bad_message);
   }
   switch (msg.hdr.type) {
     case channel::MsgType::sa_add: {
@@ -31,11 +29,8 @@ channel::Ack apply(Runtime& rt, channel::CtrlMsg& msg) {
       return rt.sessions->add(msg.session_add.session);
     case channel::MsgType::session_del:
       return rt.sessions->del(msg.session_del.local_tunnel_id, msg.session_del.local_session_id);
-    default: {
-      channel::Ack a{};
-      a.result = channel::AckResult::bad_message;
-      return a;
-    }
+    default:
+      return channel::make_ack(channel::AckResult::bad_message);
   }
 }
 

@@ -20,15 +20,6 @@ using channel::AckResult;
 using channel::Direction;
 using channel::SaParams;
 
-Ack ack(AckResult r, std::uint32_t slot = 0) {
-  Ack a{};
-  a.hdr.version = channel::version;
-  a.hdr.type = channel::MsgType::ack;
-  a.result = r;
-  a.slot = slot;
-  return a;
-}
-
 }  // namespace
 
 std::uint64_t unix_now_ns() noexcept {
@@ -84,23 +75,15 @@ std::uint64_t SaTable::key_of(Direction dir, std::uint32_t spi, std::uint32_t pe
   return dir == Direction::in ? spi : std::uint64_t{peer} << 32 | spi;
 }
 
-SaState* SaTable::lookup(rte_hash* h, const void* key) const noexcept {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(h, key, &data) < 0) {
-    return nullptr;
-  }
-  return &_slots[data_slot(data)];
-}
-
-SaState* SaTable::find_inbound(std::uint32_t spi) const noexcept { return lookup(_in_by_spi, &spi); }
+SaState* SaTable::find_inbound(std::uint32_t spi) const noexcept { return _slots.find(_in_by_spi, &spi); }
 
 SaState* SaTable::find_outbound(std::uint32_t spi, std::uint32_t peer_addr) const noexcept {
   const std::uint64_t key = key_of(Direction::out, spi, peer_addr);
-  return lookup(_out_by_spi, &key);
+  return _slots.find(_out_by_spi, &key);
 }
 
 SaState* SaTable::find_outbound(std::uint32_t peer_addr) const noexcept {
-  return lookup(_out_by_peer, &peer_addr);
+  return _slots.find(_out_by_peer, &peer_addr);
 }
 
 void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
@@ -115,12 +98,12 @@ void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
 
 Ack SaTable::add(const SaParams& p) {
   if (!sa_params_valid(p)) {
-    return ack(AckResult::bad_params);
+    return channel::make_ack(AckResult::bad_params);
   }
   if (_slots.exhausted()) {
     reclaim();
     if (_slots.exhausted()) {
-      return ack(AckResult::table_full);
+      return channel::make_ack(AckResult::table_full);
     }
   }
   const std::uint32_t slot = _slots.take();
@@ -129,7 +112,7 @@ Ack SaTable::add(const SaParams& p) {
                             {p.cipher_key, p.cipher_key_len}, {p.auth_key, p.auth_key_len})) {
     crypto::wipe(s.keys);
     _slots.give_back(slot);
-    return ack(AckResult::bad_params);
+    return channel::make_ack(AckResult::bad_params);
   }
   s.params = p;
   std::memset(s.params.cipher_key, 0, sizeof s.params.cipher_key);
@@ -157,7 +140,7 @@ Ack SaTable::add(const SaParams& p) {
     --_in_use;
     crypto::wipe(s.keys);
     _slots.give_back(slot);
-    return ack(AckResult::table_full);
+    return channel::make_ack(AckResult::table_full);
   }
   if (p.dir == Direction::out) {
     // The newest SA toward the address serves replies; a full index only
@@ -166,27 +149,27 @@ Ack SaTable::add(const SaParams& p) {
   }
   if (replacing) {
     retire(data_slot(old), {});
-    return ack(AckResult::replaced, slot);
+    return channel::make_ack(AckResult::replaced, slot);
   }
-  return ack(AckResult::ok, slot);
+  return channel::make_ack(AckResult::ok, slot);
 }
 
 Ack SaTable::del(Direction dir, std::uint32_t spi, std::uint32_t peer_addr) {
   if (dir != Direction::in && dir != Direction::out) {
-    return ack(AckResult::bad_message);
+    return channel::make_ack(AckResult::bad_message);
   }
   rte_hash* h = primary(dir);
   const std::uint64_t key = key_of(dir, spi, peer_addr);
   void* data = nullptr;
   if (rte_hash_lookup_data(h, &key, &data) < 0) {
-    return ack(AckResult::not_found);
+    return channel::make_ack(AckResult::not_found);
   }
   const std::uint32_t slot = data_slot(data);
   if (_slots[slot].params.peer_addr != peer_addr) {
-    return ack(AckResult::not_found);
+    return channel::make_ack(AckResult::not_found);
   }
   retire(slot, {h, rte_hash_del_key(h, &key)});
-  return ack(AckResult::ok, slot);
+  return channel::make_ack(AckResult::ok, slot);
 }
 
 SlotReclaim::KeyPos SaTable::unlink_by_peer(std::uint32_t slot) {

@@ -75,7 +75,6 @@ class SaTable {
   std::uint32_t in_use() const noexcept { return _in_use; }
 
  private:
-  SaState* lookup(rte_hash* h, const void* key) const noexcept;
   // The primary index of an SA and its key: SPI inbound, (SPI, peer) outbound.
   rte_hash* primary(channel::Direction dir) const noexcept;
   static std::uint64_t key_of(channel::Direction dir, std::uint32_t spi, std::uint32_t peer) noexcept;

@@ -18,15 +18,6 @@ using channel::Ack;
 using channel::AckResult;
 using channel::SessionParams;
 
-Ack ack(AckResult r, std::uint32_t slot = 0) {
-  Ack a{};
-  a.hdr.version = channel::version;
-  a.hdr.type = channel::MsgType::ack;
-  a.result = r;
-  a.slot = slot;
-  return a;
-}
-
 wire::L2tpDataHeader data_header(const SessionParams& p) noexcept {
   wire::L2tpDataHeader h{};
   h.tunnel_id = p.peer_tunnel_id;
@@ -63,11 +54,7 @@ SessionTable::~SessionTable() {
 }
 
 SessionState* SessionTable::lookup(rte_hash* h, std::uint32_t key) const noexcept {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(h, &key, &data) < 0) {
-    return nullptr;
-  }
-  return &_slots[data_slot(data)];
+  return _slots.find(h, &key);
 }
 
 SessionState* SessionTable::find_by_ids(std::uint16_t tunnel_id, std::uint16_t session_id) const noexcept {
@@ -90,18 +77,18 @@ void SessionTable::publish_dir(std::uint32_t slot, const SessionParams* p) {
 
 Ack SessionTable::add(const SessionParams& p) {
   if (!session_params_valid(p)) {
-    return ack(AckResult::bad_params);
+    return channel::make_ack(AckResult::bad_params);
   }
   const std::uint32_t ids = ids_key(p.local_tunnel_id, p.local_session_id);
   SessionState* old = lookup(_by_ids, ids);
   SessionState* holder = find_by_addr(p.inner_addr);
   if (holder != nullptr && holder != old) {
-    return ack(AckResult::bad_params);  // the address is another session's
+    return channel::make_ack(AckResult::bad_params);  // the address is another session's
   }
   if (_slots.exhausted()) {
     reclaim();
     if (_slots.exhausted()) {
-      return ack(AckResult::table_full);
+      return channel::make_ack(AckResult::table_full);
     }
   }
   const std::uint32_t slot = _slots.take();
@@ -110,7 +97,7 @@ Ack SessionTable::add(const SessionParams& p) {
     s.mppe_rx.wipe();
     s.mppe_tx.wipe();
     _slots.give_back(slot);
-    return ack(AckResult::bad_params);
+    return channel::make_ack(AckResult::bad_params);
   }
   s.params = p;
   explicit_bzero(s.params.mppe_send_key, sizeof s.params.mppe_send_key);
@@ -137,29 +124,29 @@ Ack SessionTable::add(const SessionParams& p) {
     s.mppe_rx.wipe();
     s.mppe_tx.wipe();
     _slots.give_back(slot);
-    return ack(AckResult::table_full);
+    return channel::make_ack(AckResult::table_full);
   }
   if (old == nullptr) {
-    return ack(AckResult::ok, slot);
+    return channel::make_ack(AckResult::ok, slot);
   }
   SlotReclaim::KeyPos addr_key{};
   if (old->params.inner_addr != p.inner_addr) {
     addr_key = {_by_addr, rte_hash_del_key(_by_addr, &old->params.inner_addr)};
   }
   retire(old->slot, addr_key, {});
-  return ack(AckResult::replaced, slot);
+  return channel::make_ack(AckResult::replaced, slot);
 }
 
 Ack SessionTable::del(std::uint16_t tunnel_id, std::uint16_t session_id) {
   const std::uint32_t ids = ids_key(tunnel_id, session_id);
   SessionState* s = lookup(_by_ids, ids);
   if (s == nullptr) {
-    return ack(AckResult::not_found);
+    return channel::make_ack(AckResult::not_found);
   }
   const std::uint32_t slot = s->slot;
   retire(slot, {_by_ids, rte_hash_del_key(_by_ids, &ids)},
          {_by_addr, rte_hash_del_key(_by_addr, &s->params.inner_addr)});
-  return ack(AckResult::ok, slot);
+  return channel::make_ack(AckResult::ok, slot);
 }
 
 void SessionTable::retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b) {

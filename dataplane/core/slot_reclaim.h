@@ -39,6 +39,14 @@ class SlotPool {
   SlotPool& operator=(const SlotPool&) = delete;
 
   T& operator[](std::uint32_t slot) const noexcept { return _slots[slot]; }
+  // Lock-free: the slot a hash of this pool maps key to, or nullptr.
+  T* find(rte_hash* h, const void* key) const noexcept {
+    void* data = nullptr;
+    if (rte_hash_lookup_data(h, key, &data) < 0) {
+      return nullptr;
+    }
+    return &_slots[static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(data))];
+  }
   std::uint32_t size() const noexcept { return _n; }
   bool exhausted() const noexcept { return _free.empty(); }
 
