@@ -1,0 +1,83 @@
+// The LNS: every tunnel of the gateway, keyed by (peer address, peer port,
+// our Tunnel ID). It takes the UDP payloads of L2TP control messages that
+// the data plane punted, with their source and the inbound SA they came
+// through, and returns the packets to send, the events for the session
+// tables and PPP, and the log lines. No sockets, threads or clock reads:
+// the caller passes the time and calls poll() by next_deadline().
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "controlplane/l2tp/counters.h"
+#include "controlplane/l2tp/lns_config.h"
+#include "controlplane/l2tp/output.h"
+#include "controlplane/l2tp/tunnel.h"
+
+namespace l2tpgw::l2tp {
+
+class Lns {
+ public:
+  explicit Lns(LnsConfig cfg, RandomSource random = system_random());
+  Lns(const Lns&) = delete;
+  Lns& operator=(const Lns&) = delete;
+
+  // One UDP payload sent to our port 1701 by from.
+  void on_packet(std::span<const std::uint8_t> udp_payload, const Endpoint& from, Instant now,
+                 LnsOutput& out);
+  // Runs the timers that are due: retransmissions, ZLB acks, HELLOs, the
+  // end of the hold after a StopCCN; removes finished tunnels.
+  void poll(Instant now, LnsOutput& out);
+  std::optional<Instant> next_deadline() const;
+
+  // Operator or PPP-initiated teardown. False when no such tunnel/session.
+  bool close_session(std::uint16_t tunnel_id, std::uint16_t session_id, const ResultCode& rc,
+                     Instant now, LnsOutput& out);
+  bool close_tunnel(std::uint16_t tunnel_id, const ResultCode& rc, Instant now, LnsOutput& out);
+
+  const LnsCounters& counters() const noexcept { return _counters; }
+  std::size_t tunnel_count() const noexcept { return _tunnels.size(); }
+  std::size_t session_count() const noexcept { return _total_sessions; }
+  const Tunnel* find_tunnel(std::uint16_t tunnel_id) const;
+  // Every tunnel, for the operator's listing.
+  std::vector<const Tunnel*> tunnels() const;
+  const LnsConfig& config() const noexcept { return _cfg; }
+
+ private:
+  struct Key {
+    std::uint32_t addr = 0;
+    std::uint16_t port = 0;
+    std::uint16_t tunnel_id = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+
+  void on_sccrq(ControlMessage msg, const Endpoint& from, Instant now, LnsOutput& out);
+  void refuse_sccrq(const ControlMessage& msg, const Endpoint& from, std::uint16_t result,
+                    std::uint16_t error, LnsCounter why, const char* text, LnsOutput& out);
+  void log_malformed(const MessageParse& p, const Endpoint& from, LnsOutput& out) const;
+  std::optional<std::uint16_t> allocate_tunnel_id();
+  bool plain_allowed(std::uint32_t addr) const noexcept;
+  bool session_elsewhere(std::uint32_t addr, std::uint16_t except, std::uint16_t session) const;
+  void remove_finished();
+
+  LnsConfig _cfg;
+  RandomSource _random;
+  LnsCounters _counters;
+  std::size_t _total_sessions = 0;
+  LnsShared _shared;
+  std::map<Key, std::unique_ptr<Tunnel>> _tunnels;
+  std::unordered_map<std::uint16_t, Key> _by_id;
+  // (peer address, peer port, peer's Assigned Tunnel ID) → our id: finds the
+  // tunnel a retransmitted SCCRQ (Tunnel ID 0) belongs to.
+  std::map<Key, std::uint16_t> _by_peer_tunnel;
+  std::map<std::uint32_t, std::size_t> _per_peer;  // tunnels per peer address
+  std::uint16_t _next_tunnel_id = 1;
+};
+
+}  // namespace l2tpgw::l2tp
