@@ -1,0 +1,332 @@
+#include "controlplane/ike/main_mode.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "controlplane/ike/cipher.h"
+
+namespace l2tpgw::ike {
+
+std::string_view to_string(MainModeFailure f) noexcept {
+  switch (f) {
+#define L2TPGW_IKE_X(e, s) \
+  case MainModeFailure::e: \
+    return s;
+    L2TPGW_IKE_MM_FAILURES(L2TPGW_IKE_X)
+#undef L2TPGW_IKE_X
+  }
+  return "?";
+}
+
+Address Address::of(Endpoint e) noexcept {
+  Address a;
+  a.len = static_cast<std::uint8_t>(std::min<std::size_t>(e.address.size(), a.bytes.size()));
+  std::copy_n(e.address.begin(), a.len, a.bytes.begin());
+  a.port = e.port;
+  return a;
+}
+
+MainModeRandom MainModeRandom::fresh() {
+  MainModeRandom r;
+  r.nonce.resize(32);
+  if (RAND_bytes(r.rcookie.data(), static_cast<int>(r.rcookie.size())) != 1 ||
+      RAND_bytes(r.nonce.data(), static_cast<int>(r.nonce.size())) != 1) {
+    r.nonce.clear();  // handle() then fails the exchange as internal
+  }
+  return r;
+}
+
+namespace {
+
+std::string id_text(const Identification& id) {
+  switch (static_cast<IdType>(id.type)) {
+    case IdType::ipv4_addr: {
+      const auto a = id.ipv4();
+      return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+             std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+    }
+    case IdType::fqdn:
+    case IdType::user_fqdn: {
+      std::string s;
+      for (const auto c : id.data) {
+        s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
+      }
+      return s;
+    }
+    default:
+      return "ID type " + std::to_string(id.type) + " (" + std::to_string(id.data.size()) +
+             " bytes)";
+  }
+}
+
+std::vector<ByteView> bodies_of(const std::vector<PayloadView>& payloads, PayloadType t) {
+  std::vector<ByteView> out;
+  for (const auto& p : payloads) {
+    if (p.type == static_cast<std::uint8_t>(t)) {
+      out.push_back(p.body);
+    }
+  }
+  return out;
+}
+
+const PayloadView* find_in(const std::vector<PayloadView>& payloads, PayloadType t) {
+  for (const auto& p : payloads) {
+    if (p.type == static_cast<std::uint8_t>(t)) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+MainModeResponder::MainModeResponder(const MainModeConfig& config, MainModeRandom random)
+    : _config(config), _random(std::move(random)) {
+  _sa.rcookie = _random.rcookie;
+}
+
+Header MainModeResponder::reply_header() const {
+  Header h;
+  h.icookie = _sa.icookie;
+  h.rcookie = _sa.rcookie;
+  h.exchange = static_cast<std::uint8_t>(ExchangeType::main_mode);
+  return h;
+}
+
+MainModeStep MainModeResponder::fail(MainModeFailure f, std::string detail) {
+  MainModeStep s;
+  s.failure = f;
+  s.cause = std::string(to_string(f));
+  if (!detail.empty()) {
+    s.cause += ": " + detail;
+  }
+  // Malformed or misdirected datagrams are dropped without ending the
+  // exchange, so a forged packet cannot tear down a client's negotiation.
+  if (f != MainModeFailure::malformed && f != MainModeFailure::unexpected_exchange &&
+      f != MainModeFailure::bad_cookie) {
+    _state = MainModeState::failed;
+  }
+  return s;
+}
+
+MainModeStep MainModeResponder::handle(const Datagram& d) {
+  if (!_last_out.empty() && std::ranges::equal(d.bytes, _last_in)) {
+    // RFC 2408 §5 leaves retransmission to the implementation: a repeated
+    // message gets the same answer, nothing is recomputed.
+    return {_last_out, MainModeFailure::none, {}};
+  }
+  if (_state == MainModeState::established || _state == MainModeState::failed) {
+    return fail(MainModeFailure::unexpected_exchange, "exchange already finished");
+  }
+  Header h;
+  if (const auto e = parse_header(d.bytes, h); e != ParseError::none) {
+    return fail(MainModeFailure::malformed, std::string(to_string(e)));
+  }
+  if (h.exchange != static_cast<std::uint8_t>(ExchangeType::main_mode) || h.message_id != 0) {
+    return fail(MainModeFailure::unexpected_exchange,
+                "exchange type " + std::to_string(h.exchange));
+  }
+  const bool zero_rcookie =
+      std::all_of(h.rcookie.begin(), h.rcookie.end(), [](std::uint8_t b) { return b == 0; });
+  if (_state == MainModeState::wait_msg1 ? !zero_rcookie
+                                         : (h.icookie != _sa.icookie || h.rcookie != _sa.rcookie)) {
+    return fail(MainModeFailure::bad_cookie, {});
+  }
+  MainModeStep step;
+  if (_state == MainModeState::wait_msg5) {
+    step = msg5(d, h);
+  } else {
+    if ((h.flags & flag_encryption) != 0) {
+      return fail(MainModeFailure::malformed, "encrypted before keys exist");
+    }
+    Message m;
+    if (const auto e = parse_message(d.bytes, m); e != ParseError::none) {
+      return fail(MainModeFailure::malformed, std::string(to_string(e)));
+    }
+    step = _state == MainModeState::wait_msg1 ? msg1(d, m) : msg3(d, m);
+  }
+  if (step.reply && step.failure == MainModeFailure::none) {
+    _last_in.assign(d.bytes.begin(), d.bytes.end());
+    _last_out = *step.reply;
+  }
+  return step;
+}
+
+MainModeStep MainModeResponder::msg1(const Datagram&, const Message& m) {
+  const auto* sa_payload = m.find(PayloadType::sa);
+  if (sa_payload == nullptr) {
+    return fail(MainModeFailure::missing_payload, "SA in message 1");
+  }
+  SecurityAssociation sa;
+  if (const auto e = parse_sa(sa_payload->body, sa); e != ParseError::none) {
+    return fail(MainModeFailure::malformed, "SA: " + std::string(to_string(e)));
+  }
+  _sa.icookie = m.header.icookie;
+  // Only the pre-shared key suites: certificates take another exchange.
+  Phase1Policy psk_only = _config.policy;
+  std::erase_if(psk_only.suites, [](const Phase1Suite& s) { return s.auth != AuthMethod::psk; });
+  const auto match = match_phase1(sa, psk_only);
+  if (!match.chosen) {
+    auto step = fail(MainModeFailure::no_proposal_chosen,
+                     "offered [" + match.offered + "]; configured [" + match.configured + "]");
+    // RFC 2408 §3.14.1: tell the initiator, in the clear (no keys yet).
+    Header h = reply_header();
+    h.exchange = static_cast<std::uint8_t>(ExchangeType::informational);
+    MessageBuilder b(h);
+    Bytes spi(_sa.icookie.begin(), _sa.icookie.end());
+    spi.insert(spi.end(), _sa.rcookie.begin(), _sa.rcookie.end());
+    b.add(PayloadType::notification,
+          encode_notification(doi_ipsec, static_cast<std::uint8_t>(ProtocolId::isakmp),
+                              NotifyType::no_proposal_chosen, spi, {}));
+    step.reply = std::move(b).finish();
+    return step;
+  }
+  _sa.transform = *match.chosen;
+  _sai_b.assign(sa_payload->body.begin(), sa_payload->body.end());
+  _sa.peer_caps = scan_vendor_ids(bodies_of(m.payloads, PayloadType::vendor_id));
+
+  MessageBuilder b(reply_header());
+  b.add(PayloadType::sa, reply_sa(sa, *match.proposal, *match.transform));
+  for (const auto& vid : responder_vendor_ids(_sa.peer_caps)) {
+    b.add(PayloadType::vendor_id, vid);
+  }
+  _state = MainModeState::wait_msg3;
+  return {std::move(b).finish(), MainModeFailure::none, {}};
+}
+
+MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
+  const auto* ke = m.find(PayloadType::key_exchange);
+  const auto* nonce = m.find(PayloadType::nonce);
+  if (ke == nullptr || nonce == nullptr) {
+    return fail(MainModeFailure::missing_payload, "KE and Nonce in message 3");
+  }
+  if (parse_nonce(nonce->body) != ParseError::none) {
+    return fail(MainModeFailure::malformed,
+                "nonce of " + std::to_string(nonce->body.size()) + " bytes");
+  }
+  const auto& suite = _sa.transform.suite;
+  const std::size_t want = public_value_len(suite.group);
+  if (ke->body.size() != want) {
+    return fail(MainModeFailure::invalid_ke, "KE of " + std::to_string(ke->body.size()) +
+                                                 " bytes for " + std::string(name(suite.group)) +
+                                                 " (" + std::to_string(want) + " expected)");
+  }
+  std::optional<SecretBytes> psk;
+  if (_config.psk_for) {
+    psk = _config.psk_for(d.peer);
+  }
+  if (!psk) {
+    return fail(MainModeFailure::no_psk, {});
+  }
+  if (_random.nonce.size() < 8 || _random.nonce.size() > 256) {
+    return fail(MainModeFailure::internal, "no responder nonce");
+  }
+  _dh = _random.dh_private.empty() ? DhKeyPair::generate(suite.group)
+                                   : DhKeyPair::from_private(suite.group, _random.dh_private);
+  if (!_dh) {
+    return fail(MainModeFailure::internal, "DH key generation");
+  }
+  SecretBytes gxy;
+  if (const auto e = _dh->shared_secret(ke->body, gxy); e != DhError::none) {
+    return fail(MainModeFailure::invalid_ke, std::string(to_string(e)));
+  }
+  _gxi.assign(ke->body.begin(), ke->body.end());
+  _sa.ni_b.assign(nonce->body.begin(), nonce->body.end());
+  _sa.nr_b = _random.nonce;
+
+  const auto natd_type = natd_payload(_sa.peer_caps.nat_t);
+  const auto natds = bodies_of(m.payloads, natd_type);
+  const bool nat_t = _sa.peer_caps.nat_t != NatTVariant::none && !natds.empty();
+  if (nat_t) {
+    _sa.nat = detect_nat(suite.hash, _sa.icookie, _sa.rcookie, natds, d.local, d.peer);
+  }
+
+  auto keys =
+      derive_phase1(suite.hash, suite.cipher, skeyid_psk(suite.hash, *psk, _sa.ni_b, _sa.nr_b), gxy,
+                    _sa.icookie, _sa.rcookie, _gxi, _dh->public_value());
+  _skeyid = std::move(keys.skeyid);
+  _sa.skeyid_d = std::move(keys.skeyid_d);
+  _sa.skeyid_a = std::move(keys.skeyid_a);
+  _sa.enc_key = std::move(keys.enc_key);
+  _iv = std::move(keys.iv);
+
+  MessageBuilder b(reply_header());
+  b.add(PayloadType::key_exchange, _dh->public_value());
+  b.add(PayloadType::nonce, _sa.nr_b);
+  if (nat_t) {
+    for (const auto& h : responder_natd(suite.hash, _sa.icookie, _sa.rcookie, d.local, d.peer)) {
+      b.add(natd_type, h);
+    }
+  }
+  _state = MainModeState::wait_msg5;
+  return {std::move(b).finish(), MainModeFailure::none, {}};
+}
+
+MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
+  if ((h.flags & flag_encryption) == 0) {
+    return fail(MainModeFailure::not_encrypted, {});
+  }
+  const auto& suite = _sa.transform.suite;
+  Bytes plain;
+  SecretBytes next_iv;
+  if (const auto e = decrypt_message(d.bytes, suite.cipher, _sa.enc_key, _iv, plain, next_iv);
+      e != CryptError::none) {
+    return fail(MainModeFailure::malformed, std::string(to_string(e)));
+  }
+  std::vector<PayloadView> payloads;
+  if (const auto e =
+          walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads);
+      e != ParseError::none) {
+    // With the wrong key the body decrypts to noise; this is how a PSK
+    // mismatch usually shows.
+    return fail(MainModeFailure::psk_mismatch,
+                "message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) + ")");
+  }
+  const auto* id = find_in(payloads, PayloadType::identification);
+  const auto* hash = find_in(payloads, PayloadType::hash);
+  if (id == nullptr || hash == nullptr) {
+    return fail(MainModeFailure::psk_mismatch, "message 5 lacks ID or HASH");
+  }
+  Identification peer_id;
+  if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
+    return fail(MainModeFailure::psk_mismatch, "message 5 ID: " + std::string(to_string(e)));
+  }
+  const auto expected = hash_i(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
+                               _sa.rcookie, _sai_b, id->body);
+  if (!mac_equal(expected, hash->body)) {
+    return fail(MainModeFailure::psk_mismatch, "HASH_I does not verify");
+  }
+  _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
+  (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
+  if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
+    return fail(MainModeFailure::id_rejected, id_text(_sa.peer_id));
+  }
+  for (const auto body : bodies_of(payloads, PayloadType::notification)) {
+    Notification n;
+    if (parse_notification(body, n) == ParseError::none &&
+        n.type == static_cast<std::uint16_t>(NotifyType::initial_contact)) {
+      _sa.initial_contact = true;
+    }
+  }
+
+  const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
+                         _sai_b, _config.local_id);
+  MessageBuilder b(reply_header());
+  b.add(PayloadType::identification, _config.local_id);
+  b.add(PayloadType::hash, hr);
+  Bytes reply = std::move(b).finish();
+  if (encrypt_message(reply, suite.cipher, _sa.enc_key, next_iv, _sa.last_block) !=
+      CryptError::none) {
+    return fail(MainModeFailure::internal, "encrypting message 6");
+  }
+  _sa.local = Address::of(d.local);
+  _sa.peer = Address::of(d.peer);
+  // SKEYID itself is not needed after phase 1; the DH key pair neither.
+  _skeyid.clear();
+  _skeyid.shrink_to_fit();
+  _state = MainModeState::established;
+  return {std::move(reply), MainModeFailure::none, {}};
+}
+
+}  // namespace l2tpgw::ike

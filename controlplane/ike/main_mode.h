@@ -1,0 +1,144 @@
+// The responder's side of IKEv1 Main Mode with pre-shared keys (RFC 2409
+// §5.4, six messages), NAT-T (RFC 3947 and its drafts) included: pure logic
+// over datagrams. The caller owns sockets, timers and retransmission
+// timeouts; this class only turns each received message into a reply and,
+// at the end, the keys of the ISAKMP SA or a named failure cause.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "controlplane/ike/algorithms.h"
+#include "controlplane/ike/dh.h"
+#include "controlplane/ike/isakmp.h"
+#include "controlplane/ike/keys.h"
+#include "controlplane/ike/nat_t.h"
+#include "controlplane/ike/proposal.h"
+#include "controlplane/ike/secret.h"
+
+namespace l2tpgw::ike {
+
+#define L2TPGW_IKE_MM_FAILURES(X)                      \
+  X(none, "ok")                                        \
+  X(malformed, "malformed message")                    \
+  X(unexpected_exchange, "not a Main Mode message")    \
+  X(bad_cookie, "cookies do not match this exchange")  \
+  X(missing_payload, "a mandatory payload is missing") \
+  X(no_proposal_chosen, "no proposal chosen")          \
+  X(no_psk, "no pre-shared key for this peer")         \
+  X(invalid_ke, "invalid key exchange payload")        \
+  X(not_encrypted, "message 5 is not encrypted")       \
+  X(psk_mismatch, "pre-shared key mismatch")           \
+  X(id_rejected, "peer identity not accepted")         \
+  X(internal, "internal error")
+
+enum class MainModeFailure : std::uint8_t {
+#define L2TPGW_IKE_X(e, s) e,
+  L2TPGW_IKE_MM_FAILURES(L2TPGW_IKE_X)
+#undef L2TPGW_IKE_X
+};
+
+std::string_view to_string(MainModeFailure f) noexcept;
+
+// An address (4 or 16 bytes) and port, owned.
+struct Address {
+  std::array<std::uint8_t, 16> bytes{};
+  std::uint8_t len = 0;
+  std::uint16_t port = 0;
+
+  static Address of(Endpoint e) noexcept;
+  Endpoint endpoint() const noexcept { return {std::span(bytes.data(), len), port}; }
+};
+
+struct Datagram {
+  ByteView bytes;  // the ISAKMP message (on port 4500, after the non-ESP marker)
+  Endpoint local;  // where it arrived
+  Endpoint peer;   // where it came from
+};
+
+struct MainModeConfig {
+  Phase1Policy policy;  // only its PSK suites are used here
+  // RFC 2409 §5.4: in Main Mode the key must be chosen before the peer's
+  // identity is known, so it is looked up by the peer's address.
+  std::function<std::optional<SecretBytes>(Endpoint peer)> psk_for;
+  // Our ID payload body (RFC 2407 §4.6.2), e.g. ID_IPV4_ADDR, UDP, 500.
+  Bytes local_id;
+  // Optional check of the peer's ID payload; empty function = accept any.
+  std::function<bool(const Identification&)> accept_peer_id;
+};
+
+// The values a responder draws at random, injectable for tests.
+struct MainModeRandom {
+  Cookie rcookie{};
+  Bytes nonce;       // Nr_b, 8..256 bytes
+  Bytes dh_private;  // empty: a fresh DH key pair
+  // From OpenSSL's DRBG, with a 32-byte nonce.
+  static MainModeRandom fresh();
+};
+
+enum class MainModeState : std::uint8_t { wait_msg1, wait_msg3, wait_msg5, established, failed };
+
+// What the ISAKMP SA carries forward to Quick Mode and informational exchanges.
+struct IsakmpSa {
+  Cookie icookie{};
+  Cookie rcookie{};
+  Phase1Transform transform;
+  SecretBytes skeyid_d;
+  SecretBytes skeyid_a;
+  SecretBytes enc_key;
+  SecretBytes last_block;  // last CBC block of message 6, for phase-2 IVs
+  Bytes ni_b;
+  Bytes nr_b;
+  Identification peer_id;  // data points into peer_id_bytes
+  Bytes peer_id_bytes;
+  PeerCapabilities peer_caps;
+  NatDetection nat;
+  Address local;  // the endpoints of the last message (after NAT-T floating)
+  Address peer;
+  bool initial_contact = false;
+};
+
+struct MainModeStep {
+  std::optional<Bytes> reply;  // to send back to the datagram's source
+  MainModeFailure failure = MainModeFailure::none;
+  std::string cause;  // the log line when failure != none
+};
+
+class MainModeResponder {
+ public:
+  // `config` is shared by every exchange and must outlive the responder.
+  MainModeResponder(const MainModeConfig& config, MainModeRandom random);
+
+  MainModeStep handle(const Datagram& d);
+
+  MainModeState state() const noexcept { return _state; }
+  // Set once the state is established.
+  const IsakmpSa* sa() const noexcept {
+    return _state == MainModeState::established ? &_sa : nullptr;
+  }
+
+ private:
+  MainModeStep msg1(const Datagram& d, const Message& m);
+  MainModeStep msg3(const Datagram& d, const Message& m);
+  MainModeStep msg5(const Datagram& d, const Header& h);
+  MainModeStep fail(MainModeFailure f, std::string detail);
+  Header reply_header() const;
+
+  const MainModeConfig& _config;
+  MainModeRandom _random;
+  MainModeState _state = MainModeState::wait_msg1;
+  IsakmpSa _sa;
+  Bytes _sai_b;
+  Bytes _gxi;
+  std::optional<DhKeyPair> _dh;
+  SecretBytes _skeyid;
+  SecretBytes _iv;
+  Bytes _last_in;  // retransmissions of it get _last_out again
+  Bytes _last_out;
+};
+
+}  // namespace l2tpgw::ike
