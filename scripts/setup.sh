@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libbenchmark-dev libpcap-dev nlohmann-json3-dev
   python3-scapy python3-cryptography
   iproute2 tcpdump iputils-ping
+  # Third-party peers of the interoperability tests.
+  xl2tpd softether-vpnserver softether-vpncmd
 )
 
 missing=()
