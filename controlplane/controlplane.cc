@@ -9,6 +9,7 @@
 #include "controlplane/ctl_commands.h"
 #include "controlplane/inject.h"
 #include "controlplane/names.h"
+#include "controlplane/sa_pairs.h"
 #include "controlplane/sa_sync.h"
 #include "controlplane/session_sync.h"
 
@@ -45,8 +46,35 @@ ControlPlane::ControlPlane(CpOptions opts, Logger& log)
       _punts(log, _opts.punt_pcap),
       _session_events(log),
       _ctl(std::make_unique<CtlServer>(_opts.config.controlplane.socket,
-                                       [this](const std::string& l) { return handle_command(l); })) {
+                                       [this](const std::string& l) { return handle_command(l); })),
+      _lns(make_lns()) {
   _log.info("ctl", "listening on " + _opts.config.controlplane.socket);
+}
+
+std::unique_ptr<LnsService> ControlPlane::make_lns() {
+  if (!_opts.lns || !_opts.lns->enabled) {
+    return nullptr;
+  }
+  const PortConfig* outside = _opts.config.port(PortRole::outside);
+  LnsHooks hooks;
+  hooks.send = [this](std::span<const std::uint8_t> pkt, std::optional<SaRef> via) {
+    return send_packet(pkt, via);
+  };
+  hooks.call = [this](const channel::CtrlMsg& m) -> std::optional<channel::Ack> {
+    if (!_dp) {
+      return std::nullopt;
+    }
+    return _dp->call(m, _opts.ack_timeout);
+  };
+  // The data plane's SA directory holds every SA, static or negotiated.
+  hooks.outbound_for = [this](std::uint32_t in_spi, std::uint32_t peer) -> std::optional<SaRef> {
+    if (!_dp) {
+      return std::nullopt;
+    }
+    return find_outbound_pair(read_sa_directory(_dp->segment()), in_spi, peer);
+  };
+  return std::make_unique<LnsService>(*_opts.lns, outside != nullptr ? outside->address.addr : 0,
+                                      _log, std::move(hooks));
 }
 
 void ControlPlane::try_attach(Clock::time_point now) {
@@ -107,9 +135,20 @@ void ControlPlane::on_event(const channel::CtrlMsg& m) {
                            ", bytes=" + std::to_string(e.bytes) + ")");
   } else if (m.hdr.type == channel::MsgType::session_event) {
     _session_events.on_event(m.session_event);
+    const auto& e = m.session_event;
+    if (_lns && e.kind == channel::SessionEventKind::mppe_reset_request) {
+      _lns->on_mppe_reset_request(e.local_tunnel_id, e.local_session_id, Clock::now());
+    }
   } else {
     _log.warning("dp", "unexpected event type " +
                            std::to_string(static_cast<unsigned>(m.hdr.type)) + " ignored");
+  }
+}
+
+void ControlPlane::on_punt(const channel::PuntMsg& m, Clock::time_point now) {
+  _punts.on_punt(m);
+  if (_lns && (m.reason == channel::PuntReason::l2tp || m.reason == channel::PuntReason::ppp)) {
+    _lns->on_punt(m, now);
   }
 }
 
@@ -166,7 +205,13 @@ bool ControlPlane::step() {
     return _dp.has_value();
   }
   std::size_t work = _dp->poll_events();
-  work += _dp->poll_punts([this](const channel::PuntMsg& m) { _punts.on_punt(m); });
+  work += _dp->poll_punts([this, now](const channel::PuntMsg& m) { on_punt(m, now); });
+  // The protocol timers are seconds apart; 10 ms is precise enough and keeps
+  // a walk over every session out of the 1 ms loop.
+  if (_lns && now >= _next_lns_poll) {
+    _next_lns_poll = now + std::chrono::milliseconds(10);
+    _lns->poll(now);
+  }
   _punts.maybe_summarize(now);
   watch(now);
   return work != 0;
@@ -236,6 +281,13 @@ std::string ControlPlane::handle_command(const std::string& line) {
     return delete_session(tunnel, session);
   };
   ctx.inject = [this](const InjectRequest& r) { return run_inject(*_dp, r, _opts.ack_timeout, _log); };
+  ctx.lns = _lns.get();
+  ctx.disconnect = [this](std::uint16_t tunnel, std::uint16_t session) {
+    return _lns->disconnect_session(tunnel, session, Clock::now());
+  };
+  ctx.disconnect_user = [this](const std::string& user) {
+    return _lns->disconnect_user(user, Clock::now());
+  };
   _log.debug("ctl", "command: " + line);
   return encode_reply(run_command(line, ctx));
 }

@@ -12,6 +12,8 @@
 
 #include "controlplane/ctl_server.h"
 #include "controlplane/dp_channel.h"
+#include "controlplane/lns_service.h"
+#include "controlplane/lns_settings.h"
 #include "controlplane/log.h"
 #include "controlplane/punt_sink.h"
 #include "controlplane/session_events.h"
@@ -22,6 +24,8 @@ namespace l2tpgw::cp {
 struct CpOptions {
   Config config;
   std::optional<std::string> punt_pcap;
+  // The LNS (l2tp and ppp sections); without them L2TP punts are only counted.
+  std::optional<LnsSettings> lns;
   std::chrono::milliseconds ack_timeout{2000};
   std::chrono::milliseconds attach_retry{100};
   // The data plane's main thread beats every ~100 ms: 20 missed beats.
@@ -47,6 +51,7 @@ class ControlPlane {
   bool synced() const noexcept { return _synced; }
   const PuntSink& punts() const noexcept { return _punts; }
   const SessionEvents& session_events() const noexcept { return _session_events; }
+  const LnsService* lns() const noexcept { return _lns.get(); }
 
   bool send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa);
   std::string handle_command(const std::string& line);
@@ -55,6 +60,8 @@ class ControlPlane {
   void try_attach(Clock::time_point now);
   void adopt(channel::Segment seg);
   void on_event(const channel::CtrlMsg& m);
+  void on_punt(const channel::PuntMsg& m, Clock::time_point now);
+  std::unique_ptr<LnsService> make_lns();
   void watch(Clock::time_point now);
   void check_heartbeat();
   void check_generation();
@@ -70,6 +77,8 @@ class ControlPlane {
   std::optional<DpChannel> _dp;
   bool _synced = false;
   std::unique_ptr<CtlServer> _ctl;
+  std::unique_ptr<LnsService> _lns;
+  Clock::time_point _next_lns_poll{};
   Clock::time_point _next_attach{};
   Clock::time_point _next_generation_check{};
   bool _waiting_logged = false;

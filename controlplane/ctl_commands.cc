@@ -25,6 +25,10 @@ constexpr std::string_view usage =
     "  stats                       everything above as one JSON object\n"
     "  sa-del in|out SPI PEER      delete an SA\n"
     "  session-del TUNNEL SESSION  delete a session by our tunnel and session ids\n"
+    "  tunnels                     L2TP tunnels: peer, SA or plain, state, sessions\n"
+    "  users                       PPP users: address, peer, phase, auth, MPPE, uptime\n"
+    "  disconnect TUNNEL SESSION   end a user's session (CDN, LCP Terminate)\n"
+    "  disconnect-user NAME        end every session of a user\n"
     "  inject --pcap FILE [--port NAME] [--sa SPI PEER]\n"
     "                              send the IPv4 packets of a pcap file out of a port\n"
     "                              (default: outside), through an outbound SA if given\n"
@@ -119,6 +123,27 @@ CtlReply inject(const Args& a, const CtlContext& ctx) {
   return ctx.inject(*p.request);
 }
 
+CtlReply disconnect(const Args& a, const CtlContext& ctx) {
+  std::size_t n = 0;
+  if (a.words[0] == "disconnect-user") {
+    if (a.words.size() != 2) {
+      return fail("usage: disconnect-user NAME");
+    }
+    n = ctx.disconnect_user(a.words[1]);
+  } else {
+    const auto tunnel = a.words.size() == 3 ? parse_id(a.words[1]) : std::nullopt;
+    const auto session = a.words.size() == 3 ? parse_id(a.words[2]) : std::nullopt;
+    if (!tunnel || !session) {
+      return fail("usage: disconnect TUNNEL SESSION");
+    }
+    n = ctx.disconnect(*tunnel, *session);
+  }
+  if (n == 0) {
+    return fail("no such session");
+  }
+  return {true, "disconnected " + std::to_string(n) + (n == 1 ? " session\n" : " sessions\n")};
+}
+
 bool needs_data_plane(const std::string& cmd) {
   return cmd == "sa" || cmd == "sessions" || cmd == "ports" || cmd == "drops" ||
          cmd == "workers" || cmd == "sa-del" || cmd == "session-del" || cmd == "inject";
@@ -168,7 +193,8 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   const Args a = split(line);
   static constexpr std::string_view known[] = {"sa",     "sessions", "ports",       "drops",
                                                "workers", "punts",   "stats",       "status",
-                                               "sa-del", "session-del", "inject",  "help"};
+                                               "sa-del", "session-del", "inject",  "help",
+                                               "users", "tunnels", "disconnect", "disconnect-user"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -187,6 +213,20 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   }
   if (a.words[0] == "inject") {
     return inject(a, ctx);
+  }
+  const bool lns_command =
+      a.words[0] == "users" || a.words[0] == "tunnels" || a.words[0].starts_with("disconnect");
+  if (lns_command && ctx.lns == nullptr) {
+    return fail("no LNS configured (the l2tp section)");
+  }
+  if (a.words[0] == "users") {
+    return {true, render_users_text(*ctx.lns, ctx.seg, std::chrono::steady_clock::now())};
+  }
+  if (a.words[0] == "tunnels") {
+    return {true, render_tunnels_text(*ctx.lns)};
+  }
+  if (lns_command) {
+    return disconnect(a, ctx);
   }
   return render(a, ctx);
 }

@@ -2,6 +2,7 @@
 // command line and rendering the answer as text or JSON.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,6 +21,7 @@ struct CtlReply {
 
 struct InjectRequest;
 class SessionEvents;
+class LnsService;
 
 struct CtlContext {
   const channel::Segment* seg = nullptr;  // null while no data plane is attached
@@ -37,6 +39,11 @@ struct CtlContext {
       session_del;
   // Sends the packets of a pcap file (inject.h).
   std::function<CtlReply(const InjectRequest&)> inject;
+  // The LNS, when the configuration has one; null otherwise.
+  const LnsService* lns = nullptr;
+  // Ends sessions by ids or by user name; how many were ended.
+  std::function<std::size_t(std::uint16_t tunnel, std::uint16_t session)> disconnect;
+  std::function<std::size_t(const std::string& user)> disconnect_user;
 };
 
 CtlReply run_command(std::string_view line, const CtlContext& ctx);
@@ -57,6 +64,9 @@ std::string render_drops_text(const channel::Segment& seg, bool all);
 std::string render_punts_text(const PuntSink& punts);
 std::string render_status_text(const CtlContext& ctx);
 std::string render_stats_json(const CtlContext& ctx);
+std::string render_tunnels_text(const LnsService& lns);
+std::string render_users_text(const LnsService& lns, const channel::Segment* seg,
+                              std::chrono::steady_clock::time_point now);
 std::string render_json(std::string_view command, const CtlContext& ctx);
 
 }  // namespace l2tpgw::cp

@@ -1,10 +1,5 @@
 #include "dataplane/config/config.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "dataplane/config/sections.h"
 
 namespace l2tpgw {
@@ -13,26 +8,10 @@ namespace {
 using config_detail::Reader;
 using config_detail::Setting;
 
-void read_file(libconfig::Config& lc, const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw ConfigError(path + ": cannot read the configuration: " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    throw ConfigError(path + ": the configuration is not a regular file");
-  }
-  try {
-    lc.readFile(path.c_str());
-  } catch (const libconfig::FileIOException&) {
-    throw ConfigError(path + ": cannot read the configuration");
-  } catch (const libconfig::ParseException& e) {
-    const std::string file = e.getFile() != nullptr ? e.getFile() : path;
-    throw ConfigError(file + ":" + std::to_string(e.getLine()) + ": " + e.getError());
-  }
-}
-
 Config read_root(const Reader& r, const Setting& root) {
-  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas", "sessions"});
+  // l2tp and ppp belong to the control plane, which reads them itself
+  // (controlplane/lns_settings.h).
+  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas", "sessions", "l2tp", "ppp"});
   Config cfg;
   cfg.file = r.file();
   if (const Setting* s = r.find(root, "dataplane")) {
@@ -58,7 +37,7 @@ Config read_root(const Reader& r, const Setting& root) {
 
 Config load_config(const std::string& path) {
   libconfig::Config lc;
-  read_file(lc, path);
+  config_detail::read_file(lc, path);
   const Reader r(path);
   try {
     return read_root(r, lc.getRoot());

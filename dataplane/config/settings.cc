@@ -1,11 +1,33 @@
 #include "dataplane/config/settings.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 #include "dataplane/config/config.h"
 
 namespace l2tpgw::config_detail {
+
+void read_file(libconfig::Config& lc, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw ConfigError(path + ": cannot read the configuration: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw ConfigError(path + ": the configuration is not a regular file");
+  }
+  try {
+    lc.readFile(path.c_str());
+  } catch (const libconfig::FileIOException&) {
+    throw ConfigError(path + ": cannot read the configuration");
+  } catch (const libconfig::ParseException& e) {
+    const std::string file = e.getFile() != nullptr ? e.getFile() : path;
+    throw ConfigError(file + ":" + std::to_string(e.getLine()) + ": " + e.getError());
+  }
+}
 
 std::string Reader::where(const Setting& s) const {
   const char* f = s.getSourceFile();

@@ -16,6 +16,10 @@ namespace l2tpgw::config_detail {
 
 using libconfig::Setting;
 
+// Parses the file into lc; a missing file, a directory or a syntax error
+// throws ConfigError with the file and line.
+void read_file(libconfig::Config& lc, const std::string& path);
+
 class Reader {
  public:
   explicit Reader(std::string file) : _file(std::move(file)) {}

@@ -1,0 +1,435 @@
+#include "controlplane/lns_service.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <variant>
+
+#include "controlplane/names.h"
+#include "controlplane/udp_datagram.h"
+#include "dataplane/config/config.h"
+#include "dataplane/wire/headers.h"
+#include "dataplane/wire/l2tp.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+l2tp::Instant instant(LnsService::Clock::time_point t) {
+  return std::chrono::time_point_cast<l2tp::Duration>(t);
+}
+
+ppp::UserDb read_users(const std::string& path, Logger& log) {
+  if (path.empty()) {
+    log.warning("ppp", "no users file configured: every authentication will fail");
+    return {};
+  }
+  ppp::UsersLoad u = ppp::load_users(path);
+  if (!u.db) {
+    throw ConfigError(u.error);
+  }
+  log.info("ppp", std::to_string(u.db->size()) + " users from " + path);
+  return std::move(*u.db);
+}
+
+// RFC 2661 §4.4.2 CDN result codes.
+constexpr std::uint16_t cdn_general_error = 2;
+constexpr std::uint16_t cdn_administrative = 3;
+constexpr std::uint16_t error_vendor_specific = 6;  // the message says what
+
+std::string mppe_text(const ppp::SessionUp& up) {
+  if (up.mppe_bits == 0) {
+    return "no MPPE";
+  }
+  return "MPPE-" + std::to_string(up.mppe_bits) + (up.mppe_stateless ? " stateless" : " stateful");
+}
+
+ppp::ProxyInfo proxy_info(const l2tp::ProxyAvps& a) {
+  ppp::ProxyInfo p;
+  p.last_sent_confreq = a.last_sent_lcp_confreq.value_or(ppp::Bytes{});
+  p.last_received_confreq = a.last_received_lcp_confreq.value_or(ppp::Bytes{});
+  p.authen_type = a.authen_type.value_or(0);
+  p.authen_name = a.authen_name.value_or("");
+  p.authen_challenge = a.authen_challenge.value_or(ppp::Bytes{});
+  p.authen_id = a.authen_id.value_or(0);
+  p.authen_response = a.authen_response.value_or(ppp::Bytes{});
+  return p;
+}
+
+}  // namespace
+
+struct LnsService::Link {
+  explicit Link(const ppp::SessionContext& ctx) : ppp(ctx) {}
+
+  l2tp::SessionEstablished l2tp;
+  std::optional<SaRef> out_sa;  // nullopt: plain L2TP
+  ppp::Session ppp;
+  Clock::time_point since{};
+  bool in_dataplane = false;
+  bool up = false;
+  bool finished = false;  // both protocols are done with it: reap
+};
+
+LnsService::LnsService(LnsSettings settings, std::uint32_t local_addr, Logger& log, LnsHooks hooks)
+    : _settings(std::move(settings)),
+      _local_addr(local_addr),
+      _log(log),
+      _hooks(std::move(hooks)),
+      _users(read_users(_settings.users_file, log)),
+      _pool(_settings.pool_first, _settings.pool_last),
+      _mgr(crypto::make_mgr()),
+      _ppp_ctx{_settings.ppp, _users, _pool, _mgr.get(), _random},
+      _lns(_settings.l2tp) {
+  if (!_mgr) {
+    throw std::runtime_error("cannot allocate an IPsec-MB manager for MPPE key derivation");
+  }
+  _log.info("l2tp", "LNS on " + format_ipv4(local_addr) + ":1701, address pool of " +
+                        std::to_string(_pool.size()));
+}
+
+LnsService::~LnsService() = default;
+
+void LnsService::on_punt(const channel::PuntMsg& m, Clock::time_point now) {
+  const UdpDatagram d = parse_udp_datagram({m.data, std::min<std::size_t>(m.len, sizeof m.data)});
+  if (!d.ok()) {
+    ++_counters.malformed_ip;
+    _log.debug("l2tp", std::string("punted packet dropped: ") + std::string(describe(d.error)));
+    return;
+  }
+  if (d.ends.dst_port != wire::port_l2tp) {
+    ++_counters.not_l2tp_port;
+    return;
+  }
+  // Through an SA the peer is who the SA belongs to: its outer address (the
+  // inner one of transport mode behind NAT is the client's private one).
+  l2tp::Endpoint from{d.ends.src_addr, d.ends.src_port, std::nullopt};
+  if (m.sa_slot != channel::no_sa) {
+    from.addr = m.peer_addr;
+    from.spi = m.sa_spi;
+  }
+  if (m.reason == channel::PuntReason::l2tp) {
+    on_l2tp(d.payload, from, now);
+  } else {
+    on_ppp(d.payload, from, now);
+  }
+}
+
+void LnsService::on_l2tp(std::span<const std::uint8_t> payload, const l2tp::Endpoint& from,
+                         Clock::time_point now) {
+  l2tp::LnsOutput out;
+  _lns.on_packet(payload, from, instant(now), out);
+  handle(out, now);
+  reap();
+}
+
+void LnsService::on_ppp(std::span<const std::uint8_t> payload, const l2tp::Endpoint& from,
+                        Clock::time_point now) {
+  const wire::L2tpParse h = wire::parse_l2tp(payload);
+  if (!h.ok() || h.is_control) {
+    ++_counters.malformed_l2tp;
+    return;
+  }
+  const auto it = _links.find({h.tunnel_id, h.session_id});
+  if (it == _links.end() || it->second->finished) {
+    ++_counters.unknown_session;
+    return;
+  }
+  Link& link = *it->second;
+  if (!(link.l2tp.peer == from)) {
+    ++_counters.wrong_peer;
+    return;
+  }
+  link.ppp.input(now, payload.subspan(h.payload_offset, h.payload_len));
+  drain(link, now);
+  reap();
+}
+
+void LnsService::on_mppe_reset_request(std::uint16_t tunnel_id, std::uint16_t session_id,
+                                       Clock::time_point now) {
+  const auto it = _links.find({tunnel_id, session_id});
+  if (it != _links.end() && !it->second->finished) {
+    it->second->ppp.request_mppe_reset(now);
+    drain(*it->second, now);
+    reap();
+  }
+}
+
+void LnsService::handle(l2tp::LnsOutput& out, Clock::time_point now) {
+  for (const auto& rec : out.logs) {
+    _log.write(rec.level, "l2tp", rec.text);
+  }
+  for (const auto& p : out.packets) {
+    send_l2tp(p.to, p.payload);
+  }
+  for (const auto& ev : out.events) {
+    std::visit(
+        [&](const auto& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, l2tp::SessionEstablished>) {
+            on_established(e, now);
+          } else if constexpr (std::is_same_v<T, l2tp::SessionClosed>) {
+            on_closed(e.tunnel_id, e.session_id,
+                      std::string("L2TP session closed: ") + l2tp::close_cause_name(e.cause));
+          } else {
+            // Its sessions each had their SessionClosed; nothing left here.
+            for (auto& [key, link] : _links) {
+              if (key.first == e.tunnel_id) {
+                on_closed(key.first, key.second,
+                          std::string("L2TP tunnel closed: ") + l2tp::close_cause_name(e.cause));
+              }
+            }
+          }
+        },
+        ev);
+  }
+}
+
+void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_point now) {
+  auto link = std::make_unique<Link>(_ppp_ctx);
+  link->l2tp = e;
+  link->since = now;
+  if (e.peer.spi) {
+    link->out_sa = _hooks.outbound_for(*e.peer.spi, e.peer.addr);
+  }
+  Link& l = *link;
+  _links[{e.tunnel_id, e.session_id}] = std::move(link);
+  if (!push_session(l)) {
+    l2tp::LnsOutput out;
+    _lns.close_session(e.tunnel_id, e.session_id,
+                       {cdn_general_error, error_vendor_specific, "data plane refused the session"},
+                       instant(now), out);
+    handle(out, now);
+    return;
+  }
+  const l2tp::ProxyAvps& px = e.proxy;
+  if (px.authen_type || px.last_received_lcp_confreq) {
+    l.ppp.start_proxied(now, proxy_info(px));
+    if (!l.ppp.proxy_note().empty()) {
+      _log.info("ppp", session_name(e.tunnel_id, e.session_id) + ": " + l.ppp.proxy_note());
+    }
+  } else {
+    l.ppp.start(now);
+  }
+  drain(l, now);
+}
+
+void LnsService::on_closed(std::uint16_t tunnel_id, std::uint16_t session_id,
+                           const std::string& cause) {
+  const auto it = _links.find({tunnel_id, session_id});
+  if (it == _links.end() || it->second->finished) {
+    return;
+  }
+  Link& link = *it->second;
+  link.finished = true;  // before lower_down: its down event must not close L2TP again
+  link.ppp.lower_down(cause);
+  (void)link.ppp.take_output();
+  for (const auto& ev : link.ppp.take_events()) {
+    if (ev.kind == ppp::EventKind::down && link.up) {
+      _log.info("ppp", "user " + link.ppp.auth_result().user + " disconnected (" + cause + ")");
+    }
+  }
+  remove_from_dataplane(link);
+}
+
+// PPP frames go out as L2TP data messages without sequence numbers: the
+// data plane numbers the session's data when sequencing is on, and a
+// control frame never needs a place in that order (RFC 2661 §5.4 leaves
+// it to the sender).
+void LnsService::drain(Link& link, Clock::time_point now) {
+  for (const auto& frame : link.ppp.take_output()) {
+    wire::L2tpDataHeader h;
+    h.tunnel_id = link.l2tp.peer_tunnel_id;
+    h.session_id = link.l2tp.peer_session_id;
+    std::vector<std::uint8_t> msg(wire::l2tp_data_header_len(h) + frame.size());
+    const std::size_t n = wire::build_l2tp_data_header(msg, h, frame.size());
+    std::copy(frame.begin(), frame.end(), msg.begin() + static_cast<std::ptrdiff_t>(n));
+    send_l2tp(link.l2tp.peer, msg);
+  }
+  const std::string name = session_name(link.l2tp.tunnel_id, link.l2tp.session_id);
+  for (const auto& ev : link.ppp.take_events()) {
+    switch (ev.kind) {
+      case ppp::EventKind::up: {
+        link.up = true;
+        if (!push_session(link)) {
+          link.ppp.close(now, "data plane refused the session");
+          break;
+        }
+        const ppp::SessionUp& up = ev.up;
+        _log.info("ppp", "user " + up.user + " connected: address " + format_ipv4(up.address) +
+                             ", " + name + " from " + l2tp::format_endpoint(link.l2tp.peer) +
+                             ", " + ppp::auth_name(link.ppp.auth_result().proto) + ", " +
+                             mppe_text(up));
+        break;
+      }
+      case ppp::EventKind::down: {
+        _log.warning("ppp", name + " from " + l2tp::format_endpoint(link.l2tp.peer) + ": " + ev.cause);
+        link.finished = true;
+        remove_from_dataplane(link);
+        l2tp::LnsOutput out;
+        _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id,
+                           {cdn_general_error, error_vendor_specific, ev.cause}, instant(now), out);
+        handle(out, now);
+        break;
+      }
+      case ppp::EventKind::mppe_tx_reset:
+        // Stateless MPPE changes its key on every packet, so a client has
+        // no reason to ask; for stateful mode the data plane's transmit
+        // side has no reset command yet, and the client resynchronises on
+        // our next key change (every 256 packets, RFC 3078 §7.2).
+        _log.info("ppp", name + ": the client asked for an MPPE reset (CCP Reset-Request)");
+        break;
+    }
+  }
+}
+
+void LnsService::send_l2tp(const l2tp::Endpoint& to, std::span<const std::uint8_t> payload) {
+  std::optional<SaRef> via;
+  if (to.spi) {
+    via = _hooks.outbound_for(*to.spi, to.addr);
+    if (!via) {
+      ++_counters.no_outbound_sa;
+      _log.warning("l2tp", "no outbound SA towards " + l2tp::format_endpoint(to) +
+                               ": reply not sent");
+      return;
+    }
+  }
+  const auto pkt = build_udp_datagram({_local_addr, to.addr, wire::port_l2tp, to.port}, payload);
+  if (!_hooks.send(pkt, via)) {
+    ++_counters.tx_failed;
+  }
+}
+
+bool LnsService::push_session(Link& link) {
+  channel::CtrlMsg m{};
+  m.session_add.hdr.type = channel::MsgType::session_add;
+  channel::SessionParams& p = m.session_add.session;
+  const l2tp::SessionEstablished& e = link.l2tp;
+  p.local_tunnel_id = e.tunnel_id;
+  p.local_session_id = e.session_id;
+  p.peer_tunnel_id = e.peer_tunnel_id;
+  p.peer_session_id = e.peer_session_id;
+  p.peer_addr = e.peer.addr;
+  p.peer_port = e.peer.port;
+  p.local_port = wire::port_l2tp;
+  p.sa_in_spi = e.peer.spi.value_or(0);
+  p.sa_out_spi = link.out_sa ? link.out_sa->spi : 0;
+  p.l2tp_sequencing = e.sequencing_required ? 1 : 0;
+  if (link.up) {
+    link.ppp.fill(p);
+  }
+  const auto ack = _hooks.call(m);
+  const bool ok = ack && (ack->result == channel::AckResult::ok ||
+                          ack->result == channel::AckResult::replaced);
+  if (!ok) {
+    ++_counters.dp_refused;
+    _log.warning("session", session_name(e.tunnel_id, e.session_id) + ": the data plane refused it: " +
+                                (ack ? ack_result_name(ack->result) : std::string("no ack")));
+    return false;
+  }
+  link.in_dataplane = true;
+  return true;
+}
+
+void LnsService::remove_from_dataplane(Link& link) {
+  if (!link.in_dataplane) {
+    return;
+  }
+  channel::CtrlMsg m{};
+  m.session_del.hdr.type = channel::MsgType::session_del;
+  m.session_del.local_tunnel_id = link.l2tp.tunnel_id;
+  m.session_del.local_session_id = link.l2tp.session_id;
+  const auto ack = _hooks.call(m);
+  link.in_dataplane = false;
+  if (!ack || (ack->result != channel::AckResult::ok &&
+               ack->result != channel::AckResult::not_found)) {
+    _log.warning("session", session_name(link.l2tp.tunnel_id, link.l2tp.session_id) +
+                                ": delete from the data plane: " +
+                                (ack ? ack_result_name(ack->result) : std::string("no ack")));
+  }
+}
+
+// Links are erased only here, called last by every entry point: deeper
+// down, a link's own handler may still be running.
+void LnsService::reap() {
+  std::erase_if(_links, [](const auto& kv) { return kv.second->finished; });
+}
+
+void LnsService::poll(Clock::time_point now) {
+  if (const auto d = _lns.next_deadline(); d && *d <= instant(now)) {
+    l2tp::LnsOutput out;
+    _lns.poll(instant(now), out);
+    handle(out, now);
+  }
+  for (auto& [key, link] : _links) {
+    if (link->finished) {
+      continue;
+    }
+    if (const auto d = link->ppp.deadline(); d && *d <= now) {
+      link->ppp.tick(now);
+      drain(*link, now);
+    }
+  }
+  reap();
+}
+
+std::size_t LnsService::disconnect_session(std::uint16_t tunnel_id, std::uint16_t session_id,
+                                           Clock::time_point now) {
+  const auto it = _links.find({tunnel_id, session_id});
+  if (it == _links.end() || it->second->finished) {
+    return 0;
+  }
+  Link& link = *it->second;
+  _log.info("ppp", session_name(tunnel_id, session_id) + ": disconnected by the operator");
+  link.finished = true;
+  link.ppp.close(now, "disconnected by the operator");
+  drain(link, now);  // the Terminate-Request, best effort
+  remove_from_dataplane(link);
+  l2tp::LnsOutput out;
+  _lns.close_session(tunnel_id, session_id, {cdn_administrative, std::nullopt, ""}, instant(now), out);
+  handle(out, now);
+  reap();
+  return 1;
+}
+
+std::size_t LnsService::disconnect_user(const std::string& user, Clock::time_point now) {
+  std::vector<LinkKey> keys;
+  for (const auto& [key, link] : _links) {
+    if (!link->finished && link->ppp.auth_result().user == user) {
+      keys.push_back(key);
+    }
+  }
+  std::size_t n = 0;
+  for (const auto& k : keys) {
+    n += disconnect_session(k.first, k.second, now);
+  }
+  return n;
+}
+
+std::vector<LinkView> LnsService::links(Clock::time_point now) const {
+  std::vector<LinkView> out;
+  for (const auto& [key, link] : _links) {
+    LinkView v;
+    v.tunnel_id = key.first;
+    v.session_id = key.second;
+    v.peer_tunnel_id = link->l2tp.peer_tunnel_id;
+    v.peer_session_id = link->l2tp.peer_session_id;
+    v.peer = link->l2tp.peer;
+    v.phase = ppp::phase_name(link->ppp.phase());
+    const ppp::AuthResult& a = link->ppp.auth_result();
+    v.user = a.user;
+    if (a.outcome != ppp::AuthOutcome::pending) {
+      v.auth = ppp::auth_name(a.proto);
+    }
+    channel::SessionParams p{};
+    if (link->up) {
+      link->ppp.fill(p);
+      v.address = p.inner_addr;
+      v.mppe = p.mppe_bits == 0 ? "none"
+                                : std::to_string(p.mppe_bits) + (p.mppe_stateless ? " stateless" : " stateful");
+    }
+    v.age = std::chrono::duration_cast<std::chrono::seconds>(now - link->since);
+    v.in_dataplane = link->in_dataplane;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace l2tpgw::cp
