@@ -16,35 +16,22 @@ namespace l2tpgw::ike {
 
 namespace {
 
-struct BnFree {
-  void operator()(BIGNUM* b) const noexcept { BN_clear_free(b); }
+// One deleter for every OpenSSL handle: the function that frees it.
+template <auto Free>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const noexcept {
+    Free(p);
+  }
 };
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct CtxFree {
-  void operator()(EVP_PKEY_CTX* c) const noexcept { EVP_PKEY_CTX_free(c); }
-};
-struct BldFree {
-  void operator()(OSSL_PARAM_BLD* b) const noexcept { OSSL_PARAM_BLD_free(b); }
-};
-struct ParamFree {
-  void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_free(p); }
-};
-struct GroupFree {
-  void operator()(EC_GROUP* g) const noexcept { EC_GROUP_free(g); }
-};
-struct PointFree {
-  void operator()(EC_POINT* p) const noexcept { EC_POINT_free(p); }
-};
-struct BnCtxFree {
-  void operator()(BN_CTX* c) const noexcept { BN_CTX_free(c); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Ctx = std::unique_ptr<EVP_PKEY_CTX, CtxFree>;
-using Bld = std::unique_ptr<OSSL_PARAM_BLD, BldFree>;
-using Params = std::unique_ptr<OSSL_PARAM, ParamFree>;
+using Bn = std::unique_ptr<BIGNUM, Deleter<BN_clear_free>>;
+using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using Ctx = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+using Bld = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
+using Params = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
+using Group = std::unique_ptr<EC_GROUP, Deleter<EC_GROUP_free>>;
+using Point = std::unique_ptr<EC_POINT, Deleter<EC_POINT_free>>;
+using BnCtx = std::unique_ptr<BN_CTX, Deleter<BN_CTX_free>>;
 
 // RFC 2409 §6.2 (group 2) and RFC 3526 §2-5 (groups 5, 14, 15, 16); all use
 // generator 2. OpenSSL carries these primes as constants.
@@ -226,17 +213,17 @@ std::optional<DhKeyPair> DhKeyPair::generate(DhGroup g) {
 
 std::optional<DhKeyPair> DhKeyPair::from_private(DhGroup g, std::span<const std::uint8_t> priv) {
   Bn x(BN_bin2bn(priv.data(), static_cast<int>(priv.size()), nullptr));
-  std::unique_ptr<BN_CTX, BnCtxFree> bn_ctx(BN_CTX_new());
+  BnCtx bn_ctx(BN_CTX_new());
   if (!x || !bn_ctx || BN_is_zero(x.get())) {
     return std::nullopt;
   }
   Pkey key;
   if (is_ecp(g)) {
-    std::unique_ptr<EC_GROUP, GroupFree> group(EC_GROUP_new_by_curve_name(curve_nid(g)));
+    Group group(EC_GROUP_new_by_curve_name(curve_nid(g)));
     if (!group || BN_cmp(x.get(), EC_GROUP_get0_order(group.get())) >= 0) {
       return std::nullopt;
     }
-    std::unique_ptr<EC_POINT, PointFree> q(EC_POINT_new(group.get()));
+    Point q(EC_POINT_new(group.get()));
     std::vector<std::uint8_t> sec1(public_value_len(g) + 1);
     if (!q || EC_POINT_mul(group.get(), q.get(), x.get(), nullptr, nullptr, bn_ctx.get()) != 1 ||
         EC_POINT_point2oct(group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, sec1.data(),
@@ -292,7 +279,7 @@ DhError DhKeyPair::shared_secret(std::span<const std::uint8_t> peer, SecretBytes
     // or not OpenSSL knows q for it.
     Bn q(BN_dup(p_minus_1.get()));
     Bn check(BN_new());
-    std::unique_ptr<BN_CTX, BnCtxFree> bn_ctx(BN_CTX_new());
+    BnCtx bn_ctx(BN_CTX_new());
     if (!q || !check || !bn_ctx || BN_rshift1(q.get(), q.get()) != 1 ||
         BN_mod_exp(check.get(), y.get(), q.get(), p.get(), bn_ctx.get()) != 1) {
       return DhError::internal;

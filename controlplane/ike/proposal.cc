@@ -63,6 +63,14 @@ struct LifeTracker {
   std::uint32_t seconds = 0;
   std::uint32_t kilobytes = 0;
 
+  std::string type(std::uint64_t v) {
+    current = static_cast<std::uint16_t>(v);
+    if (v != life_seconds_type && v != life_kilobytes_type) {
+      return "life type " + num(v) + " unknown";
+    }
+    return {};
+  }
+
   std::string duration(const Attribute& a) {
     const auto v = a.integer();
     if (!v) {
@@ -90,8 +98,67 @@ std::string life_text(std::uint32_t seconds, std::uint32_t kilobytes) {
   return s;
 }
 
-std::string transform_label(std::uint8_t p, std::uint8_t t) {
-  return "#" + num(p) + "." + num(t) + " ";
+// "#proposal.transform " and either the problem or what was offered.
+std::string transform_text(std::uint8_t p, std::uint8_t t, const std::string& problem,
+                           const std::string& offer) {
+  const std::string label = "#" + num(p) + "." + num(t) + " ";
+  if (!problem.empty()) {
+    return label + "(" + problem + ")";
+  }
+  return label + offer;
+}
+
+// Records only the first problem a transform shows: it is the one reported.
+auto first_problem(std::string& problem) {
+  return [&problem](std::string why) {
+    if (problem.empty()) {
+      problem = std::move(why);
+    }
+  };
+}
+
+std::string value_size_problem(const Attribute& a) {
+  return "attribute " + num(a.type) + " has a " + num(a.value.size()) + "-byte value";
+}
+
+// RFC 3602 §5: AES carries a Key Length attribute; 3DES has one size.
+std::string key_length_problem(bool aes, std::optional<std::uint64_t> key_len) {
+  if (aes) {
+    if (!key_len) {
+      return "AES without a key length";
+    }
+    if (*key_len != 128 && *key_len != 192 && *key_len != 256) {
+      return "AES key length " + num(*key_len);
+    }
+  } else if (key_len && *key_len != 192) {
+    return "3DES key length " + num(*key_len);
+  }
+  return {};
+}
+
+// Lists one decoded transform in `m.offered` (with why it is refused) and
+// chooses it when it is the first acceptable one (RFC 2408 §4.2: the
+// initiator's order is its preference).
+template <typename Match, typename Decoded, typename Refusal>
+void consider(Match& m, Decoded d, const Proposal& p, const Transform& t, Refusal&& refusal) {
+  if (d.problem.empty()) {
+    if (auto why = refusal(d); !why.empty()) {
+      d.problem = d.suite.describe() + ": " + why;
+    }
+  }
+  if (!m.offered.empty()) {
+    m.offered += ", ";
+  }
+  m.offered += d.describe();
+  if (d.problem.empty() && !m.chosen) {
+    m.chosen = std::move(d);
+    m.proposal = &p;
+    m.transform = &t;
+  }
+}
+
+std::string no_proposal_chosen(const std::string& offered, const std::string& configured) {
+  return "no proposal chosen: offered [" + offered + "]; configured [" + configured + "]";
 }
 
 }  // namespace
@@ -106,22 +173,15 @@ std::string Phase1Suite::describe() const {
 }
 
 std::string Phase1Transform::describe() const {
-  std::string s = transform_label(proposal_number, transform_number);
-  if (!problem.empty()) {
-    return s + "(" + problem + ")";
-  }
-  return s + suite.describe() + life_text(life_seconds, life_kilobytes);
+  return transform_text(proposal_number, transform_number, problem,
+                        suite.describe() + life_text(life_seconds, life_kilobytes));
 }
 
 Phase1Transform decode_phase1(const Proposal& p, const Transform& t) {
   Phase1Transform out;
   out.proposal_number = p.number;
   out.transform_number = t.number;
-  auto fail = [&](std::string why) {
-    if (out.problem.empty()) {
-      out.problem = std::move(why);
-    }
-  };
+  auto fail = first_problem(out.problem);
   if (p.protocol != static_cast<std::uint8_t>(ProtocolId::isakmp)) {
     fail("protocol " + num(p.protocol) + " is not ISAKMP");
   }
@@ -135,7 +195,7 @@ Phase1Transform decode_phase1(const Proposal& p, const Transform& t) {
   for (const auto& a : t.attributes) {
     const auto v = a.integer();
     if (!v && a.type != p1_attr::life_duration) {
-      fail("attribute " + num(a.type) + " has a " + num(a.value.size()) + "-byte value");
+      fail(value_size_problem(a));
       continue;
     }
     switch (a.type) {
@@ -171,10 +231,7 @@ Phase1Transform decode_phase1(const Proposal& p, const Transform& t) {
         }
         break;
       case p1_attr::life_type:
-        life.current = static_cast<std::uint16_t>(*v);
-        if (*v != life_seconds_type && *v != life_kilobytes_type) {
-          fail("life type " + num(*v) + " unknown");
-        }
+        fail(life.type(*v));
         break;
       case p1_attr::life_duration:
         if (auto why = life.duration(a); !why.empty()) {
@@ -193,18 +250,14 @@ Phase1Transform decode_phase1(const Proposal& p, const Transform& t) {
   if (have_enc) {
     if (enc == static_cast<std::uint64_t>(Cipher::aes_cbc)) {
       out.suite.cipher.cipher = Cipher::aes_cbc;
-      if (!key_len) {
-        fail("AES without a key length");  // RFC 3602 §5
-      } else if (*key_len != 128 && *key_len != 192 && *key_len != 256) {
-        fail("AES key length " + num(*key_len));
+      if (auto why = key_length_problem(true, key_len); !why.empty()) {
+        fail(std::move(why));
       } else {
         out.suite.cipher.key_bits = static_cast<std::uint16_t>(*key_len);
       }
     } else if (enc == static_cast<std::uint64_t>(Cipher::des3_cbc)) {
       out.suite.cipher = {Cipher::des3_cbc, 192};
-      if (key_len && *key_len != 192) {
-        fail("3DES key length " + num(*key_len));
-      }
+      fail(key_length_problem(false, key_len));
     } else {
       fail("encryption " + num(enc) + (enc == 1 ? " (DES)" : "") + " not supported");
     }
@@ -308,7 +361,7 @@ Phase1Policy default_phase1_policy() {
 }
 
 std::string Phase1Match::failure() const {
-  return "no proposal chosen: offered [" + offered + "]; configured [" + configured + "]";
+  return no_proposal_chosen(offered, configured);
 }
 
 Phase1Match match_phase1(const SecurityAssociation& sa, const Phase1Policy& policy) {
@@ -316,22 +369,8 @@ Phase1Match match_phase1(const SecurityAssociation& sa, const Phase1Policy& poli
   m.configured = policy.describe();
   for (const auto& p : sa.proposals) {
     for (const auto& t : p.transforms) {
-      auto d = decode_phase1(p, t);
-      if (d.problem.empty()) {
-        d.problem = policy.refusal(d.suite);
-        if (!d.problem.empty()) {
-          d.problem = d.suite.describe() + ": " + d.problem;
-        }
-      }
-      if (!m.offered.empty()) {
-        m.offered += ", ";
-      }
-      m.offered += d.describe();
-      if (d.problem.empty() && !m.chosen) {
-        m.chosen = std::move(d);
-        m.proposal = &p;
-        m.transform = &t;
-      }
+      consider(m, decode_phase1(p, t), p, t,
+               [&](const Phase1Transform& d) { return policy.refusal(d.suite); });
     }
   }
   return m;
@@ -402,26 +441,19 @@ std::string Phase2Suite::describe() const {
 }
 
 std::string Phase2Transform::describe() const {
-  std::string s = transform_label(proposal_number, transform_number);
-  if (!problem.empty()) {
-    return s + "(" + problem + ")";
-  }
-  s += suite.describe() + " " + std::string(encap_name(encapsulation));
+  std::string s = suite.describe() + " " + std::string(encap_name(encapsulation));
   if (pfs_group) {
     s += " PFS " + std::string(name(*pfs_group));
   }
-  return s + life_text(life_seconds, life_kilobytes);
+  return transform_text(proposal_number, transform_number, problem,
+                        s + life_text(life_seconds, life_kilobytes));
 }
 
 Phase2Transform decode_phase2(const Proposal& p, const Transform& t) {
   Phase2Transform out;
   out.proposal_number = p.number;
   out.transform_number = t.number;
-  auto fail = [&](std::string why) {
-    if (out.problem.empty()) {
-      out.problem = std::move(why);
-    }
-  };
+  auto fail = first_problem(out.problem);
   if (p.protocol != static_cast<std::uint8_t>(ProtocolId::esp)) {
     fail("protocol " + num(p.protocol) + " is not ESP");
   }
@@ -443,15 +475,12 @@ Phase2Transform decode_phase2(const Proposal& p, const Transform& t) {
   for (const auto& a : t.attributes) {
     const auto v = a.integer();
     if (!v) {
-      fail("attribute " + num(a.type) + " has a " + num(a.value.size()) + "-byte value");
+      fail(value_size_problem(a));
       continue;
     }
     switch (a.type) {
       case p2_attr::life_type:
-        life.current = static_cast<std::uint16_t>(*v);
-        if (*v != life_seconds_type && *v != life_kilobytes_type) {
-          fail("life type " + num(*v) + " unknown");
-        }
+        fail(life.type(*v));
         break;
       case p2_attr::life_duration:
         if (auto why = life.duration(a); !why.empty()) {
@@ -502,16 +531,11 @@ Phase2Transform decode_phase2(const Proposal& p, const Transform& t) {
         break;
     }
   }
-  if (out.suite.cipher == EspId::aes_cbc) {
-    if (!key_len) {
-      fail("AES without a key length");  // RFC 3602 §5
-    } else if (*key_len != 128 && *key_len != 192 && *key_len != 256) {
-      fail("AES key length " + num(*key_len));
-    } else {
-      out.suite.key_bits = static_cast<std::uint16_t>(*key_len);
-    }
-  } else if (key_len && *key_len != 192) {
-    fail("3DES key length " + num(*key_len));
+  const bool aes = out.suite.cipher == EspId::aes_cbc;
+  if (auto why = key_length_problem(aes, key_len); !why.empty()) {
+    fail(std::move(why));
+  } else if (aes) {
+    out.suite.key_bits = static_cast<std::uint16_t>(*key_len);
   }
   if (!have_auth) {
     fail("ESP without authentication");  // confidentiality alone is refused
@@ -573,7 +597,7 @@ Phase2Policy default_phase2_policy() {
 }
 
 std::string Phase2Match::failure() const {
-  return "no proposal chosen: offered [" + offered + "]; configured [" + configured + "]";
+  return no_proposal_chosen(offered, configured);
 }
 
 Phase2Match match_phase2(const SecurityAssociation& sa, const Phase2Policy& policy) {
@@ -591,21 +615,7 @@ Phase2Match match_phase2(const SecurityAssociation& sa, const Phase2Policy& poli
       if (combined && d.problem.empty()) {
         d.problem = "combined with another protocol";
       }
-      if (d.problem.empty()) {
-        d.problem = policy.refusal(d);
-        if (!d.problem.empty()) {
-          d.problem = d.suite.describe() + ": " + d.problem;
-        }
-      }
-      if (!m.offered.empty()) {
-        m.offered += ", ";
-      }
-      m.offered += d.describe();
-      if (d.problem.empty() && !m.chosen) {
-        m.chosen = std::move(d);
-        m.proposal = &p;
-        m.transform = &t;
-      }
+      consider(m, std::move(d), p, t, [&](const Phase2Transform& x) { return policy.refusal(x); });
     }
   }
   return m;

@@ -119,9 +119,7 @@ void Fsm::up(Time now) {
       _state = FsmState::closed;
       break;
     case FsmState::starting:
-      irc_configure();
-      scr(now);
-      _state = FsmState::req_sent;
+      send_first_request(now);
       break;
     default:
       break;
@@ -157,9 +155,7 @@ void Fsm::open(Time now) {
       _state = FsmState::starting;
       break;
     case FsmState::closed:
-      irc_configure();
-      scr(now);
-      _state = FsmState::req_sent;
+      send_first_request(now);
       break;
     case FsmState::closing:
       _state = FsmState::stopping;
@@ -381,19 +377,40 @@ void Fsm::rcr(Time now, const Packet& p) {
   }
 }
 
-void Fsm::rca(Time now, const Packet& p) {
+bool Fsm::answers_our_request(const Packet& p) {
   if (_state == FsmState::closed || _state == FsmState::stopped) {
     sta(p.id);
-    return;
+    return false;
   }
   if (_state == FsmState::closing || _state == FsmState::stopping) {
-    return;
+    return false;
   }
-  // RFC 1661 §5.2: an Ack must answer our last request and repeat it.
+  // RFC 1661 §5.2, §5.3, §5.4: an Ack, Nak or Reject must answer our last
+  // request.
   if (p.id != _req_id) {
     _counters.add(Counter::bad_identifier);
+    return false;
+  }
+  return true;
+}
+
+void Fsm::send_first_request(Time now) {
+  irc_configure();
+  scr(now);
+  _state = FsmState::req_sent;
+}
+
+void Fsm::renegotiate(Time now) {
+  tld();
+  scr(now);
+  _state = FsmState::req_sent;
+}
+
+void Fsm::rca(Time now, const Packet& p) {
+  if (!answers_our_request(p)) {
     return;
   }
+  // RFC 1661 §5.2: an Ack repeats the request it answers.
   if (!std::equal(p.data.begin(), p.data.end(), _req_options.begin(), _req_options.end())) {
     _counters.add(Counter::ack_mismatch);
     return;
@@ -418,9 +435,7 @@ void Fsm::rca(Time now, const Packet& p) {
       tlu(now);
       break;
     case FsmState::opened:
-      tld();
-      scr(now);
-      _state = FsmState::req_sent;
+      renegotiate(now);
       break;
     default:
       break;
@@ -428,15 +443,7 @@ void Fsm::rca(Time now, const Packet& p) {
 }
 
 void Fsm::rcn(Time now, const Packet& p, bool reject) {
-  if (_state == FsmState::closed || _state == FsmState::stopped) {
-    sta(p.id);
-    return;
-  }
-  if (_state == FsmState::closing || _state == FsmState::stopping) {
-    return;
-  }
-  if (p.id != _req_id) {
-    _counters.add(Counter::bad_identifier);
+  if (!answers_our_request(p)) {
     return;
   }
   const OptionList opts = parse_options(p.data);
@@ -466,9 +473,7 @@ void Fsm::rcn(Time now, const Packet& p, bool reject) {
       _state = FsmState::req_sent;
       break;
     case FsmState::opened:
-      tld();
-      scr(now);
-      _state = FsmState::req_sent;
+      renegotiate(now);
       break;
     default:
       break;
@@ -511,9 +516,7 @@ void Fsm::rta(Time now) {
       _state = FsmState::req_sent;
       break;
     case FsmState::opened:
-      tld();
-      scr(now);
-      _state = FsmState::req_sent;
+      renegotiate(now);
       break;
     default:
       break;

@@ -129,6 +129,13 @@ class Fsm {
   void tlf();
   void to_closed_or_stopped(FsmState s);
   void rcr(Time now, const Packet& p);
+  // The part of RCA and RCN that does not depend on the code: false when the
+  // state or the identifier means the reply is not acted on.
+  bool answers_our_request(const Packet& p);
+  // RFC 1661 §4.1 "irc,scr/6": the restart counter set, a request sent.
+  void send_first_request(Time now);
+  // Opened, then an Ack, Nak or Terminate-Ack: This-Layer-Down and start over.
+  void renegotiate(Time now);
   void rca(Time now, const Packet& p);
   void rcn(Time now, const Packet& p, bool reject);
   void rtr(Time now, const Packet& p);

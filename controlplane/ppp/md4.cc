@@ -26,32 +26,23 @@ void block(std::uint32_t h[4], const std::uint8_t* p) noexcept {
     return (x1 & y) | (x1 & z) | (y & z);
   };
   auto hh = [](std::uint32_t x1, std::uint32_t y, std::uint32_t z) { return x1 ^ y ^ z; };
-  constexpr int r1[4] = {3, 7, 11, 19};
-  for (int i = 0; i < 16; ++i) {
-    const std::uint32_t t = std::rotl(a + f(b, c, d) + x[i], r1[i % 4]);
-    a = d;
-    d = c;
-    c = b;
-    b = t;
-  }
-  constexpr int r2[4] = {3, 5, 9, 13};
+  // Each round is sixteen steps a = (a + fn(b,c,d) + X[k] + K) <<< s with
+  // (a,b,c,d) rotating; only fn, the word order, K and the shifts differ.
+  auto run_round = [&](auto fn, const int (&order)[16], std::uint32_t k, const int (&shift)[4]) {
+    for (int i = 0; i < 16; ++i) {
+      const std::uint32_t t = std::rotl(a + fn(b, c, d) + x[order[i]] + k, shift[i % 4]);
+      a = d;
+      d = c;
+      c = b;
+      b = t;
+    }
+  };
+  constexpr int o1[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   constexpr int o2[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
-  for (int i = 0; i < 16; ++i) {
-    const std::uint32_t t = std::rotl(a + g(b, c, d) + x[o2[i]] + 0x5a827999u, r2[i % 4]);
-    a = d;
-    d = c;
-    c = b;
-    b = t;
-  }
-  constexpr int r3[4] = {3, 9, 11, 15};
   constexpr int o3[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
-  for (int i = 0; i < 16; ++i) {
-    const std::uint32_t t = std::rotl(a + hh(b, c, d) + x[o3[i]] + 0x6ed9eba1u, r3[i % 4]);
-    a = d;
-    d = c;
-    c = b;
-    b = t;
-  }
+  run_round(f, o1, 0, {3, 7, 11, 19});
+  run_round(g, o2, 0x5a827999u, {3, 5, 9, 13});
+  run_round(hh, o3, 0x6ed9eba1u, {3, 9, 11, 15});
   h[0] += a;
   h[1] += b;
   h[2] += c;

@@ -10,6 +10,13 @@
 namespace l2tp_test {
 namespace {
 
+// An SCCRQ carrying the vectors' LAC challenge (RFC 2661 §4.2).
+ControlMessage challenging_sccrq(const Lac& lac) {
+  ControlMessage rq = sccrq_for(lac);
+  rq.avps.challenge = unhex(l2tp_vectors::lac_challenge);
+  return rq;
+}
+
 TEST_F(LnsTest, FullExchange) {
   start();
   Lac lac;
@@ -150,9 +157,7 @@ TEST_F(LnsTest, TunnelAuthenticationSucceeds) {
   cfg.secret = bytes(l2tp_vectors::secret);
   start();
   Lac lac;
-  ControlMessage rq = sccrq_for(lac);
-  rq.avps.challenge = unhex(l2tp_vectors::lac_challenge);
-  send(lac, rq, 0);
+  send(lac, challenging_sccrq(lac), 0);
   ASSERT_EQ(sent.size(), 1u);
   // Our response to the LAC's challenge is the independent vector.
   const auto& resp = sent[0].avps.challenge_response;
@@ -200,9 +205,7 @@ TEST_F(LnsTest, TunnelAuthenticationFailureSendsStopCcnNotAuthorized) {
 TEST_F(LnsTest, ChallengeWithoutSecretIsRefused) {
   start();
   Lac lac;
-  ControlMessage rq = sccrq_for(lac);
-  rq.avps.challenge = unhex(l2tp_vectors::lac_challenge);
-  send(lac, rq, 0);
+  send(lac, challenging_sccrq(lac), 0);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].message_type(), MessageType::stopccn);
   EXPECT_EQ(sent[0].avps.result_code->result, 4);

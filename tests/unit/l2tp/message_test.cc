@@ -38,6 +38,12 @@ ControlMessage msg(MessageType t, std::uint16_t tid, std::uint16_t sid, std::uin
   return m;
 }
 
+void set_challenge_response(ControlMessage& m, const char* response_hex) {
+  const auto r = unhex(response_hex);
+  m.avps.challenge_response.emplace();
+  std::copy(r.begin(), r.end(), m.avps.challenge_response->begin());
+}
+
 // The same values as gen_vectors.py.
 ControlMessage sccrq() {
   ControlMessage m = msg(MessageType::sccrq, 0, 0, 0, 0);
@@ -63,17 +69,13 @@ ControlMessage sccrp() {
   m.avps.assigned_tunnel_id = 0x0042;
   m.avps.receive_window_size = 16;
   m.avps.challenge = seq_bytes(0x30, 16);
-  m.avps.challenge_response.emplace();
-  const auto r = unhex(l2tp_vectors::sccrp_response);
-  std::copy(r.begin(), r.end(), m.avps.challenge_response->begin());
+  set_challenge_response(m, l2tp_vectors::sccrp_response);
   return m;
 }
 
 ControlMessage scccn() {
   ControlMessage m = msg(MessageType::scccn, 0x0042, 0, 1, 1);
-  m.avps.challenge_response.emplace();
-  const auto r = unhex(l2tp_vectors::scccn_response);
-  std::copy(r.begin(), r.end(), m.avps.challenge_response->begin());
+  set_challenge_response(m, l2tp_vectors::scccn_response);
   return m;
 }
 

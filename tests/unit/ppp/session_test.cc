@@ -30,7 +30,26 @@ std::string frame_text(const Bytes& f) {
   return std::string(f.begin() + 8, f.end());
 }
 
-class SessionTest : public ::testing::Test {
+// What a Session is built from; each fixture fills in the settings, users
+// and random script before make_session().
+class SessionParts : public ::testing::Test {
+ protected:
+  explicit SessionParts(std::uint32_t pool_last = ip(100, 64, 0, 20))
+      : pool(ip(100, 64, 0, 10), pool_last) {}
+
+  void make_session() {
+    session = std::make_unique<Session>(SessionContext{settings, users, pool, mgr.get(), random});
+  }
+
+  PppSettings settings;
+  UserDb users;
+  AddressPool pool;
+  crypto::MgrPtr mgr = crypto::make_mgr();
+  test::ScriptedRandom random;
+  std::unique_ptr<Session> session;
+};
+
+class SessionTest : public SessionParts {
  protected:
   SessionTest() {
     settings.local_address = ip(100, 64, 0, 1);
@@ -45,7 +64,7 @@ class SessionTest : public ::testing::Test {
     random.push(hex("11223344"));
     random.push(auth_challenge);
     random.push(hex("0000002a"));
-    session = std::make_unique<Session>(SessionContext{settings, users, pool, mgr.get(), random});
+    make_session();
   }
 
   std::vector<Bytes> start() {
@@ -76,6 +95,13 @@ class SessionTest : public ::testing::Test {
     return all;
   }
 
+  // Feeds one frame and expects exactly this one frame back.
+  void expect_reply(const Bytes& in, const Bytes& reply) {
+    const auto out = feed(in);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(to_hex(out[0]), to_hex(reply));
+  }
+
   std::vector<Event> events() { return session->take_events(); }
 
   std::string down_cause() {
@@ -92,12 +118,8 @@ class SessionTest : public ::testing::Test {
     auto out = start();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_lcp_request_mschapv2));
-    out = feed(test::win_lcp_request);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_lcp_reject_callback));
-    out = feed(test::win_lcp_request2);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_lcp_ack2));
+    expect_reply(test::win_lcp_request, test::expect_lcp_reject_callback);
+    expect_reply(test::win_lcp_request2, test::expect_lcp_ack2);
     out = feed(test::win_lcp_ack_of_ours);
     ASSERT_EQ(out.size(), 1u);
     // RFC 1994 §4.1 Challenge: code 1, id, length, value-size 16, value, name.
@@ -116,28 +138,23 @@ class SessionTest : public ::testing::Test {
   }
 
   void ipcp_open() {
-    auto out = feed(test::win_ipcp_request);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ipcp_reject_nbns));
-    out = feed(test::win_ipcp_request2);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ipcp_nak2));
-    out = feed(test::win_ipcp_request3);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ipcp_ack3));
-    out = feed(test::win_ipcp_ack_of_ours);
-    EXPECT_TRUE(out.empty());
+    expect_reply(test::win_ipcp_request, test::expect_ipcp_reject_nbns);
+    expect_reply(test::win_ipcp_request2, test::expect_ipcp_nak2);
+    expect_reply(test::win_ipcp_request3, test::expect_ipcp_ack3);
+    EXPECT_TRUE(feed(test::win_ipcp_ack_of_ours).empty());
   }
 
   void ccp_open() {
-    auto out = feed(test::win_ccp_request_stateless_128);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ccp_ack_128_h));
-    out = feed(test::win_ccp_nak_ours_128_h);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ccp_request2_128_h));
-    out = feed(test::win_ccp_ack_ours2);
-    EXPECT_TRUE(out.empty());
+    expect_reply(test::win_ccp_request_stateless_128, test::expect_ccp_ack_128_h);
+    expect_reply(test::win_ccp_nak_ours_128_h, test::expect_ccp_request2_128_h);
+    EXPECT_TRUE(feed(test::win_ccp_ack_ours2).empty());
+  }
+
+  // Authenticated and IPCP open: CCP is what is left.
+  void up_to_ccp() {
+    lcp_open();
+    mschapv2();
+    ipcp_open();
   }
 
   void windows_up() {
@@ -149,12 +166,6 @@ class SessionTest : public ::testing::Test {
     ASSERT_EQ(session->phase(), Phase::running);
   }
 
-  PppSettings settings;
-  UserDb users;
-  AddressPool pool{ip(100, 64, 0, 10), ip(100, 64, 0, 20)};
-  crypto::MgrPtr mgr = crypto::make_mgr();
-  test::ScriptedRandom random;
-  std::unique_ptr<Session> session;
   long now = 0;
 };
 
@@ -208,12 +219,10 @@ TEST_F(SessionTest, DomainPrefixedUserName) {
 
 TEST_F(SessionTest, EchoAnsweredAndRepeatedResponsesReanswered) {
   windows_up();
-  auto out = feed(test::echo_request_from_client);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_echo_reply));
+  expect_reply(test::echo_request_from_client, test::expect_echo_reply);
   // A retransmitted MS-CHAPv2 Response (our Success was lost) gets the same
   // Success again.
-  out = feed(test::win_mschapv2_response);
+  const auto out = feed(test::win_mschapv2_response);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(frame_text(out[0]), std::string(test::py_auth_response) + " M=Welcome");
   // Discard-Request is ignored.
@@ -295,9 +304,7 @@ TEST_F(SessionTest, PapWrongPassword) {
 
 TEST_F(SessionTest, EncryptionRequiredClientRejectsMppe) {
   settings.mppe = MppePolicy::require;
-  lcp_open();
-  mschapv2();
-  ipcp_open();
+  up_to_ccp();
   const auto out = feed(test::win_ccp_reject_ours);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(down_cause(), "encryption required but not offered");
@@ -305,9 +312,7 @@ TEST_F(SessionTest, EncryptionRequiredClientRejectsMppe) {
 
 TEST_F(SessionTest, EncryptionRequiredClientRefusesCcp) {
   settings.mppe = MppePolicy::require;
-  lcp_open();
-  mschapv2();
-  ipcp_open();
+  up_to_ccp();
   // LCP Protocol-Reject of CCP (RFC 1661 §5.7).
   feed(hex("ff03c021 08 09 000a 80fd 01 01 0004"));
   EXPECT_EQ(down_cause(), "encryption required but not offered");
@@ -315,9 +320,7 @@ TEST_F(SessionTest, EncryptionRequiredClientRefusesCcp) {
 
 TEST_F(SessionTest, EncryptionRequiredClientOffersOnlyMppc) {
   settings.mppe = MppePolicy::require;
-  lcp_open();
-  mschapv2();
-  ipcp_open();
+  up_to_ccp();
   auto out = feed(test::win_ccp_request_mppc_only);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0][4], 4);        // Configure-Reject
@@ -338,9 +341,7 @@ TEST_F(SessionTest, UserPolicyOverridesGlobal) {
 }
 
 TEST_F(SessionTest, AllowedWithoutMppeComesUpClear) {
-  lcp_open();
-  mschapv2();
-  ipcp_open();
+  up_to_ccp();
   feed(hex("ff03c021 08 09 000a 80fd 01 01 0004"));
   const auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
@@ -351,9 +352,7 @@ TEST_F(SessionTest, AllowedWithoutMppeComesUpClear) {
 TEST_F(SessionTest, StrongestAllowedBitsChosen) {
   settings.mppe_allowed = mppe_allow_40 | mppe_allow_56;
   settings.mppe_prefer_stateless = false;
-  lcp_open();
-  mschapv2();
-  ipcp_open();
+  up_to_ccp();
   const auto out = feed(test::win_ccp_request_all);
   ASSERT_EQ(out.size(), 1u);
   // Nak with M (56-bit) alone: no S (not allowed), no H (stateful preferred).
@@ -435,9 +434,7 @@ TEST_F(SessionTest, ChallengeRetransmittedThenTimeout) {
 TEST_F(SessionTest, PeerTerminates) {
   windows_up();
   events();
-  const auto out = feed(hex("ff03c021 05 0b 0004"));
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), "ff03c021060b0004");
+  expect_reply(hex("ff03c021 05 0b 0004"), hex("ff03c021060b0004"));
   EXPECT_EQ(down_cause(), "peer sent LCP Terminate-Request");
   EXPECT_FALSE(pool.in_use(ip(100, 64, 0, 10)));
 }
@@ -456,15 +453,13 @@ TEST_F(SessionTest, MppeResets) {
   windows_up();
   events();
   // The client lost sync on our frames: Reset-Ack and a transmit reset.
-  auto out = feed(test::win_ccp_reset_request);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_ccp_reset_ack));
+  expect_reply(test::win_ccp_reset_request, test::expect_ccp_reset_ack);
   auto ev = events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, EventKind::mppe_tx_reset);
   // We lost sync on the client's: Reset-Request, repeated until Reset-Ack.
   session->request_mppe_reset(at(now));
-  out = session->take_output();
+  auto out = session->take_output();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(to_hex(std::span(out[0]).first(5)), "ff0380fd0e");
   session->request_mppe_reset(at(now));
@@ -481,12 +476,10 @@ TEST_F(SessionTest, MppeResets) {
 
 TEST_F(SessionTest, Ipv6cpProtocolRejected) {
   windows_up();
-  const auto out = feed(test::ipv6cp_request);
-  ASSERT_EQ(out.size(), 1u);
   // LCP Protocol-Reject: Rejected-Protocol 8057 and the rejected packet.
   Bytes expect = hex("ff03c021 08 02 0014 8057");
   expect.insert(expect.end(), test::ipv6cp_request.begin() + 4, test::ipv6cp_request.end());
-  EXPECT_EQ(to_hex(out[0]), to_hex(expect));
+  expect_reply(test::ipv6cp_request, expect);
   EXPECT_EQ(session->counters()[Counter::ipv6cp_rejected], 1u);
   EXPECT_EQ(session->phase(), Phase::running);
 }
@@ -496,9 +489,7 @@ TEST_F(SessionTest, CompressedHeadersAccepted) {
   // LCP without FF 03 (RFC 1661 §6.6 says LCP keeps it, but §2 framing
   // parsing must not choke).
   const Bytes no_ac(test::win_lcp_request2.begin() + 2, test::win_lcp_request2.end());
-  const auto out = feed(no_ac);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_lcp_ack2));
+  expect_reply(no_ac, test::expect_lcp_ack2);
 }
 
 TEST_F(SessionTest, HostileInputCounted) {
@@ -528,9 +519,7 @@ TEST_F(SessionTest, HostileInputCounted) {
 
 TEST_F(SessionTest, UnknownCodeGetsCodeReject) {
   start();
-  const auto out = feed(hex("ff03c021 20 07 0006 abcd"));
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), "ff03c0210702000a20070006abcd");
+  expect_reply(hex("ff03c021 20 07 0006 abcd"), hex("ff03c0210702000a20070006abcd"));
   EXPECT_EQ(session->counters()[Counter::code_reject_sent], 1u);
 }
 
@@ -568,13 +557,9 @@ TEST_F(SessionTest, NakTurnsIntoRejectAfterMaxFailure) {
   // MRU 100 is below min_mru: Nak'ed five times (Max-Failure), then
   // rejected (RFC 1661 §4.6).
   for (int i = 0; i < 5; ++i) {
-    const auto out = feed(hex("ff03c021 01 09 0008 0104 0064"));
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(to_hex(out[0]), "ff03c0210309000801040240");
+    expect_reply(hex("ff03c021 01 09 0008 0104 0064"), hex("ff03c0210309000801040240"));
   }
-  const auto out = feed(hex("ff03c021 01 09 0008 0104 0064"));
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(to_hex(out[0]), "ff03c0210409000801040064");
+  expect_reply(hex("ff03c021 01 09 0008 0104 0064"), hex("ff03c0210409000801040064"));
   EXPECT_EQ(session->counters()[Counter::nak_to_reject], 1u);
 }
 
@@ -594,61 +579,55 @@ namespace l2tpgw::ppp {
 namespace {
 
 // CHAP with MD5 (RFC 1994), the Response hashed by python's hashlib.
-TEST(ChapMd5Session, ComesUpWithoutMppe) {
-  PppSettings settings;
-  settings.auth = {AuthProto::chap_md5};
+class ChapMd5Session : public SessionParts {
+ protected:
+  ChapMd5Session() : SessionParts(ip(100, 64, 0, 10)) {
+    settings.auth = {AuthProto::chap_md5};
+    users.add(User{"carol", "s3cret", std::nullopt, std::nullopt, 1});
+    // LCP magic, then the CHAP challenge and identifier.
+    random.push(hex("11223344"));
+    random.push(hex("101112131415161718191a1b1c1d1e1f"));
+    random.push(hex("00000007"));
+  }
+
+  // Starts the session, returning its first frames, then feeds the client's
+  // LCP request and its Ack of ours.
+  std::vector<Bytes> start() {
+    make_session();
+    session->start(at(0));
+    auto first = session->take_output();
+    session->input(at(1), test::win_lcp_request2);
+    Bytes ack = test::expect_lcp_request_chap_md5;
+    ack[4] = 2;
+    session->input(at(2), ack);
+    return first;
+  }
+};
+
+TEST_F(ChapMd5Session, ComesUpWithoutMppe) {
   settings.mppe = MppePolicy::allow;
   settings.local_address = ip(100, 64, 0, 1);
-  UserDb users;
-  users.add(User{"carol", "s3cret", std::nullopt, std::nullopt, 1});
-  AddressPool pool(ip(100, 64, 0, 10), ip(100, 64, 0, 10));
-  test::ScriptedRandom random;
-  random.push(hex("11223344"));
-  random.push(hex("101112131415161718191a1b1c1d1e1f"));
-  random.push(hex("00000007"));
-  auto mgr = crypto::make_mgr();
-  Session s(SessionContext{settings, users, pool, mgr.get(), random});
-  s.start(at(0));
-  auto out = s.take_output();
+  auto out = start();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(to_hex(out[0]), to_hex(test::expect_lcp_request_chap_md5));
-  s.input(at(1), test::win_lcp_request2);
-  Bytes ack = test::expect_lcp_request_chap_md5;
-  ack[4] = 2;
-  s.input(at(2), ack);
-  out = s.take_output();
+  out = session->take_output();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(to_hex(std::span(out[1]).first(7)),
             "ff03c2230107"
             "00");
-  s.input(at(3), test::chap_md5_response_carol);
-  out = s.take_output();
+  session->input(at(3), test::chap_md5_response_carol);
+  out = session->take_output();
   ASSERT_EQ(out.size(), 2u);  // Success, IPCP request (no CCP: no MPPE keys without MS-CHAPv2)
   EXPECT_EQ(to_hex(std::span(out[0]).first(6)), "ff03c2230307");
-  EXPECT_EQ(s.auth_result().outcome, AuthOutcome::success);
-  EXPECT_EQ(s.auth_result().user, "carol");
+  EXPECT_EQ(session->auth_result().outcome, AuthOutcome::success);
+  EXPECT_EQ(session->auth_result().user, "carol");
 }
 
-TEST(ChapMd5Session, RequireEncryptionFailsWithoutMsChapV2) {
-  PppSettings settings;
-  settings.auth = {AuthProto::chap_md5};
+TEST_F(ChapMd5Session, RequireEncryptionFailsWithoutMsChapV2) {
   settings.mppe = MppePolicy::require;
-  UserDb users;
-  users.add(User{"carol", "s3cret", std::nullopt, std::nullopt, 1});
-  AddressPool pool(ip(100, 64, 0, 10), ip(100, 64, 0, 10));
-  test::ScriptedRandom random;
-  random.push(hex("11223344"));
-  random.push(hex("101112131415161718191a1b1c1d1e1f"));
-  random.push(hex("00000007"));
-  auto mgr = crypto::make_mgr();
-  Session s(SessionContext{settings, users, pool, mgr.get(), random});
-  s.start(at(0));
-  s.input(at(1), test::win_lcp_request2);
-  Bytes ack = test::expect_lcp_request_chap_md5;
-  ack[4] = 2;
-  s.input(at(2), ack);
-  s.input(at(3), test::chap_md5_response_carol);
-  const auto ev = s.take_events();
+  start();
+  session->input(at(3), test::chap_md5_response_carol);
+  const auto ev = session->take_events();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, EventKind::down);
   EXPECT_EQ(ev[0].cause,
@@ -663,14 +642,14 @@ namespace l2tpgw::ppp {
 namespace {
 
 // RFC 2661 §4.4.5 proxy LCP and authentication from a LAC.
-class ProxyTest : public ::testing::Test {
+class ProxyTest : public SessionParts {
  protected:
   ProxyTest() {
     settings.auth = {AuthProto::chap_md5, AuthProto::pap};
     settings.local_address = ip(100, 64, 0, 1);
     users.add(User{"carol", "s3cret", std::nullopt, std::nullopt, 1});
     random.push(hex("11223344"));
-    session = std::make_unique<Session>(SessionContext{settings, users, pool, mgr.get(), random});
+    make_session();
     // The LAC asked for CHAP-MD5 and magic 0x0a0b0c0d; the client for
     // magic, PFC and ACFC; the CHAP exchange used id 7 and the challenge
     // 10..1f (the Response from hashlib, in vectors.h).
@@ -685,12 +664,6 @@ class ProxyTest : public ::testing::Test {
                                  test::chap_md5_response_carol.begin() + 25);
   }
 
-  PppSettings settings;
-  UserDb users;
-  AddressPool pool{ip(100, 64, 0, 10), ip(100, 64, 0, 20)};
-  crypto::MgrPtr mgr = crypto::make_mgr();
-  test::ScriptedRandom random;
-  std::unique_ptr<Session> session;
   ProxyInfo proxy;
 };
 

@@ -7,43 +7,15 @@
 #include <deque>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "controlplane/ppp/fsm.h"
 #include "controlplane/ppp/random.h"
+#include "tests/unit/crypto/crypto_test_util.h"
 
 namespace l2tpgw::ppp::test {
 
-inline std::vector<std::uint8_t> hex(std::string_view s) {
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
-  std::vector<std::uint8_t> out;
-  int hi = -1;
-  for (char c : s) {
-    const int v = nib(c);
-    if (v < 0) {
-      continue;
-    }
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
+using ::l2tpgw::crypto::test::hex;
 
 inline std::string to_hex(std::span<const std::uint8_t> b) {
   static constexpr char d[] = "0123456789abcdef";
