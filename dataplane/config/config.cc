@@ -9,9 +9,9 @@ using config_detail::Reader;
 using config_detail::Setting;
 
 Config read_root(const Reader& r, const Setting& root) {
-  // l2tp and ppp belong to the control plane, which reads them itself
-  // (controlplane/lns_settings.h).
-  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas", "sessions", "l2tp", "ppp"});
+  // ike, l2tp and ppp belong to the control plane, which reads them itself
+  // (controlplane/lns_settings.h, controlplane/ike_settings.h).
+  r.check_keys(root, {"dataplane", "controlplane", "ports", "sas", "sessions", "ike", "l2tp", "ppp"});
   Config cfg;
   cfg.file = r.file();
   if (const Setting* s = r.find(root, "dataplane")) {
