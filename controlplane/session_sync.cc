@@ -1,6 +1,7 @@
 #include "controlplane/session_sync.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "controlplane/names.h"
@@ -75,7 +76,9 @@ bool same_session(const SessionParams& a, const SessionParams& b) {
          a.peer_port == b.peer_port && a.local_port == b.local_port && a.sa_in_spi == b.sa_in_spi &&
          a.sa_out_spi == b.sa_out_spi && a.inner_addr == b.inner_addr && a.ppp_acfc == b.ppp_acfc &&
          a.ppp_pfc == b.ppp_pfc && a.l2tp_sequencing == b.l2tp_sequencing &&
-         a.mppe_bits == b.mppe_bits && a.mppe_stateless == b.mppe_stateless && same_keys(a, b);
+         a.mppe_bits == b.mppe_bits && a.mppe_stateless == b.mppe_stateless && a.ipv6 == b.ipv6 &&
+         std::memcmp(a.ipv6_prefix, b.ipv6_prefix, sizeof a.ipv6_prefix) == 0 &&
+         std::memcmp(a.ipv6_ifid, b.ipv6_ifid, sizeof a.ipv6_ifid) == 0 && same_keys(a, b);
 }
 
 namespace {

@@ -13,7 +13,7 @@ namespace l2tpgw {
   X(runt, "frame shorter than its headers")                                        \
   X(multi_segment, "frame spread over several mbufs (larger than one buffer)")     \
   X(not_for_us, "destination MAC or IPv4 address is not ours")                     \
-  X(unknown_ethertype, "ethertype other than IPv4 or ARP")                          \
+  X(unknown_ethertype, "ethertype other than IPv4, ARP (or IPv6 inside)")                          \
   X(arp_malformed, "ARP packet that is not Ethernet/IPv4")                         \
   X(arp_ignored, "ARP request for an address that is not ours")                    \
   X(ip_version, "IPv4 header with a version other than 4")                         \
@@ -61,6 +61,17 @@ namespace l2tpgw {
   X(inner_spoofed, "inner IPv4 source other than the session's address")           \
   X(inner_ttl, "inner IPv4 TTL expired on forwarding")                             \
   X(no_session, "inside packet to an address of no session")                       \
+  X(inner6_malformed, "inner IPv6 packet of a session malformed (version, payload length)") \
+  X(inner6_spoofed, "inner IPv6 source outside the session's /64")                 \
+  X(inner6_scope, "inner IPv6 link-local source or multicast destination: not routed") \
+  X(inner6_hop_limit, "inner IPv6 hop limit expired on forwarding")                \
+  X(ip6_malformed, "IPv6 packet on the inside port malformed, or IPv6 not configured") \
+  X(icmp6_unhandled, "ICMPv6 to our inside address other than echo request and NS/NA") \
+  X(nd_malformed, "Neighbor Solicitation/Advertisement failing RFC 4861 §7.1 checks") \
+  X(nd_consumed, "Neighbor Advertisement learnt, or solicitation for another address") \
+  X(nd_unresolved, "IPv6 next hop's MAC not known yet (Neighbor Solicitation sent)") \
+  X(inner_too_big, "inner packet above the tunnel MTU: policy drop, or no ICMP allowed") \
+  X(icmp_rate, "ICMP error not sent: above dataplane.icmp_rate")                   \
   X(session_no_sa, "session's outbound SA not installed")                          \
   X(arp_unresolved, "next hop MAC not known yet (ARP request sent)")               \
   X(no_route, "no port on the destination's subnet and no gateway")                \
@@ -115,6 +126,10 @@ struct alignas(64) WorkerCounters {
   std::uint64_t esp_encapped;
   std::uint64_t arp_replies;
   std::uint64_t icmp_replies;
+  std::uint64_t icmp_too_big_sent;  // ICMP fragmentation needed / ICMPv6 packet too big
+  std::uint64_t inner_fragmented;   // inner packets cut to the tunnel MTU
+  std::uint64_t inner_fragments;    // the fragments they became
+  std::uint64_t nd_advertisements;  // Neighbor Advertisements sent for our addresses
   std::uint64_t drops[n_drop_reasons];
 };
 

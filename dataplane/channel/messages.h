@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 3;
+inline constexpr std::uint16_t version = 4;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -79,8 +79,9 @@ struct SaAdd {
 
 // An L2TP session with its PPP link, as the data plane carries it:
 //   outside: ESP(sa_in_spi) → UDP(peer_port → local_port) → L2TP(local ids)
-//            → PPP → IPv4 from inner_addr → inside port
-//   inside:  IPv4 to inner_addr → PPP → L2TP(peer ids) → UDP → ESP(sa_out_spi)
+//            → PPP → IPv4 from inner_addr (IPv6 from ipv6_prefix) → inside port
+//   inside:  IPv4 to inner_addr (IPv6 to ipv6_prefix) → PPP → L2TP(peer ids)
+//            → UDP → ESP(sa_out_spi)
 // Identified by our (local) tunnel and session ids; a SessionAdd with the
 // same pair replaces the session.
 struct SessionParams {
@@ -101,11 +102,21 @@ struct SessionParams {
   // MPPE, unencrypted IPv4 from the client is refused.
   std::uint8_t mppe_bits;
   std::uint8_t mppe_stateless;     // key change every packet (RFC 3078 §7.1)
-  std::uint8_t reserved[3];
+  // IPv6 (PPP protocol 0x0057) once IPV6CP is up (RFC 5072): 0 off. The
+  // client then owns the /64 ipv6_prefix (assigned by RA or DHCPv6, RFC
+  // 4291 §2.5.4): its global sources must lie in it and the inside path
+  // finds the session by a destination in it.
+  std::uint8_t ipv6;
+  std::uint8_t reserved[2];
   // Start keys per RFC 3079 §3.3 as the server sees them (what RADIUS sends
   // as MS-MPPE-Send-Key / MS-MPPE-Recv-Key): send = ours, recv = the client's.
   std::uint8_t mppe_send_key[16];
   std::uint8_t mppe_recv_key[16];
+  std::uint8_t ipv6_prefix[8];     // the client's /64, network order
+  // The interface identifier IPV6CP gave the client (RFC 5072 §4.1): its
+  // link-local address is fe80::<ipv6_ifid>. Link-local traffic goes to
+  // the control plane (router solicitations).
+  std::uint8_t ipv6_ifid[8];
 };
 
 struct SessionAdd {

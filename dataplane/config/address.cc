@@ -1,4 +1,6 @@
 // Text forms of addresses shared by the config reader and the CLI.
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cstdio>
 #include <string_view>
@@ -97,6 +99,32 @@ std::string format_mac(const wire::Mac& m) {
   std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
                 m[5]);
   return buf;
+}
+
+std::optional<wire::Ipv6Addr> parse_ipv6(const std::string& s) {
+  wire::Ipv6Addr a{};
+  if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1) {
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::optional<Ipv6Prefix> parse_prefix6(const std::string& s) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) {
+    return std::nullopt;
+  }
+  const auto a = parse_ipv6(s.substr(0, slash));
+  const auto len = parse_decimal(std::string_view(s).substr(slash + 1), 128);
+  if (!a || !len) {
+    return std::nullopt;
+  }
+  return Ipv6Prefix{*a, static_cast<std::uint8_t>(*len)};
+}
+
+std::string format_ipv6(const wire::Ipv6Addr& a) {
+  char buf[INET6_ADDRSTRLEN];
+  return inet_ntop(AF_INET6, a.data(), buf, sizeof buf) != nullptr ? buf : "?";
 }
 
 }  // namespace l2tpgw

@@ -11,6 +11,7 @@
 
 #include "dataplane/channel/messages.h"
 #include "dataplane/wire/headers.h"
+#include "dataplane/wire/ipv6.h"
 
 namespace l2tpgw {
 
@@ -29,8 +30,29 @@ struct Ipv4Prefix {
   }
 };
 
+struct Ipv6Prefix {
+  wire::Ipv6Addr addr{};
+  std::uint8_t len = 128;
+
+  bool contains(const wire::Ipv6Addr& a) const noexcept {
+    for (unsigned bit = 0; bit < len; bit += 8) {
+      const unsigned n = len - bit >= 8 ? 8 : len - bit;
+      const auto mask = static_cast<std::uint8_t>(0xff00u >> n);
+      if (((a[bit / 8] ^ addr[bit / 8]) & mask) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
 struct Neighbor {
   std::uint32_t addr = 0;
+  wire::Mac mac{};
+};
+
+struct Neighbor6 {
+  wire::Ipv6Addr addr{};
   wire::Mac mac{};
 };
 
@@ -45,8 +67,21 @@ struct PortConfig {
   std::optional<wire::Mac> mac;          // overrides the port's own MAC (key "mac")
   std::optional<std::uint32_t> gateway;  // next hop for everything off-link
   std::vector<Neighbor> neighbors;       // static ARP entries
+  // The link's IPv4 MTU (key "mtu"). On the outside port it bounds every
+  // ESP packet, so it sets each session's tunnel MTU (wire/tunnel_mtu.h).
+  std::uint16_t mtu = 1500;
+  // IPv6 on the inside port (keys "ipv6_address", "ipv6_gateway"): where
+  // sessions' IPv6 traffic leaves, neighbours found by NDP.
+  std::optional<Ipv6Prefix> address6;
+  std::optional<wire::Ipv6Addr> gateway6;
+  std::vector<Neighbor6> neighbors6;  // static entries (key "ipv6_neighbors")
   int line = 0;
 };
+
+// What to do with an inner IPv4 packet without DF that is larger than its
+// session's tunnel MTU (packets with DF always get ICMP "fragmentation
+// needed", RFC 1191).
+enum class InnerTooBig : std::uint8_t { fragment, icmp, drop };
 
 struct DataplaneConfig {
   std::vector<unsigned> worker_lcores{1};
@@ -62,7 +97,15 @@ struct DataplaneConfig {
   // overhead (IPv4 20 + NAT-T UDP 8 + ESP 8 + CBC IV 16 + padding and trailer
   // 17 + ICV 16 + UDP 8 + L2TP 16 + PPP 4 + MPPE 4 = 117) leaves 1383 bytes
   // for the inner packet, 1343 of them TCP payload; 1320 keeps a margin.
+  // Keep it at or below the smallest tunnel MTU less 40 (IPv4 and TCP
+  // headers; 60 for IPv6), or clamped TCP still meets the too-big path.
   std::uint16_t tcp_mss = 1320;
+  InnerTooBig inner_too_big = InnerTooBig::fragment;
+  // ICMP errors the data plane originates (fragmentation needed), per
+  // second per worker, and the bucket's depth: a flood of oversized packets
+  // must not turn the gateway into an ICMP source at line rate.
+  std::uint32_t icmp_rate = 1000;
+  std::uint32_t icmp_burst = 50;
 };
 
 struct ControlplaneConfig {
@@ -106,5 +149,8 @@ std::optional<Ipv4Prefix> parse_prefix(const std::string& s);
 std::optional<wire::Mac> parse_mac(const std::string& s);
 std::string format_ipv4(std::uint32_t host_order);
 std::string format_mac(const wire::Mac& m);
+std::optional<wire::Ipv6Addr> parse_ipv6(const std::string& s);
+std::optional<Ipv6Prefix> parse_prefix6(const std::string& s);  // "2001:db8::1/64"
+std::string format_ipv6(const wire::Ipv6Addr& a);
 
 }  // namespace l2tpgw

@@ -63,7 +63,8 @@ std::uint32_t read_replay_window_setting(const Reader& r, const Setting& s) {
 DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
   r.require_group(s);
   r.check_keys(s, {"workers", "channel", "max_sas", "max_sessions", "mbufs", "replay_window",
-                   "punt_rate", "punt_burst", "tcp_mss"});
+                   "punt_rate", "punt_burst", "tcp_mss", "inner_too_big", "icmp_rate",
+                   "icmp_burst"});
   DataplaneConfig d;
   if (const Setting* w = r.find(s, "workers")) {
     d.worker_lcores = read_workers(r, *w);
@@ -97,6 +98,22 @@ DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
     }
     d.tcp_mss = static_cast<std::uint16_t>(v);
   }
+  if (const Setting* p = r.find(s, "inner_too_big")) {
+    const std::string v = r.as_string(*p);
+    if (v == "fragment") {
+      d.inner_too_big = InnerTooBig::fragment;
+    } else if (v == "icmp") {
+      d.inner_too_big = InnerTooBig::icmp;
+    } else if (v == "drop") {
+      d.inner_too_big = InnerTooBig::drop;
+    } else {
+      r.fail(*p, "'inner_too_big' is '" + v + "', must be \"fragment\", \"icmp\" or \"drop\"");
+    }
+  }
+  d.icmp_rate =
+      static_cast<std::uint32_t>(r.opt_int(s, "icmp_rate", 1, 10'000'000).value_or(d.icmp_rate));
+  d.icmp_burst =
+      static_cast<std::uint32_t>(r.opt_int(s, "icmp_burst", 1, 1'000'000).value_or(d.icmp_burst));
   return d;
 }
 

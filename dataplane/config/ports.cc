@@ -59,6 +59,51 @@ Neighbor read_neighbor(const Reader& r, const Setting& s, const Ipv4Prefix& subn
   return n;
 }
 
+// IPv6 is carried between sessions and the inside network only.
+void read_ipv6(const Reader& r, const Setting& s, PortConfig& p) {
+  if (const Setting* a = r.find(s, "ipv6_address")) {
+    const auto pre = parse_prefix6(r.as_string(*a));
+    if (!pre || pre->len == 0 || pre->len > 127 || wire::is_multicast(pre->addr) ||
+        wire::is_unspecified(pre->addr)) {
+      r.fail(*a, "'ipv6_address' must be a unicast IPv6 address with its prefix length, like "
+                 "2001:db8::1/64: '" + r.as_string(*a) + "'");
+    }
+    if (p.role != PortRole::inside) {
+      r.fail(*a, "'ipv6_address' is only for the inside port");
+    }
+    p.address6 = *pre;
+  }
+  if (const Setting* g = r.find(s, "ipv6_gateway")) {
+    const auto gw = parse_ipv6(r.as_string(*g));
+    if (!p.address6) {
+      r.fail(*g, "'ipv6_gateway' needs 'ipv6_address'");
+    }
+    if (!gw || wire::is_multicast(*gw) || wire::is_unspecified(*gw) || *gw == p.address6->addr ||
+        (!p.address6->contains(*gw) && !wire::is_link_local(*gw))) {
+      r.fail(*g, "'ipv6_gateway' must be another unicast address on the port's prefix or a link-local "
+                 "one: '" + r.as_string(*g) + "'");
+    }
+    p.gateway6 = *gw;
+  }
+  if (const Setting* n = r.find(s, "ipv6_neighbors")) {
+    if (!p.address6) {
+      r.fail(*n, "'ipv6_neighbors' needs 'ipv6_address'");
+    }
+    r.require_list(*n);
+    for (const Setting& e : *n) {
+      r.require_group(e);
+      r.check_keys(e, {"address", "mac"});
+      const Setting& a = r.require(e, "address");
+      const auto addr = parse_ipv6(r.as_string(a));
+      if (!addr || wire::is_multicast(*addr) || wire::is_unspecified(*addr) ||
+          (!p.address6->contains(*addr) && !wire::is_link_local(*addr))) {
+        r.fail(a, "IPv6 neighbour '" + r.as_string(a) + "' is not a unicast address on the port's prefix");
+      }
+      p.neighbors6.push_back({*addr, read_mac(r, r.require(e, "mac"))});
+    }
+  }
+}
+
 PortRole read_role(const Reader& r, const Setting& s) {
   const std::string role = r.as_string(s);
   if (role == "outside") {
@@ -98,7 +143,8 @@ void read_gateway(const Reader& r, const Setting& s, PortConfig& p) {
 
 PortConfig read_port(const Reader& r, const Setting& s) {
   r.require_group(s);
-  r.check_keys(s, {"name", "role", "device", "vdev", "address", "mac", "gateway", "neighbors"});
+  r.check_keys(s, {"name", "role", "device", "vdev", "address", "mac", "gateway", "neighbors", "mtu",
+                   "ipv6_address", "ipv6_gateway", "ipv6_neighbors"});
   PortConfig p;
   p.line = static_cast<int>(s.getSourceLine());
   const Setting& name = r.require(s, "name");
@@ -113,6 +159,10 @@ PortConfig read_port(const Reader& r, const Setting& s) {
     p.mac = read_mac(r, *m);
   }
   read_gateway(r, s, p);
+  // 576: every IPv4 host must accept datagrams of that size (RFC 791 §3.1);
+  // 9216: the largest jumbo frame switches carry.
+  p.mtu = static_cast<std::uint16_t>(r.opt_int(s, "mtu", 576, 9216).value_or(p.mtu));
+  read_ipv6(r, s, p);
   if (const Setting* n = r.find(s, "neighbors")) {
     r.require_list(*n);
     for (const Setting& e : *n) {

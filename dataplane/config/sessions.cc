@@ -2,6 +2,7 @@
 // benchmarks and traffic generators without any L2TP or PPP negotiation.
 // Each rides on two static SAs of the sas ( ) section.
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <utility>
@@ -120,11 +121,48 @@ void read_mppe(const Reader& r, const Setting& m, SessionParams& p) {
   r.as_hex_key(r.require(m, "recv_key"), p.mppe_recv_key, what);
 }
 
+// IPv6 for the session: the /64 the client was given and, optionally, the
+// interface identifier IPV6CP agreed for it (RFC 5072 §4.1); without one
+// the low 64 bits of the prefix's address are taken, "::1" when those are 0.
+void read_ipv6(const Reader& r, const Setting& s, SessionParams& p) {
+  const Setting* pre = r.find(s, "ipv6_prefix");
+  const Setting* ifid = r.find(s, "ipv6_interface_id");
+  if (pre == nullptr) {
+    if (ifid != nullptr) {
+      r.fail(*ifid, "'ipv6_interface_id' needs 'ipv6_prefix'");
+    }
+    return;
+  }
+  const auto v = parse_prefix6(r.as_string(*pre));
+  if (!v || v->len != 64 || wire::is_multicast(v->addr) || wire::is_link_local(v->addr) ||
+      wire::prefix64(v->addr.data()) == 0) {
+    r.fail(*pre, "'ipv6_prefix' must be a global unicast /64 like 2001:db8:1:2::/64: '" + r.as_string(*pre) +
+                     "'");
+  }
+  p.ipv6 = 1;
+  std::memcpy(p.ipv6_prefix, v->addr.data(), 8);
+  wire::Ipv6Addr id = v->addr;
+  if (ifid != nullptr) {
+    const auto a = parse_ipv6(r.as_string(*ifid));
+    if (!a || wire::prefix64(a->data()) != 0) {
+      r.fail(*ifid, "'ipv6_interface_id' must be an interface identifier written as ::X:Y:Z:W: '" +
+                        r.as_string(*ifid) + "'");
+    }
+    id = *a;
+  }
+  std::memcpy(p.ipv6_ifid, id.data() + 8, 8);
+  if (wire::prefix64(p.ipv6_ifid) == 0) {
+    // RFC 5072 §4.1: an identifier of zero is not valid.
+    p.ipv6_ifid[7] = 1;
+  }
+}
+
 SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg) {
   r.require_group(s);
   r.check_keys(s,
                {"tunnel_id", "session_id", "peer_tunnel_id", "peer_session_id", "peer", "peer_port",
-                "local_port", "sa_in", "sa_out", "address", "acfc", "pfc", "sequencing", "mppe"});
+                "local_port", "sa_in", "sa_out", "address", "acfc", "pfc", "sequencing", "mppe", "ipv6_prefix",
+                "ipv6_interface_id"});
   SessionConfig sc;
   sc.line = static_cast<int>(s.getSourceLine());
   SessionParams& p = sc.params;
@@ -146,6 +184,7 @@ SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg)
   if (const Setting* m = r.find(s, "mppe")) {
     read_mppe(r, *m, p);
   }
+  read_ipv6(r, s, p);
   return sc;
 }
 
@@ -162,6 +201,7 @@ std::vector<SessionConfig> read_sessions(const Reader& r, const Setting& list, c
   // its inner address from the inside: both must be unique.
   std::map<std::pair<std::uint16_t, std::uint16_t>, int> by_ids;
   std::map<std::uint32_t, std::size_t> by_addr;  // index into sessions
+  std::map<std::uint64_t, std::size_t> by_prefix;
   for (const Setting& s : list) {
     SessionConfig sc = read_session(r, s, cfg);
     const auto& p = sc.params;
@@ -177,6 +217,17 @@ std::vector<SessionConfig> read_sessions(const Reader& r, const Setting& list, c
       r.fail(s["address"], "'address' " + format_ipv4(p.inner_addr) + " is already given to " +
                                session_text(o.params.local_tunnel_id, o.params.local_session_id) +
                                " at line " + std::to_string(o.line));
+    }
+    if (p.ipv6 != 0) {
+      std::uint64_t key = 0;
+      std::memcpy(&key, p.ipv6_prefix, 8);
+      const auto [o6, free6] = by_prefix.emplace(key, sessions.size());
+      if (!free6) {
+        const SessionConfig& o = sessions[o6->second];
+        r.fail(s["ipv6_prefix"], "'ipv6_prefix' is already given to " +
+                                     session_text(o.params.local_tunnel_id, o.params.local_session_id) +
+                                     " at line " + std::to_string(o.line));
+      }
     }
     sessions.push_back(sc);
   }

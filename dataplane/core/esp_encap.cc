@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "dataplane/core/ip_output.h"
 #include "dataplane/core/sa_lifetime.h"
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/esp.h"
@@ -129,6 +130,15 @@ unsigned esp_encap(WorkerCtx& w, const EncapItem* in, unsigned n, rte_mbuf** out
     finish(w, job, out, n_out);
   }
   return n_out;
+}
+
+void EncapBatch::flush(WorkerCtx& w) noexcept {
+  rte_mbuf* out[burst_size];
+  const unsigned n_out = esp_encap(w, _items, _n, out);
+  _n = 0;
+  for (unsigned i = 0; i < n_out; ++i) {
+    ip_output(w, _port, out[i]);
+  }
 }
 
 }  // namespace l2tpgw

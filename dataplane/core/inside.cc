@@ -3,6 +3,7 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/core/esp_encap.h"
+#include "dataplane/core/ip6_output.h"
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
 #include "dataplane/core/l2tp_encap.h"
@@ -12,12 +13,44 @@ namespace {
 
 constexpr unsigned prefetch_ahead = 4;  // as on the outside
 
+// An IPv6 frame from the inside: checked, trimmed, then ours (NDP, echo)
+// or a session's, found by the /64 of its destination.
+void inside_input6(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, EncapBatch& batch) noexcept {
+  if (!port.has_v6) {
+    w.drop(m, Drop::unknown_ethertype);
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, wire::EthHdr*);
+  const unsigned len = rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr);
+  const std::span<const std::uint8_t> l3{reinterpret_cast<const std::uint8_t*>(eth + 1), len};
+  const wire::Ipv6Check c = wire::ipv6_check(l3);
+  if (c != wire::Ipv6Check::ok) {
+    w.drop(m, c == wire::Ipv6Check::truncated ? Drop::runt : Drop::ip6_malformed);
+    return;
+  }
+  auto* ip = reinterpret_cast<wire::Ipv6Hdr*>(eth + 1);
+  const unsigned total = sizeof(wire::Ipv6Hdr) + ip->payload_len.host();
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(len - total));
+  if (ip->dst == port.addr6 || wire::is_multicast(ip->dst)) {
+    ip6_local_input(w, port, m);
+    return;
+  }
+  if (!wire::mac_equal(eth->dst, port.mac)) {
+    w.drop(m, Drop::not_for_us);
+    return;
+  }
+  if (SessionState* s = w.rt.sessions->find_by_prefix6(wire::prefix64(ip->dst.data()))) {
+    l2tp_encap6(w, *s, m, batch);
+    return;
+  }
+  w.drop(m, Drop::no_session);
+}
+
 }  // namespace
 
 void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned n) noexcept {
   const PortInfo& outside = w.rt.outside_port();
-  EncapItem enc[burst_size];
-  unsigned n_enc = 0;
+  EncapBatch batch(outside);
   SaState* last_sa = nullptr;
   std::uint32_t last_dst = 0;
   for (unsigned i = 0; i < n; ++i) {
@@ -25,6 +58,11 @@ void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned 
       rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
     }
     rte_mbuf* m = pkts[i];
+    if (rte_pktmbuf_data_len(m) >= sizeof(wire::EthHdr) &&
+        rte_pktmbuf_mtod(m, const wire::EthHdr*)->type.host() == wire::ethertype_ipv6) [[unlikely]] {
+      inside_input6(w, port, m, batch);
+      continue;
+    }
     wire::Ipv4Hdr* ip = ip_input(w, port, m);
     if (ip == nullptr) {
       continue;
@@ -39,9 +77,7 @@ void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned 
       continue;
     }
     if (SessionState* s = w.rt.sessions->find_by_addr(dst)) {
-      if (l2tp_encap(w, *s, m, enc[n_enc])) {
-        ++n_enc;
-      }
+      l2tp_encap(w, *s, m, batch);
       continue;
     }
     if (ip->src.host() != outside.addr) {
@@ -55,13 +91,9 @@ void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned 
     }
     last_dst = dst;
     last_sa = sa;
-    enc[n_enc++] = {m, sa};
+    batch.add(w, m, sa);
   }
-  rte_mbuf* out[burst_size];
-  const unsigned n_out = esp_encap(w, enc, n_enc, out);
-  for (unsigned i = 0; i < n_out; ++i) {
-    ip_output(w, outside, out[i]);
-  }
+  batch.flush(w);
 }
 
 }  // namespace l2tpgw

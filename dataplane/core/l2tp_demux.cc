@@ -1,5 +1,8 @@
 #include "dataplane/core/l2tp_demux.h"
 
+#include <cstring>
+
+#include "dataplane/core/ip6_output.h"
 #include "dataplane/core/ip_output.h"
 #include "dataplane/core/punt.h"
 #include "dataplane/crypto/mppe.h"
@@ -8,6 +11,7 @@
 
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/ipv4.h"
+#include "dataplane/wire/ipv6.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
 #include "dataplane/wire/tcp_mss.h"
@@ -65,6 +69,51 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
   ip_output(w, w.rt.ports[static_cast<unsigned>(w.rt.inside)], m);
 }
 
+// Forwards the inner IPv6 packet at inner_off of m out of the inside port.
+void forward_inner6(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_off,
+                    unsigned inner_len) noexcept {
+  if (s.params.ipv6 == 0) {
+    drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, s);
+    return;
+  }
+  auto* bytes = rte_pktmbuf_mtod_offset(m, std::uint8_t*, inner_off);
+  if (wire::ipv6_check({bytes, inner_len}) != wire::Ipv6Check::ok) {
+    drop_session(w, m, Drop::inner6_malformed, &SessionCounters::other_drops, s);
+    return;
+  }
+  auto* ip = reinterpret_cast<wire::Ipv6Hdr*>(bytes);
+  // Link-local traffic (router and neighbour solicitations on the PPP
+  // link) stays on the link (RFC 4291 §2.5.6); multicast is not routed.
+  if (wire::is_link_local(ip->src) || wire::is_multicast(ip->dst) || wire::is_link_local(ip->dst)) {
+    drop_session(w, m, Drop::inner6_scope, &SessionCounters::other_drops, s);
+    return;
+  }
+  // Anti-spoofing: a client sends only from the /64 it was given.
+  if (std::memcmp(ip->src.data(), s.params.ipv6_prefix, 8) != 0) {
+    drop_session(w, m, Drop::inner6_spoofed, &SessionCounters::spoofed, s);
+    return;
+  }
+  if (ip->hop_limit <= 1) {
+    drop_session(w, m, Drop::inner6_hop_limit, &SessionCounters::other_drops, s);
+    return;
+  }
+  --ip->hop_limit;
+  const unsigned total = sizeof(wire::Ipv6Hdr) + ip->payload_len.host();
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss6({bytes, total}, w.rt.cfg.tcp_mss);
+  }
+  rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner_off - sizeof(wire::EthHdr)));
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr) - total));
+  SessionCounters& c = w.session_ctr[s.slot];
+  ++c.rx_packets;
+  c.rx_bytes += total;
+  if (w.rt.inside < 0 || !w.rt.ports[static_cast<unsigned>(w.rt.inside)].has_v6) {
+    w.drop(m, Drop::no_route);
+    return;
+  }
+  ip6_output(w, w.rt.ports[static_cast<unsigned>(w.rt.inside)], m);
+}
+
 Drop drop_for(crypto::MppeError e) noexcept {
   switch (e) {
     case crypto::MppeError::too_short: return Drop::mppe_too_short;
@@ -112,11 +161,15 @@ void mppe_input(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned frame_off, 
     return;
   }
   const unsigned proto = proto_len == 1 ? inner[0] : unsigned{inner[0]} << 8 | inner[1];
-  if (proto != wire::ppp_proto_ipv4) {
+  if (proto != wire::ppp_proto_ipv4 && proto != wire::ppp_proto_ipv6) {
     drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, s);
     return;
   }
   const auto inner_off = static_cast<unsigned>(inner.data() - rte_pktmbuf_mtod(m, std::uint8_t*)) + proto_len;
+  if (proto == wire::ppp_proto_ipv6) {
+    forward_inner6(w, m, s, inner_off, static_cast<unsigned>(inner.size()) - proto_len);
+    return;
+  }
   forward_inner(w, m, s, inner_off, static_cast<unsigned>(inner.size()) - proto_len);
 }
 
@@ -180,7 +233,11 @@ void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexce
       drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, *s);
       return;
     case wire::PppClass::ipv6:
-      drop_session(w, m, Drop::ppp_protocol, &SessionCounters::other_drops, *s);
+      if (mppe && sp.ipv6 != 0) {
+        drop_session(w, m, Drop::ppp_unencrypted, &SessionCounters::other_drops, *s);
+        return;
+      }
+      forward_inner6(w, m, *s, info_off, info_len);
       return;
   }
 }

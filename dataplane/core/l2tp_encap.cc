@@ -1,10 +1,18 @@
 #include "dataplane/core/l2tp_encap.h"
 
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/core/ip6_output.h"
+#include "dataplane/core/ip_output.h"
 #include "dataplane/crypto/mppe.h"
 #include "dataplane/wire/checksum.h"
+#include "dataplane/wire/ip_too_big.h"
+#include "dataplane/wire/ipv6.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
 #include "dataplane/wire/tcp_mss.h"
+#include "dataplane/wire/tunnel_mtu.h"
 
 namespace l2tpgw {
 namespace {
@@ -16,29 +24,10 @@ void drop_session(WorkerCtx& w, rte_mbuf* m, Drop why, const SessionState& s) no
   w.drop(m, why);
 }
 
-}  // namespace
-
-bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noexcept {
+// Puts outer IPv4, UDP, L2TP and PPP (with MPPE when negotiated) in front
+// of the inner packet of inner_len bytes that follows m's Ethernet header.
+bool wrap(WorkerCtx& w, SessionState& s, rte_mbuf* m, unsigned inner_len, std::uint16_t ppp_proto) noexcept {
   const channel::SessionParams& sp = s.params;
-  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
-  if (sa == nullptr) {
-    drop_session(w, m, Drop::session_no_sa, s);
-    return false;
-  }
-  auto* inner = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
-  if (inner->ttl <= 1) {
-    drop_session(w, m, Drop::inner_ttl, s);
-    return false;
-  }
-  const std::uint16_t before = static_cast<std::uint16_t>(inner->ttl << 8 | inner->proto);
-  --inner->ttl;
-  inner->csum = wire::Be16::from_host(
-      wire::csum_update16(inner->csum.host(), before, static_cast<std::uint16_t>(inner->ttl << 8 | inner->proto)));
-  const unsigned inner_len = inner->total_len.host();
-  if (w.rt.cfg.tcp_mss != 0) {
-    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), inner_len}, w.rt.cfg.tcp_mss);
-  }
-
   const unsigned add =
       sizeof(wire::Ipv4Hdr) + sizeof(wire::UdpHdr) + s.l2tp_hdr_len + s.ppp_hdr_len + s.mppe_hdr_len;
   if (rte_pktmbuf_headroom(m) < add) {
@@ -76,7 +65,7 @@ bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noe
   std::uint8_t* ppp = l2tp + s.l2tp_hdr_len;
   wire::build_l2tp_data_header({l2tp, s.l2tp_hdr_len}, h, s.ppp_hdr_len + s.mppe_hdr_len + inner_len);
   if (s.mppe_hdr_len == 0) {
-    wire::build_ppp_header({ppp, s.ppp_hdr_len}, wire::ppp_proto_ipv4, sp.ppp_acfc != 0, sp.ppp_pfc != 0);
+    wire::build_ppp_header({ppp, s.ppp_hdr_len}, ppp_proto, sp.ppp_acfc != 0, sp.ppp_pfc != 0);
   } else {
     // RFC 3078 §3: PPP protocol 0x00FD, the MPPE header, then the encrypted
     // protocol field and datagram.
@@ -84,18 +73,197 @@ bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noe
     std::uint8_t* frame = ppp + s.ppp_hdr_len;
     std::uint8_t* proto = frame + crypto::mppe_header_len;
     if (sp.ppp_pfc != 0) {
-      proto[0] = static_cast<std::uint8_t>(wire::ppp_proto_ipv4);
+      proto[0] = static_cast<std::uint8_t>(ppp_proto);
     } else {
       proto[0] = 0;
-      proto[1] = static_cast<std::uint8_t>(wire::ppp_proto_ipv4);
+      proto[1] = static_cast<std::uint8_t>(ppp_proto);
     }
     s.mppe_tx.encrypt(w.mgr.get(), {frame, s.mppe_hdr_len + inner_len});
   }
   SessionCounters& c = w.session_ctr[s.slot];
   ++c.tx_packets;
   c.tx_bytes += inner_len;
-  item = {m, sa};
   return true;
+}
+
+void decrement_ttl(wire::Ipv4Hdr* ip) noexcept {
+  // RFC 1624: TTL shares its 16-bit word with the protocol.
+  const std::uint16_t before = static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto);
+  --ip->ttl;
+  ip->csum = wire::Be16::from_host(
+      wire::csum_update16(ip->csum.host(), before, static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto)));
+}
+
+// RFC 1191 §4: "fragmentation needed and DF set" with the next-hop MTU, from
+// our inside address to the packet's source, out of the inside port. Built
+// in place: the new IPv4 and ICMP headers take the room of the Ethernet
+// header and of the headroom in front of it, so the quoted datagram stays
+// where it is.
+void icmp_frag_needed(WorkerCtx& w, const SessionState& s, rte_mbuf* m, unsigned inner_len,
+                      unsigned mtu) noexcept {
+  auto* inner = rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr));
+  if (w.rt.inside < 0 || !wire::icmp_error_allowed({inner, inner_len})) {
+    drop_session(w, m, Drop::inner_too_big, s);
+    return;
+  }
+  constexpr unsigned hdrs = sizeof(wire::Ipv4Hdr) + sizeof(wire::IcmpHdr);
+  if (rte_pktmbuf_headroom(m) < hdrs) {
+    drop_session(w, m, Drop::encap_too_big, s);
+    return;
+  }
+  if (!w.take_icmp_token()) {
+    drop_session(w, m, Drop::icmp_rate, s);
+    return;
+  }
+  const std::uint32_t to = reinterpret_cast<const wire::Ipv4Hdr*>(inner)->src.host();
+  const unsigned quote = std::min(inner_len, wire::icmp_quote_max);
+  rte_pktmbuf_prepend(m, hdrs);
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(inner_len - quote));
+  const PortInfo& inside = w.rt.ports[static_cast<unsigned>(w.rt.inside)];
+  wire::write_icmp_frag_needed({rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr)), hdrs + quote},
+                               inside.addr, to, static_cast<std::uint16_t>(mtu));
+  ++w.ctr.icmp_too_big_sent;
+  ip_output(w, inside, m);
+}
+
+// RFC 791 §3.2: m keeps the first fragment; the others are copied into
+// fresh mbufs of the pool. Each is then wrapped like any packet.
+void fragment(WorkerCtx& w, SessionState& s, SaState* sa, rte_mbuf* m, unsigned inner_len, unsigned mtu,
+              EncapBatch& batch) noexcept {
+  auto* inner = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
+  const unsigned per = wire::fragment_data_len(mtu);
+  const unsigned data_len = inner_len - sizeof(wire::Ipv4Hdr);
+  const unsigned n = wire::fragment_count(data_len, per);
+  if (n < 2 || n > max_inner_fragments) {
+    drop_session(w, m, Drop::inner_too_big, s);
+    return;
+  }
+  rte_mbuf* frags[max_inner_fragments];
+  frags[0] = m;
+  if (rte_pktmbuf_alloc_bulk(w.rt.pool, frags + 1, n - 1) != 0) {
+    drop_session(w, m, Drop::mbuf_alloc, s);
+    return;
+  }
+  const wire::Ipv4Hdr orig = *inner;
+  const auto* data = reinterpret_cast<const std::uint8_t*>(inner + 1);
+  for (unsigned k = 1; k < n; ++k) {
+    const unsigned off = k * per;
+    const unsigned len = std::min(per, data_len - off);
+    // Ethernet's room in front, as wrap expects; its bytes are not read.
+    auto* f = reinterpret_cast<std::uint8_t*>(
+        rte_pktmbuf_append(frags[k], static_cast<std::uint16_t>(sizeof(wire::EthHdr) + sizeof(wire::Ipv4Hdr) + len)));
+    auto* h = reinterpret_cast<wire::Ipv4Hdr*>(f + sizeof(wire::EthHdr));
+    wire::ipv4_fragment_header(*h, orig, off, len, k == n - 1);
+    std::memcpy(h + 1, data + off, len);
+  }
+  wire::ipv4_fragment_header(*inner, orig, 0, per, false);
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(data_len - per));
+  ++w.ctr.inner_fragmented;
+  w.ctr.inner_fragments += n;
+  for (unsigned k = 0; k < n; ++k) {
+    const unsigned len = rte_pktmbuf_data_len(frags[k]) - sizeof(wire::EthHdr);
+    if (wrap(w, s, frags[k], len, wire::ppp_proto_ipv4)) {
+      batch.add(w, frags[k], sa);
+    }
+  }
+}
+
+// RFC 4443 §3.2: Packet Too Big with the tunnel MTU, from our inside IPv6
+// address, quoting what fits in 1280 bytes; built in place as for IPv4.
+void icmp6_too_big(WorkerCtx& w, const SessionState& s, rte_mbuf* m, unsigned len, unsigned mtu) noexcept {
+  auto* inner = rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr));
+  if (w.rt.inside < 0 || !wire::icmp6_error_allowed({inner, len})) {
+    drop_session(w, m, Drop::inner_too_big, s);
+    return;
+  }
+  constexpr unsigned hdrs = sizeof(wire::Ipv6Hdr) + 8;
+  if (rte_pktmbuf_headroom(m) < hdrs) {
+    drop_session(w, m, Drop::encap_too_big, s);
+    return;
+  }
+  if (!w.take_icmp_token()) {
+    drop_session(w, m, Drop::icmp_rate, s);
+    return;
+  }
+  const wire::Ipv6Addr to = reinterpret_cast<const wire::Ipv6Hdr*>(inner)->src;
+  const unsigned quote = std::min(len, wire::icmp6_quote_max);
+  rte_pktmbuf_prepend(m, hdrs);
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(len - quote));
+  const PortInfo& inside = w.rt.ports[static_cast<unsigned>(w.rt.inside)];
+  wire::write_icmp6_packet_too_big({rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr)), hdrs + quote},
+                                   inside.addr6, to, mtu);
+  ++w.ctr.icmp_too_big_sent;
+  ip6_output(w, inside, m);
+}
+
+}  // namespace
+
+void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept {
+  const channel::SessionParams& sp = s.params;
+  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
+  if (sa == nullptr) {
+    drop_session(w, m, Drop::session_no_sa, s);
+    return;
+  }
+  auto* ip = rte_pktmbuf_mtod_offset(m, wire::Ipv6Hdr*, sizeof(wire::EthHdr));
+  if (ip->hop_limit <= 1) {
+    drop_session(w, m, Drop::inner6_hop_limit, s);
+    return;
+  }
+  const unsigned len = sizeof(wire::Ipv6Hdr) + ip->payload_len.host();
+  const unsigned mtu = wire::tunnel_mtu(sa->max_payload, s.overhead);
+  if (len > mtu) [[unlikely]] {
+    icmp6_too_big(w, s, m, len, mtu);
+    return;
+  }
+  --ip->hop_limit;  // no header checksum in IPv6
+  if (w.rt.cfg.tcp_mss != 0) {
+    // IPv6 40 + TCP 20 (RFC 9293 §3.7.1).
+    const unsigned limit = std::min<unsigned>(w.rt.cfg.tcp_mss, mtu > 60 ? mtu - 60 : 0);
+    wire::clamp_tcp_mss6({reinterpret_cast<std::uint8_t*>(ip), len}, static_cast<std::uint16_t>(limit));
+  }
+  if (wrap(w, s, m, len, wire::ppp_proto_ipv6)) {
+    batch.add(w, m, sa);
+  }
+}
+
+void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept {
+  const channel::SessionParams& sp = s.params;
+  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
+  if (sa == nullptr) {
+    drop_session(w, m, Drop::session_no_sa, s);
+    return;
+  }
+  auto* inner = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
+  if (inner->ttl <= 1) {
+    drop_session(w, m, Drop::inner_ttl, s);
+    return;
+  }
+  const unsigned inner_len = inner->total_len.host();
+  const unsigned mtu = wire::tunnel_mtu(sa->max_payload, s.overhead);
+  if (inner_len > mtu) [[unlikely]] {
+    const bool df = (inner->frag.host() & wire::ipv4_df) != 0;
+    const InnerTooBig policy = w.rt.cfg.inner_too_big;
+    if (df || policy == InnerTooBig::icmp) {
+      icmp_frag_needed(w, s, m, inner_len, mtu);
+      return;
+    }
+    if (policy == InnerTooBig::drop) {
+      drop_session(w, m, Drop::inner_too_big, s);
+      return;
+    }
+  }
+  decrement_ttl(inner);
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), inner_len}, w.rt.cfg.tcp_mss);
+  }
+  if (inner_len > mtu) [[unlikely]] {
+    fragment(w, s, sa, m, inner_len, mtu, batch);
+    return;
+  }
+  if (wrap(w, s, m, inner_len, wire::ppp_proto_ipv4)) {
+    batch.add(w, m, sa);
+  }
 }
 
 }  // namespace l2tpgw

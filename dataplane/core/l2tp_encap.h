@@ -3,6 +3,12 @@
 // (and Ns when the session sequences), UDP to the client's L2TP port, outer
 // IPv4 from our outside address — ready for esp_encap with the session's
 // outbound SA.
+//
+// A packet larger than the session's tunnel MTU (the SA's max_payload less
+// the session's overhead, wire/tunnel_mtu.h) is answered with ICMP
+// "fragmentation needed" when it has DF (RFC 1191) and otherwise handled by
+// dataplane.inner_too_big: cut into fragments that each take the same path
+// (RFC 791 §3.2), answered with ICMP all the same, or dropped.
 #pragma once
 
 #include "dataplane/core/esp_encap.h"
@@ -11,9 +17,20 @@
 
 namespace l2tpgw {
 
-// m: Ethernet + the inner IPv4 packet (trimmed). On success m holds
-// Ethernet + outer IPv4 + UDP + L2TP + PPP + inner, and item names the SA to
-// protect it with; otherwise m was dropped and false is returned.
-bool l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapItem& item) noexcept;
+// m: Ethernet + the inner IPv4 packet (trimmed, header without options).
+// What is to be protected goes into `batch` with the session's SA; m is
+// consumed in every case.
+void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept;
+
+// The same for an IPv6 packet (PPP protocol 0x0057) to a session's /64,
+// checked and trimmed. Too big: ICMPv6 Packet Too Big, never fragments
+// (RFC 8200 §5). SYNs clamped to the tunnel MTU less 60, or
+// dataplane.tcp_mss if lower.
+void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept;
+
+// The most fragments one inner packet is cut into: a packet fills at most
+// one mbuf (2 KB), and the smallest tunnel MTU (outside MTU 576) carries 448
+// bytes of it per fragment.
+inline constexpr unsigned max_inner_fragments = 8;
 
 }  // namespace l2tpgw

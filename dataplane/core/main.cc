@@ -138,7 +138,9 @@ int run(int argc, char** argv) {
                              " buffers: " + rte_strerror(rte_errno));
   }
   rt.rcu = make_rcu(n_workers);
-  SaTable sas(seg, rt.rcu, cfg.dataplane.max_sas, static_cast<int>(rte_socket_id()));
+  const PortConfig* outside = cfg.port(PortRole::outside);
+  SaTable sas(seg, rt.rcu, cfg.dataplane.max_sas, static_cast<int>(rte_socket_id()),
+              outside != nullptr ? outside->mtu : PortConfig{}.mtu);
   rt.sas = &sas;
   SessionTable sessions(seg, rt.rcu, cfg.dataplane.max_sessions, static_cast<int>(rte_socket_id()));
   rt.sessions = &sessions;

@@ -94,6 +94,18 @@ void ports_start(Runtime& rt, const Config& cfg, unsigned n_workers) {
     p.addr = pc.address.addr;
     p.net = pc.address;
     p.gateway = pc.gateway;
+    p.mtu = pc.mtu;
+    if (pc.address6) {
+      p.has_v6 = true;
+      p.addr6 = pc.address6->addr;
+      p.net6 = *pc.address6;
+      p.gateway6 = pc.gateway6;
+      p.solicited6 = wire::solicited_node(p.addr6);
+    }
+    p.neighbors6 = std::make_shared<Neighbor6Table>();
+    for (const Neighbor6& n : pc.neighbors6) {
+      p.neighbors6->add_static(n.addr, n.mac);
+    }
     p.rx_worker = p.index % n_workers;
     if (pc.mac) {
       p.mac = *pc.mac;

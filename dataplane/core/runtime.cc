@@ -13,12 +13,9 @@ WorkerCtx::WorkerCtx(const Runtime& r, unsigned i)
       session_ctr(r.seg->session_counters(i)),
       mgr(crypto::make_mgr()),
       iv() {
-  const std::uint64_t rate = r.cfg.punt_rate == 0 ? 1 : r.cfg.punt_rate;
-  _cycles_per_token = r.tsc_hz / rate;
-  _punt_cap_tsc = _cycles_per_token * r.cfg.punt_burst;
-  _punt_tokens_tsc = _punt_cap_tsc;
-  _punt_last = rte_rdtsc();
-  _now = _punt_last;
+  _now = rte_rdtsc();
+  _punt_bucket = TokenBucket(r.tsc_hz, r.cfg.punt_rate, r.cfg.punt_burst, _now);
+  _icmp_bucket = TokenBucket(r.tsc_hz, r.cfg.icmp_rate, r.cfg.icmp_burst, _now);
 }
 
 void WorkerCtx::send(const PortInfo& port, rte_mbuf* m) noexcept {
@@ -54,17 +51,6 @@ void WorkerCtx::flush() noexcept {
     flush_port(p);
   }
   free_dead();
-}
-
-bool WorkerCtx::take_punt_token() noexcept {
-  const std::uint64_t now = _now;
-  _punt_tokens_tsc = std::min(_punt_cap_tsc, _punt_tokens_tsc + (now - _punt_last));
-  _punt_last = now;
-  if (_punt_tokens_tsc < _cycles_per_token) {
-    return false;
-  }
-  _punt_tokens_tsc -= _cycles_per_token;
-  return true;
 }
 
 }  // namespace l2tpgw

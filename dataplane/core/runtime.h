@@ -3,6 +3,7 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "dataplane/channel/segment.h"
 #include "dataplane/config/config.h"
 #include "dataplane/core/neighbor.h"
+#include "dataplane/core/neighbor6.h"
 #include "dataplane/core/sa_table.h"
 #include "dataplane/core/session_table.h"
 #include "dataplane/crypto/esp_crypto.h"
@@ -38,8 +40,17 @@ struct PortInfo {
   Ipv4Prefix net;
   std::optional<std::uint32_t> gateway;
   wire::Mac mac{};
+  std::uint16_t mtu = 1500;
   unsigned rx_worker = 0;
   std::shared_ptr<NeighborTable> neighbors;
+  // IPv6 (inside port only): our address, its prefix, the next hop for
+  // everything off-link, and what NDP has taught.
+  bool has_v6 = false;
+  wire::Ipv6Addr addr6{};
+  Ipv6Prefix net6;
+  std::optional<wire::Ipv6Addr> gateway6;
+  wire::Ipv6Addr solicited6{};  // our solicited-node group (RFC 4291 §2.7.1)
+  std::shared_ptr<Neighbor6Table> neighbors6;
 };
 
 struct Runtime {
@@ -57,6 +68,34 @@ struct Runtime {
   std::atomic<bool> stop{false};
 
   const PortInfo& outside_port() const noexcept { return ports[static_cast<unsigned>(outside)]; }
+};
+
+// A token bucket in TSC units, on the worker loop's clock: `rate` tokens a
+// second, at most `burst` saved up.
+class TokenBucket {
+ public:
+  TokenBucket() = default;
+  TokenBucket(std::uint64_t tsc_hz, std::uint64_t rate, std::uint64_t burst, std::uint64_t now) noexcept
+      : _cycles_per_token(tsc_hz / (rate == 0 ? 1 : rate)),
+        _cap(_cycles_per_token * burst),
+        _tokens(_cap),
+        _last(now) {}
+
+  bool take(std::uint64_t now) noexcept {
+    _tokens = std::min(_cap, _tokens + (now - _last));
+    _last = now;
+    if (_tokens < _cycles_per_token) {
+      return false;
+    }
+    _tokens -= _cycles_per_token;
+    return true;
+  }
+
+ private:
+  std::uint64_t _cycles_per_token = 0;
+  std::uint64_t _cap = 0;
+  std::uint64_t _tokens = 0;  // tokens × cycles-per-token
+  std::uint64_t _last = 0;
 };
 
 // Packets queued for one port by one worker, sent in one tx burst.
@@ -90,8 +129,9 @@ class WorkerCtx {
   void send(const PortInfo& port, rte_mbuf* m) noexcept;
   void flush() noexcept;
 
-  // Punt rate limiting (token bucket in TSC units), on the loop's TSC.
-  bool take_punt_token() noexcept;
+  // Punt and ICMP-error rate limiting, on the loop's TSC.
+  bool take_punt_token() noexcept { return _punt_bucket.take(_now); }
+  bool take_icmp_token() noexcept { return _icmp_bucket.take(_now); }
   void set_now(std::uint64_t tsc) noexcept { _now = tsc; }
   std::uint64_t now() const noexcept { return _now; }
   channel::PuntMsg& punt_msg() noexcept { return _punt; }
@@ -107,10 +147,8 @@ class WorkerCtx {
   void free_dead() noexcept;
 
   TxBuffer _tx[channel::max_ports];
-  std::uint64_t _punt_tokens_tsc;  // tokens × cycles-per-token
-  std::uint64_t _punt_last;
-  std::uint64_t _cycles_per_token;
-  std::uint64_t _punt_cap_tsc;
+  TokenBucket _punt_bucket;
+  TokenBucket _icmp_bucket;
   std::uint64_t _now = 0;
   rte_mbuf* _dead[burst_size * 2];
   unsigned _n_dead = 0;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "dataplane/wire/headers.h"
+#include "dataplane/wire/tunnel_mtu.h"
 
 namespace l2tpgw {
 namespace {
@@ -48,7 +49,7 @@ bool sa_params_valid(const SaParams& p) noexcept {
   return true;
 }
 
-SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket)
+SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket, unsigned link_mtu)
     : _seg(seg),
       _rcu(rcu),
       _slots("sa_slots", max_sas, socket),
@@ -56,7 +57,8 @@ SaTable::SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas
       _out_by_spi(make_lf_hash("sa_out_by_spi", max_sas, sizeof(std::uint64_t), socket)),
       _out_by_peer(make_lf_hash("sa_out_by_peer", max_sas, sizeof(std::uint32_t), socket)),
       _mgr(crypto::make_mgr()),
-      _reclaim(rcu) {}
+      _reclaim(rcu),
+      _link_mtu(link_mtu) {}
 
 SaTable::~SaTable() {
   for (std::uint32_t i = 0; i < _slots.size(); ++i) {
@@ -120,6 +122,8 @@ Ack SaTable::add(const SaParams& p) {
   s.slot = slot;
   s.hdr_len = static_cast<std::uint8_t>((p.encap == channel::Encap::udp ? sizeof(wire::UdpHdr) : 0) +
                                         sizeof(wire::EspHdr) + s.keys.iv_len);
+  s.max_payload = static_cast<std::uint16_t>(
+      wire::esp_max_payload(_link_mtu, p.cipher, p.auth, p.encap == channel::Encap::udp));
   if (p.dir == Direction::in) {
     s.replay = ReplayWindow(p.replay_window);
   }

@@ -41,6 +41,10 @@ struct alignas(64) SaState {
   channel::SaParams params;  // key fields wiped
   std::uint32_t slot;
   std::uint8_t hdr_len;  // outbound: UDP (if encapsulated) + ESP header + IV
+  // Outbound: the largest ESP payload whose packet fits the outside port's
+  // MTU (wire/tunnel_mtu.h); a session's tunnel MTU is this less its own
+  // headers.
+  std::uint16_t max_payload;
 
   // Inbound only; written by the one worker that owns the outside port.
   alignas(64) ReplayWindow replay;
@@ -55,7 +59,8 @@ struct alignas(64) SaState {
 
 class SaTable {
  public:
-  SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket);
+  // link_mtu: the outside port's MTU, which every outbound ESP packet must fit.
+  SaTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sas, int socket, unsigned link_mtu);
   ~SaTable();
   SaTable(const SaTable&) = delete;
   SaTable& operator=(const SaTable&) = delete;
@@ -92,6 +97,7 @@ class SaTable {
   crypto::MgrPtr _mgr;  // for key schedules at installation
   SlotReclaim _reclaim;
   std::uint32_t _in_use = 0;
+  unsigned _link_mtu;
 };
 
 bool sa_params_valid(const channel::SaParams& p) noexcept;

@@ -8,8 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "dataplane/wire/ipv6.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
+#include "dataplane/wire/tunnel_mtu.h"
 
 namespace l2tpgw {
 namespace {
@@ -33,7 +35,8 @@ bool session_params_valid(const SessionParams& p) noexcept {
   // RFC 2661 §3.1: id 0 addresses the tunnel itself (control), never a session.
   return mppe_ok && p.local_tunnel_id != 0 && p.local_session_id != 0 && p.peer_tunnel_id != 0 &&
          p.peer_session_id != 0 && p.peer_addr != 0 && p.peer_port != 0 && p.local_port != 0 &&
-         p.inner_addr != 0 && p.sa_in_spi != 0 && p.sa_out_spi != 0;
+         p.inner_addr != 0 && p.sa_in_spi != 0 && p.sa_out_spi != 0 &&
+         (p.ipv6 == 0 || (p.ipv6 == 1 && wire::prefix64(p.ipv6_prefix) != 0));
 }
 
 SessionTable::SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32_t max_sessions, int socket)
@@ -41,6 +44,7 @@ SessionTable::SessionTable(channel::Segment& seg, rte_rcu_qsbr* rcu, std::uint32
       _slots("session_slots", max_sessions, socket),
       _by_ids(make_lf_hash("session_by_ids", max_sessions, sizeof(std::uint32_t), socket)),
       _by_addr(make_lf_hash("session_by_addr", max_sessions, sizeof(std::uint32_t), socket)),
+      _by_prefix6(make_lf_hash("session_by_prefix6", max_sessions, sizeof(std::uint64_t), socket)),
       _mgr(crypto::make_mgr()),
       _reclaim(rcu) {}
 
@@ -51,6 +55,7 @@ SessionTable::~SessionTable() {
   }
   rte_hash_free(_by_ids);
   rte_hash_free(_by_addr);
+  rte_hash_free(_by_prefix6);
 }
 
 SessionState* SessionTable::lookup(rte_hash* h, std::uint32_t key) const noexcept {
@@ -63,6 +68,14 @@ SessionState* SessionTable::find_by_ids(std::uint16_t tunnel_id, std::uint16_t s
 
 SessionState* SessionTable::find_by_addr(std::uint32_t inner_addr) const noexcept {
   return lookup(_by_addr, inner_addr);
+}
+
+SessionState* SessionTable::find_by_prefix6(std::uint64_t prefix) const noexcept {
+  return _slots.find(_by_prefix6, &prefix);
+}
+
+std::uint64_t SessionTable::prefix_key(const SessionParams& p) noexcept {
+  return wire::prefix64(p.ipv6_prefix);
 }
 
 void SessionTable::publish_dir(std::uint32_t slot, const SessionParams* p) {
@@ -84,6 +97,13 @@ Ack SessionTable::add(const SessionParams& p) {
   SessionState* holder = find_by_addr(p.inner_addr);
   if (holder != nullptr && holder != old) {
     return channel::make_ack(AckResult::bad_params);  // the address is another session's
+  }
+  const std::uint64_t prefix = prefix_key(p);
+  if (p.ipv6 != 0) {
+    SessionState* holder6 = find_by_prefix6(prefix);
+    if (holder6 != nullptr && holder6 != old) {
+      return channel::make_ack(AckResult::bad_params);  // the /64 is another session's
+    }
   }
   if (_slots.exhausted()) {
     reclaim();
@@ -108,6 +128,7 @@ Ack SessionTable::add(const SessionParams& p) {
       wire::ppp_header_len(mppe ? crypto::mppe_ppp_protocol : wire::ppp_proto_ipv4, p.ppp_acfc, p.ppp_pfc));
   s.mppe_hdr_len = mppe ? static_cast<std::uint8_t>(crypto::mppe_header_len + (p.ppp_pfc ? 1 : 2)) : 0;
   s.l2tp_hdr_len = static_cast<std::uint8_t>(wire::l2tp_data_header_len(data_header(p)));
+  s.overhead = static_cast<std::uint8_t>(wire::session_overhead(s.l2tp_hdr_len, s.ppp_hdr_len, s.mppe_hdr_len));
   for (unsigned w = 0; w < _seg.header().n_workers; ++w) {
     _seg.session_counters(w)[slot] = SessionCounters{};
   }
@@ -116,9 +137,11 @@ Ack SessionTable::add(const SessionParams& p) {
   // Both keys are swapped atomically for readers; a client's address that
   // changed leaves the old one's key to be removed.
   if (rte_hash_add_key_data(_by_ids, &ids, slot_data(slot)) < 0 ||
-      rte_hash_add_key_data(_by_addr, &p.inner_addr, slot_data(slot)) < 0) {
+      rte_hash_add_key_data(_by_addr, &p.inner_addr, slot_data(slot)) < 0 ||
+      (p.ipv6 != 0 && rte_hash_add_key_data(_by_prefix6, &prefix, slot_data(slot)) < 0)) {
     if (old == nullptr) {
       rte_hash_del_key(_by_ids, &ids);
+      rte_hash_del_key(_by_addr, &p.inner_addr);
     }
     publish_dir(slot, nullptr);
     s.mppe_rx.wipe();
@@ -133,7 +156,12 @@ Ack SessionTable::add(const SessionParams& p) {
   if (old->params.inner_addr != p.inner_addr) {
     addr_key = {_by_addr, rte_hash_del_key(_by_addr, &old->params.inner_addr)};
   }
-  retire(old->slot, addr_key, {});
+  SlotReclaim::KeyPos prefix_pos{};
+  const std::uint64_t old_prefix = prefix_key(old->params);
+  if (old->params.ipv6 != 0 && (p.ipv6 == 0 || old_prefix != prefix)) {
+    prefix_pos = {_by_prefix6, rte_hash_del_key(_by_prefix6, &old_prefix)};
+  }
+  retire(old->slot, addr_key, {}, prefix_pos);
   return channel::make_ack(AckResult::replaced, slot);
 }
 
@@ -144,14 +172,20 @@ Ack SessionTable::del(std::uint16_t tunnel_id, std::uint16_t session_id) {
     return channel::make_ack(AckResult::not_found);
   }
   const std::uint32_t slot = s->slot;
+  SlotReclaim::KeyPos prefix_pos{};
+  if (s->params.ipv6 != 0) {
+    const std::uint64_t prefix = prefix_key(s->params);
+    prefix_pos = {_by_prefix6, rte_hash_del_key(_by_prefix6, &prefix)};
+  }
   retire(slot, {_by_ids, rte_hash_del_key(_by_ids, &ids)},
-         {_by_addr, rte_hash_del_key(_by_addr, &s->params.inner_addr)});
+         {_by_addr, rte_hash_del_key(_by_addr, &s->params.inner_addr)}, prefix_pos);
   return channel::make_ack(AckResult::ok, slot);
 }
 
-void SessionTable::retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b) {
+void SessionTable::retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b,
+                          SlotReclaim::KeyPos c) {
   publish_dir(slot, nullptr);
-  _reclaim.retire(slot, a, b);
+  _reclaim.retire(slot, a, b, c);
 }
 
 void SessionTable::reclaim() {

@@ -23,6 +23,9 @@ struct alignas(64) SessionState {
   std::uint8_t ppp_hdr_len;   // what we send: 1 to 4 bytes (protocol 0x21, or 0xFD with MPPE)
   std::uint8_t l2tp_hdr_len;  // what we send: 6, or 10 with sequencing
   std::uint8_t mppe_hdr_len;  // MPPE header + the encrypted protocol field: 0, 3 or 4
+  // UDP + L2TP + PPP + MPPE as sent: the tunnel MTU is the outbound SA's
+  // max_payload less this (wire/tunnel_mtu.h).
+  std::uint8_t overhead;
   std::atomic<std::uint16_t> ns_out;  // next Ns when sequencing (RFC 2661 §5.8)
   // MPPE per direction: rx is written by the worker that receives on the
   // outside port, tx by the one that receives on the inside port.
@@ -40,6 +43,8 @@ class SessionTable {
   // Workers: lock-free lookups; nullptr when absent.
   SessionState* find_by_ids(std::uint16_t tunnel_id, std::uint16_t session_id) const noexcept;
   SessionState* find_by_addr(std::uint32_t inner_addr) const noexcept;
+  // By the client's /64 (wire::prefix64 of an address in it).
+  SessionState* find_by_prefix6(std::uint64_t prefix) const noexcept;
 
   // Main thread only.
   channel::Ack add(const channel::SessionParams& p);
@@ -51,14 +56,16 @@ class SessionTable {
     return std::uint32_t{tunnel} << 16 | session;
   }
   SessionState* lookup(rte_hash* h, std::uint32_t key) const noexcept;
+  static std::uint64_t prefix_key(const channel::SessionParams& p) noexcept;
   void publish_dir(std::uint32_t slot, const channel::SessionParams* p);
-  void retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b);
+  void retire(std::uint32_t slot, SlotReclaim::KeyPos a, SlotReclaim::KeyPos b, SlotReclaim::KeyPos c = {});
   bool init_mppe(SessionState& s, const channel::SessionParams& p);
 
   channel::Segment& _seg;
   SlotPool<SessionState> _slots;
   rte_hash* _by_ids;   // u32 tunnel << 16 | session
   rte_hash* _by_addr;  // u32 inner address
+  rte_hash* _by_prefix6;  // u64: the client's /64, sessions with IPv6 only
   crypto::MgrPtr _mgr;  // SHA-1 for MPPE keys at installation
   SlotReclaim _reclaim;
 };

@@ -80,8 +80,8 @@ class SlotReclaim {
 
   explicit SlotReclaim(rte_rcu_qsbr* rcu) noexcept : _rcu(rcu) {}
 
-  void retire(std::uint32_t slot, KeyPos a = {}, KeyPos b = {}) {
-    _deferred.push_back({slot, {a, b}, rte_rcu_qsbr_start(_rcu)});
+  void retire(std::uint32_t slot, KeyPos a = {}, KeyPos b = {}, KeyPos c = {}) {
+    _deferred.push_back({slot, {a, b, c}, rte_rcu_qsbr_start(_rcu)});
   }
 
   // Calls free_slot(slot) for every slot whose grace period has ended.
@@ -102,7 +102,7 @@ class SlotReclaim {
  private:
   struct Deferred {
     std::uint32_t slot;
-    std::array<KeyPos, 2> keys;
+    std::array<KeyPos, 3> keys;
     std::uint64_t token;
   };
 

@@ -57,28 +57,17 @@ constexpr std::uint16_t csum_update16_at(std::uint16_t hc, std::size_t offset, s
   return csum_update16(hc, old_v, new_v);
 }
 
-}  // namespace
-
-MssResult clamp_tcp_mss(std::span<std::uint8_t> pkt, std::uint16_t max_mss) noexcept {
-  if (pkt.size() < sizeof(Ipv4Hdr)) [[unlikely]] {
-    return MssResult::malformed;
-  }
-  const auto* ip = reinterpret_cast<const Ipv4Hdr*>(pkt.data());
-  // Only the fragment at offset 0 holds the TCP header; the others pass.
-  if (ip->proto != ipproto_tcp || (ip->frag.host() & ipv4_frag_offset_mask) != 0) {
-    return MssResult::not_syn;
-  }
-  const std::size_t ihl = ip->ihl_bytes();
-  if (ihl < sizeof(Ipv4Hdr) || pkt.size() < ihl + sizeof(TcpHdr)) [[unlikely]] {
-    return MssResult::malformed;
-  }
-  std::uint8_t* const seg = pkt.data() + ihl;
+// The TCP segment of either IP version. Both pseudo-headers (12 and 40
+// bytes) are of even length, so an offset's parity in the segment is its
+// parity in the checksummed data.
+MssResult clamp_segment(std::span<std::uint8_t> tcp_bytes, std::uint16_t max_mss) noexcept {
+  std::uint8_t* const seg = tcp_bytes.data();
   auto* tcp = reinterpret_cast<TcpHdr*>(seg);
   if ((tcp->flags & tcp_flag_syn) == 0) [[likely]] {
     return MssResult::not_syn;
   }
   const std::size_t hdr_len = tcp->header_bytes();
-  if (hdr_len < sizeof(TcpHdr) || hdr_len > pkt.size() - ihl) {
+  if (hdr_len < sizeof(TcpHdr) || hdr_len > tcp_bytes.size()) {
     return MssResult::malformed;
   }
 
@@ -136,6 +125,41 @@ MssResult clamp_tcp_mss(std::span<std::uint8_t> pkt, std::uint16_t max_mss) noex
   }
   tcp->csum = Be16::from_host(hc);
   return MssResult::clamped;
+}
+
+}  // namespace
+
+MssResult clamp_tcp_mss(std::span<std::uint8_t> pkt, std::uint16_t max_mss) noexcept {
+  if (pkt.size() < sizeof(Ipv4Hdr)) [[unlikely]] {
+    return MssResult::malformed;
+  }
+  const auto* ip = reinterpret_cast<const Ipv4Hdr*>(pkt.data());
+  // Only the fragment at offset 0 holds the TCP header; the others pass.
+  if (ip->proto != ipproto_tcp || (ip->frag.host() & ipv4_frag_offset_mask) != 0) {
+    return MssResult::not_syn;
+  }
+  const std::size_t ihl = ip->ihl_bytes();
+  if (ihl < sizeof(Ipv4Hdr) || pkt.size() < ihl + sizeof(TcpHdr)) [[unlikely]] {
+    return MssResult::malformed;
+  }
+  return clamp_segment(pkt.subspan(ihl), max_mss);
+}
+
+// IPv6 (RFC 8200): TCP right after the fixed header. A SYN behind extension
+// headers passes unclamped: hosts do not put any there.
+MssResult clamp_tcp_mss6(std::span<std::uint8_t> pkt, std::uint16_t max_mss) noexcept {
+  constexpr std::size_t ip6_hdr = 40;
+  constexpr std::size_t next_header_at = 6;
+  if (pkt.size() < ip6_hdr) [[unlikely]] {
+    return MssResult::malformed;
+  }
+  if (pkt[next_header_at] != ipproto_tcp) {
+    return MssResult::not_syn;
+  }
+  if (pkt.size() < ip6_hdr + sizeof(TcpHdr)) [[unlikely]] {
+    return MssResult::malformed;
+  }
+  return clamp_segment(pkt.subspan(ip6_hdr), max_mss);
 }
 
 }  // namespace l2tpgw::wire

@@ -25,4 +25,8 @@ enum class MssResult : std::uint8_t {
 // as they came.
 MssResult clamp_tcp_mss(std::span<std::uint8_t> ipv4_packet, std::uint16_t max_mss) noexcept;
 
+// The same for an IPv6 packet (40-byte header; the span ends at its payload
+// length) whose next header is TCP.
+MssResult clamp_tcp_mss6(std::span<std::uint8_t> ipv6_packet, std::uint16_t max_mss) noexcept;
+
 }  // namespace l2tpgw::wire

@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from pcapfile import LINKTYPE_ETHERNET, LINKTYPE_IPV4, read_pcap, write_pcap
+from segment import Segment
 
 OUTSIDE_ADDR = "198.51.100.1"
 OUTSIDE_MAC = "02:00:00:00:01:01"
@@ -128,6 +129,8 @@ class Gateway:
         self.outside_gateway = None
         self.inside_gateway = None
         self.dataplane_extra = {}
+        self.outside_mtu = None  # the outside port's "mtu" key when set
+        self.inside_extra = ""  # more settings of the inside port, as libconfig text
         # Virtual devices of the two ports; None: net_pcap on the files of
         # run() (out_in.pcap → out_out.pcap, in_in.pcap → in_out.pcap).
         self.outside_vdev = None
@@ -157,6 +160,9 @@ class Gateway:
             f"net_pcap1,rx_pcap={self.path('in_in.pcap')},tx_pcap={self.path('in_out.pcap')}")
         gateway = f' gateway = "{self.outside_gateway}";' if self.outside_gateway else ""
         in_gateway = f' gateway = "{self.inside_gateway}";' if self.inside_gateway else ""
+        if self.outside_mtu:
+            gateway += f" mtu = {self.outside_mtu};"
+        in_gateway += self.inside_extra
         sas = ",\n  ".join(sa.libconfig() for sa in self.sas)
         sessions = ""
         if self.sessions:
@@ -253,6 +259,11 @@ class Gateway:
             if during is not None:
                 during(self)
                 stats = self._wait_idle(cfg, dp, cp, expected_rx, time.monotonic() + timeout)
+            # Every worker counter, straight from the shared segment (l2tpgwctl
+            # shows a chosen set of them).
+            seg = Segment.attach(self.channel)
+            seg_totals = seg.totals()
+            seg.close()
             self._stop(dp, "data plane")
             dp = None
             # The control plane drains what the data plane punted last.
@@ -265,6 +276,7 @@ class Gateway:
                             self._log("dataplane.log") + self._log("controlplane.log"))
             result.cp_log = self._log("controlplane.log", tail=None)
             result.elapsed = elapsed
+            result.seg_totals = seg_totals
             ok = True
             return result
         finally:

@@ -65,6 +65,7 @@ class SessionSpec:
     pfc: bool = False
     sequencing: bool = False
     mppe: MppeSpec = None
+    ipv6_prefix: str = None  # "2001:db8:1:2::/64": IPv6 on the session
 
     @property
     def peer(self):
@@ -82,6 +83,7 @@ class SessionSpec:
                 f"sa_in = {self.sa_in.spi:#x}; sa_out = {self.sa_out.spi:#x}; "
                 f'address = "{self.address}"; acfc = {b(self.acfc)}; pfc = {b(self.pfc)}; '
                 f"sequencing = {b(self.sequencing)};" + (" " + self.mppe.libconfig() if self.mppe else "")
+                + (f' ipv6_prefix = "{self.ipv6_prefix}";' if self.ipv6_prefix else "")
                 + " }")
 
 

@@ -12,6 +12,7 @@ that moves while a snapshot is taken is only ever seen at an older value."""
 import mmap
 import os
 import re
+import socket
 import struct
 import time
 
@@ -43,7 +44,8 @@ assert HEADER.size == 292  # sizeof(SegmentHeader) is 296 with its tail padding
 
 # struct WorkerCounters: these, then one per drop reason; alignas(64).
 WORKER_FIELDS = ("loops", "busy_loops", "busy_cycles", "rx_packets", "tx_packets", "punted", "esp_decapped",
-                 "esp_encapped", "arp_replies", "icmp_replies")
+                 "esp_encapped", "arp_replies", "icmp_replies", "icmp_too_big_sent", "inner_fragmented", "inner_fragments",
+                 "nd_advertisements")
 # struct SaCounters (64 bytes, two reserved words).
 SA_COUNTER_FIELDS = ("packets", "bytes", "auth_failures", "replay_drops", "decrypt_errors", "expired_drops")
 SA_COUNTERS = struct.Struct("<8Q")
@@ -57,12 +59,12 @@ assert SA_PARAMS.size == 128 and DIR_ENTRY_SIZE == 144
 SESSION_COUNTER_FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "spoofed", "punted", "other_drops")
 SESSION_COUNTERS = struct.Struct("<8Q")
 # struct SessionDirEntry: seq, in_use, installed_unix_ns, then SessionParams
-# (68 bytes: ids, addresses, SPIs, PPP/L2TP flags, MPPE bits and mode, 3
-# reserved bytes, the two 16-byte MPPE start keys), padded to the entry's
-# 8-byte alignment.
-SESSION_PARAMS = struct.Struct("<HHHHIHHIIIBBBBB3x16s16s")
+# (84 bytes: ids, addresses, SPIs, PPP/L2TP flags, MPPE bits and mode, the
+# IPv6 flag, 2 reserved bytes, the two 16-byte MPPE start keys, the IPv6 /64
+# and interface identifier), padded to the entry's 8-byte alignment.
+SESSION_PARAMS = struct.Struct("<HHHHIHHIIIBBBBBB2x16s16s8s8s")
 SESSION_DIR_ENTRY_SIZE = (DIR_ENTRY.size + SESSION_PARAMS.size + 7) // 8 * 8
-assert SESSION_PARAMS.size == 68 and SESSION_DIR_ENTRY_SIZE == 88
+assert SESSION_PARAMS.size == 84 and SESSION_DIR_ENTRY_SIZE == 104
 
 CIPHERS = ("aes-cbc-128", "aes-cbc-256", "aes-gcm-128", "aes-gcm-256", "3des-cbc")  # enum EspCipher
 AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128")  # enum EspAuth
@@ -206,13 +208,15 @@ class Segment:
                 if not in_use:
                     return None
                 (tid, sid, ptid, psid, peer, pport, lport, sa_in, sa_out, inner, acfc, pfc, seq, mppe_bits,
-                 mppe_stateless, send_key, recv_key) = raw
+                 mppe_stateless, ipv6, send_key, recv_key, prefix6, ifid6) = raw
                 return {"slot": slot, "installed_unix_ns": installed, "tunnel_id": tid, "session_id": sid,
                         "peer_tunnel_id": ptid, "peer_session_id": psid, "peer": ipv4(peer), "peer_port": pport,
                         "local_port": lport, "sa_in": sa_in, "sa_out": sa_out, "address": ipv4(inner),
                         "acfc": bool(acfc), "pfc": bool(pfc), "sequencing": bool(seq), "mppe_bits": mppe_bits,
                         "mppe_stateless": bool(mppe_stateless), "mppe_send_key": send_key,
-                        "mppe_recv_key": recv_key}
+                        "mppe_recv_key": recv_key, "ipv6": bool(ipv6),
+                        "ipv6_prefix": socket.inet_ntop(socket.AF_INET6, prefix6 + bytes(8)) + "/64" if ipv6 else None,
+                        "ipv6_interface_id": ifid6.hex() if ipv6 else None}
             time.sleep(0.0001)
         raise SegmentError(f"session directory slot {slot} kept changing")
 

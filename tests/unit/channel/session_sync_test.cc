@@ -157,6 +157,10 @@ TEST_F(SessionSyncTest, EveryFieldCountsInTheComparison) {
       [](channel::SessionParams& p) { p.mppe_send_key[15] ^= 0x80; },
       [](channel::SessionParams& p) { p.mppe_recv_key[0] ^= 0x80; },
       [](channel::SessionParams& p) { p.mppe_recv_key[15] ^= 1; },
+      [](channel::SessionParams& p) { p.ipv6 ^= 1; },
+      [](channel::SessionParams& p) { p.ipv6_prefix[0] ^= 0x20; },
+      [](channel::SessionParams& p) { p.ipv6_prefix[7] ^= 1; },
+      [](channel::SessionParams& p) { p.ipv6_ifid[7] ^= 1; },
   };
   for (std::size_t i = 0; i < changes.size(); ++i) {
     auto p = base;

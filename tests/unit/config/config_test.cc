@@ -636,5 +636,83 @@ TEST_F(ConfigTest, SessionMppeShape) {
   expect_line_error("stateless = false;", "history = false;", "unknown setting 'history'");
 }
 
+TEST_F(ConfigTest, TooBigPolicyAndIcmpRate) {
+  const Config d = load_config(write(base_config));
+  EXPECT_EQ(d.dataplane.inner_too_big, InnerTooBig::fragment);
+  EXPECT_EQ(d.dataplane.icmp_rate, 1000u);
+  EXPECT_EQ(d.dataplane.icmp_burst, 50u);
+  EXPECT_EQ(d.ports[0].mtu, 1500);
+  const Config c = load_config(write(replaced(
+      "punt_burst = 64;", "punt_burst = 64; inner_too_big = \"icmp\"; icmp_rate = 10; icmp_burst = 3;")));
+  EXPECT_EQ(c.dataplane.inner_too_big, InnerTooBig::icmp);
+  EXPECT_EQ(c.dataplane.icmp_rate, 10u);
+  EXPECT_EQ(c.dataplane.icmp_burst, 3u);
+  EXPECT_EQ(load_config(write(replaced("punt_burst = 64;", "punt_burst = 64; inner_too_big = \"drop\";")))
+                .dataplane.inner_too_big,
+            InnerTooBig::drop);
+  expect_line_error("punt_burst = 64;", "inner_too_big = \"split\";",
+                    "'inner_too_big' is 'split', must be \"fragment\", \"icmp\" or \"drop\"");
+  expect_line_error("punt_burst = 64;", "icmp_rate = 0;", "'icmp_rate' is 0");
+  const Config m = load_config(write(replaced("gateway = \"198.51.100.254\";",
+                                              "gateway = \"198.51.100.254\"; mtu = 1400;")));
+  EXPECT_EQ(m.ports[0].mtu, 1400);
+  expect_line_error("gateway = \"198.51.100.254\";", "mtu = 500;", "'mtu' is 500, must be in 576..9216");
+}
+
+TEST_F(ConfigTest, InsideIpv6) {
+  const std::string v6 =
+      "address = \"10.0.0.1/24\"; ipv6_address = \"2001:db8:ffff::1/64\"; ipv6_gateway = \"fe80::1\"; "
+      "ipv6_neighbors = ( { address = \"2001:db8:ffff::2\"; mac = \"02:00:00:00:0a:02\"; } );";
+  const Config c = load_config(write(replaced("address = \"10.0.0.1/24\";", v6)));
+  const PortConfig& in = c.ports[1];
+  ASSERT_TRUE(in.address6);
+  EXPECT_EQ(in.address6->len, 64);
+  EXPECT_EQ(in.address6->addr, (wire::Ipv6Addr{0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+  ASSERT_TRUE(in.gateway6);
+  EXPECT_EQ((*in.gateway6)[0], 0xfe);
+  ASSERT_EQ(in.neighbors6.size(), 1u);
+  EXPECT_EQ(in.neighbors6[0].mac, (wire::Mac{2, 0, 0, 0, 0x0a, 2}));
+  EXPECT_FALSE(c.ports[0].address6);
+  expect_line_error("address = \"10.0.0.1/24\";", "address = \"10.0.0.1/24\"; ipv6_address = \"2001:db8::1\";",
+                    "'ipv6_address' must be a unicast IPv6 address with its prefix length");
+  expect_line_error("address = \"10.0.0.1/24\";", "address = \"10.0.0.1/24\"; ipv6_gateway = \"fe80::1\";",
+                    "'ipv6_gateway' needs 'ipv6_address'");
+  expect_line_error("address = \"10.0.0.1/24\";",
+                    "address = \"10.0.0.1/24\"; ipv6_address = \"2001:db8::1/64\"; ipv6_gateway = \"2001:db9::1\";",
+                    "'ipv6_gateway' must be another unicast address on the port's prefix");
+  expect_line_error("address = \"198.51.100.1/24\";",
+                    "address = \"198.51.100.1/24\"; ipv6_address = \"2001:db8::1/64\";",
+                    "'ipv6_address' is only for the inside port");
+}
+
+TEST_F(ConfigTest, SessionIpv6Prefix) {
+  const Config c = load_config(write(replaced("address = \"10.1.0.8\";",
+                                              "address = \"10.1.0.8\"; ipv6_prefix = \"2001:db8:1:2::/64\";")));
+  const auto& p = c.sessions[1].params;
+  EXPECT_EQ(p.ipv6, 1);
+  const std::uint8_t prefix[8] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2};
+  EXPECT_EQ(std::memcmp(p.ipv6_prefix, prefix, 8), 0);
+  const std::uint8_t ifid[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(std::memcmp(p.ipv6_ifid, ifid, 8), 0) << "::1 when the prefix's host part is 0";
+  EXPECT_EQ(c.sessions[0].params.ipv6, 0);
+  const Config d = load_config(write(replaced(
+      "address = \"10.1.0.8\";",
+      "address = \"10.1.0.8\"; ipv6_prefix = \"2001:db8:1:2::/64\"; ipv6_interface_id = \"::1122:3344:5566:7788\";")));
+  const std::uint8_t id2[8] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+  EXPECT_EQ(std::memcmp(d.sessions[1].params.ipv6_ifid, id2, 8), 0);
+  expect_line_error("address = \"10.1.0.8\";", "address = \"10.1.0.8\"; ipv6_prefix = \"2001:db8:1:2::/48\";",
+                    "'ipv6_prefix' must be a global unicast /64");
+  expect_line_error("address = \"10.1.0.8\";", "address = \"10.1.0.8\"; ipv6_prefix = \"fe80::/64\";",
+                    "'ipv6_prefix' must be a global unicast /64");
+  expect_line_error("address = \"10.1.0.8\";", "address = \"10.1.0.8\"; ipv6_interface_id = \"::1\";",
+                    "'ipv6_interface_id' needs 'ipv6_prefix'");
+  // The same /64 for two sessions.
+  std::string text = replaced("address = \"10.1.0.7\";", "address = \"10.1.0.7\"; ipv6_prefix = \"2001:db8:1:2::/64\";");
+  const auto at = text.find("address = \"10.1.0.8\";");
+  text.replace(at, std::string("address = \"10.1.0.8\";").size(),
+               "address = \"10.1.0.8\"; ipv6_prefix = \"2001:db8:1:2:ffff::/64\";");
+  expect_error(text, line_of(text, "address = \"10.1.0.8\";"), "'ipv6_prefix' is already given to tunnel 1 session 2");
+}
+
 }  // namespace
 }  // namespace l2tpgw
