@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 4;
+inline constexpr std::uint16_t version = 5;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -31,6 +31,7 @@ enum class MsgType : std::uint16_t {
   session_add = 7,
   session_del = 8,
   session_event = 9,
+  session_mppe_reset = 10,
 };
 
 struct MsgHeader {
@@ -129,6 +130,10 @@ struct SessionDel {
   std::uint16_t local_tunnel_id;
   std::uint16_t local_session_id;
 };
+// The client's CCP Reset-Request (RFC 3078 §8.2): the session's next MPPE
+// frame to the client changes key and carries the A bit. Same layout as
+// SessionDel.
+using SessionMppeReset = SessionDel;
 
 enum class SessionEventKind : std::uint8_t {
   // Stateful MPPE lost packets: the control plane must send a CCP
@@ -206,6 +211,7 @@ union CtrlMsg {
   SaLifetimeEvent lifetime;
   SessionAdd session_add;
   SessionDel session_del;
+  SessionMppeReset session_mppe_reset;
   SessionEvent session_event;
   std::uint8_t bytes[ctrl_elem_size];
 };

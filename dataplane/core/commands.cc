@@ -29,6 +29,9 @@ channel::Ack apply(Runtime& rt, channel::CtrlMsg& msg) {
       return rt.sessions->add(msg.session_add.session);
     case channel::MsgType::session_del:
       return rt.sessions->del(msg.session_del.local_tunnel_id, msg.session_del.local_session_id);
+    case channel::MsgType::session_mppe_reset:
+      return rt.sessions->mppe_reset(msg.session_mppe_reset.local_tunnel_id,
+                                     msg.session_mppe_reset.local_session_id);
     default:
       return channel::make_ack(channel::AckResult::bad_message);
   }

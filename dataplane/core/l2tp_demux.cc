@@ -181,7 +181,8 @@ void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexce
   const auto* udp = reinterpret_cast<const wire::UdpHdr*>(ip + 1);
   const std::span<const std::uint8_t> l2tp{rte_pktmbuf_mtod_offset(m, const std::uint8_t*, l2tp_off),
                                            udp->len.host() - sizeof(wire::UdpHdr)};
-  const PuntOrigin from{d.sa, ip->src.host(), d.peer_port, d.sa->params.encap};
+  const PuntOrigin from{d.sa, ip->src.host(), d.peer_port,
+                        d.sa != nullptr ? d.sa->params.encap : channel::Encap::none};
   const wire::L2tpParse h = wire::parse_l2tp(l2tp);
   if (!h.ok()) {
     w.drop(m, Drop::l2tp_malformed);
@@ -197,7 +198,10 @@ void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexce
     return;
   }
   const channel::SessionParams& sp = s->params;
-  if (sp.sa_in_spi != d.sa->params.spi || sp.peer_addr != ip->src.host() || sp.peer_port != udp->src.host()) {
+  // A plain session (SPI 0) takes only plain packets, an ESP session only
+  // its own SA's.
+  const std::uint32_t spi = d.sa != nullptr ? d.sa->params.spi : 0;
+  if (sp.sa_in_spi != spi || sp.peer_addr != ip->src.host() || sp.peer_port != udp->src.host()) {
     w.drop(m, Drop::l2tp_wrong_sa);
     return;
   }

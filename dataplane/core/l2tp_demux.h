@@ -12,7 +12,7 @@
 namespace l2tpgw {
 
 // d: a decapsulated packet, Ethernet + IPv4 + UDP to port 1701 (lengths
-// checked). Consumes d.m: forwarded, punted (L2TP or PPP control) or dropped.
+// checked); d.sa null for plain L2TP, which only plain sessions take. Consumes d.m: forwarded, punted (L2TP or PPP control) or dropped.
 void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexcept;
 
 }  // namespace l2tpgw

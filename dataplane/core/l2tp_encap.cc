@@ -78,6 +78,10 @@ bool wrap(WorkerCtx& w, SessionState& s, rte_mbuf* m, unsigned inner_len, std::u
       proto[0] = 0;
       proto[1] = static_cast<std::uint8_t>(ppp_proto);
     }
+    if (s.mppe_tx_reset.load(std::memory_order_relaxed) &&
+        s.mppe_tx_reset.exchange(false, std::memory_order_acquire)) [[unlikely]] {
+      s.mppe_tx.reset();
+    }
     s.mppe_tx.encrypt(w.mgr.get(), {frame, s.mppe_hdr_len + inner_len});
   }
   SessionCounters& c = w.session_ctr[s.slot];
@@ -92,6 +96,33 @@ void decrement_ttl(wire::Ipv4Hdr* ip) noexcept {
   --ip->ttl;
   ip->csum = wire::Be16::from_host(
       wire::csum_update16(ip->csum.host(), before, static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto)));
+}
+
+// Where a session's packets leave: through its outbound SA, or, for plain
+// L2TP from a trusted LAC (SPIs 0), straight out of the outside port.
+struct OutPath {
+  SaState* sa = nullptr;
+  unsigned max_payload = 0;  // the largest IPv4 payload (UDP and all) that fits
+  bool ok = false;
+};
+
+OutPath out_path(WorkerCtx& w, const SessionState& s) noexcept {
+  const channel::SessionParams& sp = s.params;
+  if (sp.sa_out_spi == 0) {
+    return {nullptr, static_cast<unsigned>(w.rt.outside_port().mtu - sizeof(wire::Ipv4Hdr)), true};
+  }
+  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
+  return {sa, sa != nullptr ? sa->max_payload : 0u, sa != nullptr};
+}
+
+// A wrapped packet of a plain session carries UDP checksum 0, which IPv4
+// allows (RFC 768); for ESP sessions the ICV covers the datagram.
+void emit(WorkerCtx& w, rte_mbuf* m, const OutPath& out, EncapBatch& batch) noexcept {
+  if (out.sa != nullptr) {
+    batch.add(w, m, out.sa);
+  } else {
+    ip_output(w, w.rt.outside_port(), m);
+  }
 }
 
 // RFC 1191 §4: "fragmentation needed and DF set" with the next-hop MTU, from
@@ -128,8 +159,8 @@ void icmp_frag_needed(WorkerCtx& w, const SessionState& s, rte_mbuf* m, unsigned
 
 // RFC 791 §3.2: m keeps the first fragment; the others are copied into
 // fresh mbufs of the pool. Each is then wrapped like any packet.
-void fragment(WorkerCtx& w, SessionState& s, SaState* sa, rte_mbuf* m, unsigned inner_len, unsigned mtu,
-              EncapBatch& batch) noexcept {
+void fragment(WorkerCtx& w, SessionState& s, const OutPath& out, rte_mbuf* m, unsigned inner_len,
+              unsigned mtu, EncapBatch& batch) noexcept {
   auto* inner = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
   const unsigned per = wire::fragment_data_len(mtu);
   const unsigned data_len = inner_len - sizeof(wire::Ipv4Hdr);
@@ -163,7 +194,7 @@ void fragment(WorkerCtx& w, SessionState& s, SaState* sa, rte_mbuf* m, unsigned 
   for (unsigned k = 0; k < n; ++k) {
     const unsigned len = rte_pktmbuf_data_len(frags[k]) - sizeof(wire::EthHdr);
     if (wrap(w, s, frags[k], len, wire::ppp_proto_ipv4)) {
-      batch.add(w, frags[k], sa);
+      emit(w, frags[k], out, batch);
     }
   }
 }
@@ -199,9 +230,8 @@ void icmp6_too_big(WorkerCtx& w, const SessionState& s, rte_mbuf* m, unsigned le
 }  // namespace
 
 void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept {
-  const channel::SessionParams& sp = s.params;
-  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
-  if (sa == nullptr) {
+  const OutPath out = out_path(w, s);
+  if (!out.ok) {
     drop_session(w, m, Drop::session_no_sa, s);
     return;
   }
@@ -211,7 +241,7 @@ void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) 
     return;
   }
   const unsigned len = sizeof(wire::Ipv6Hdr) + ip->payload_len.host();
-  const unsigned mtu = wire::tunnel_mtu(sa->max_payload, s.overhead);
+  const unsigned mtu = wire::tunnel_mtu(out.max_payload, s.overhead);
   if (len > mtu) [[unlikely]] {
     icmp6_too_big(w, s, m, len, mtu);
     return;
@@ -223,14 +253,13 @@ void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) 
     wire::clamp_tcp_mss6({reinterpret_cast<std::uint8_t*>(ip), len}, static_cast<std::uint16_t>(limit));
   }
   if (wrap(w, s, m, len, wire::ppp_proto_ipv6)) {
-    batch.add(w, m, sa);
+    emit(w, m, out, batch);
   }
 }
 
 void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept {
-  const channel::SessionParams& sp = s.params;
-  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
-  if (sa == nullptr) {
+  const OutPath out = out_path(w, s);
+  if (!out.ok) {
     drop_session(w, m, Drop::session_no_sa, s);
     return;
   }
@@ -240,7 +269,7 @@ void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) n
     return;
   }
   const unsigned inner_len = inner->total_len.host();
-  const unsigned mtu = wire::tunnel_mtu(sa->max_payload, s.overhead);
+  const unsigned mtu = wire::tunnel_mtu(out.max_payload, s.overhead);
   if (inner_len > mtu) [[unlikely]] {
     const bool df = (inner->frag.host() & wire::ipv4_df) != 0;
     const InnerTooBig policy = w.rt.cfg.inner_too_big;
@@ -258,11 +287,11 @@ void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) n
     wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), inner_len}, w.rt.cfg.tcp_mss);
   }
   if (inner_len > mtu) [[unlikely]] {
-    fragment(w, s, sa, m, inner_len, mtu, batch);
+    fragment(w, s, out, m, inner_len, mtu, batch);
     return;
   }
   if (wrap(w, s, m, inner_len, wire::ppp_proto_ipv4)) {
-    batch.add(w, m, sa);
+    emit(w, m, out, batch);
   }
 }
 

@@ -35,6 +35,12 @@ void udp_input(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, const wire::Ipv4
     punt(w, port, m, channel::PuntReason::ike, from);
     return;
   }
+  // Plain L2TP: control goes to the control plane, which takes it only from
+  // the LACs it trusts; data only reaches sessions set up that way.
+  if (dport == wire::port_l2tp) {
+    l2tp_demux(w, port, {m, nullptr, udp->src.host(), wire::ipproto_udp});
+    return;
+  }
   if (dport != wire::port_nat_t) {
     w.drop(m, Drop::udp_port);
     return;

@@ -32,10 +32,13 @@ wire::L2tpDataHeader data_header(const SessionParams& p) noexcept {
 
 bool session_params_valid(const SessionParams& p) noexcept {
   const bool mppe_ok = p.mppe_bits == 0 || p.mppe_bits == 40 || p.mppe_bits == 56 || p.mppe_bits == 128;
-  // RFC 2661 §3.1: id 0 addresses the tunnel itself (control), never a session.
+  // RFC 2661 §3.1: id 0 addresses the tunnel itself (control), never a
+  // session. Inner address 0: PPP is still negotiating, the session carries
+  // only its control frames. SPIs 0 both ways: plain L2TP from a LAC the
+  // control plane trusts; never one of each.
   return mppe_ok && p.local_tunnel_id != 0 && p.local_session_id != 0 && p.peer_tunnel_id != 0 &&
          p.peer_session_id != 0 && p.peer_addr != 0 && p.peer_port != 0 && p.local_port != 0 &&
-         p.inner_addr != 0 && p.sa_in_spi != 0 && p.sa_out_spi != 0 &&
+         (p.sa_in_spi == 0) == (p.sa_out_spi == 0) &&
          (p.ipv6 == 0 || (p.ipv6 == 1 && wire::prefix64(p.ipv6_prefix) != 0));
 }
 
@@ -94,7 +97,7 @@ Ack SessionTable::add(const SessionParams& p) {
   }
   const std::uint32_t ids = ids_key(p.local_tunnel_id, p.local_session_id);
   SessionState* old = lookup(_by_ids, ids);
-  SessionState* holder = find_by_addr(p.inner_addr);
+  SessionState* holder = p.inner_addr != 0 ? find_by_addr(p.inner_addr) : nullptr;
   if (holder != nullptr && holder != old) {
     return channel::make_ack(AckResult::bad_params);  // the address is another session's
   }
@@ -123,6 +126,7 @@ Ack SessionTable::add(const SessionParams& p) {
   explicit_bzero(s.params.mppe_send_key, sizeof s.params.mppe_send_key);
   explicit_bzero(s.params.mppe_recv_key, sizeof s.params.mppe_recv_key);
   s.slot = slot;
+  s.mppe_tx_reset.store(false, std::memory_order_relaxed);
   const bool mppe = p.mppe_bits != 0;
   s.ppp_hdr_len = static_cast<std::uint8_t>(
       wire::ppp_header_len(mppe ? crypto::mppe_ppp_protocol : wire::ppp_proto_ipv4, p.ppp_acfc, p.ppp_pfc));
@@ -137,7 +141,7 @@ Ack SessionTable::add(const SessionParams& p) {
   // Both keys are swapped atomically for readers; a client's address that
   // changed leaves the old one's key to be removed.
   if (rte_hash_add_key_data(_by_ids, &ids, slot_data(slot)) < 0 ||
-      rte_hash_add_key_data(_by_addr, &p.inner_addr, slot_data(slot)) < 0 ||
+      (p.inner_addr != 0 && rte_hash_add_key_data(_by_addr, &p.inner_addr, slot_data(slot)) < 0) ||
       (p.ipv6 != 0 && rte_hash_add_key_data(_by_prefix6, &prefix, slot_data(slot)) < 0)) {
     if (old == nullptr) {
       rte_hash_del_key(_by_ids, &ids);
@@ -163,6 +167,18 @@ Ack SessionTable::add(const SessionParams& p) {
   }
   retire(old->slot, addr_key, {}, prefix_pos);
   return channel::make_ack(AckResult::replaced, slot);
+}
+
+Ack SessionTable::mppe_reset(std::uint16_t tunnel_id, std::uint16_t session_id) {
+  SessionState* s = lookup(_by_ids, ids_key(tunnel_id, session_id));
+  if (s == nullptr) {
+    return channel::make_ack(AckResult::not_found);
+  }
+  if (s->params.mppe_bits == 0) {
+    return channel::make_ack(AckResult::bad_params);
+  }
+  s->mppe_tx_reset.store(true, std::memory_order_release);
+  return channel::make_ack(AckResult::ok, s->slot);
 }
 
 Ack SessionTable::del(std::uint16_t tunnel_id, std::uint16_t session_id) {

@@ -27,6 +27,10 @@ struct alignas(64) SessionState {
   // max_payload less this (wire/tunnel_mtu.h).
   std::uint8_t overhead;
   std::atomic<std::uint16_t> ns_out;  // next Ns when sequencing (RFC 2661 §5.8)
+  // Set by the main thread on the control plane's session_mppe_reset; the
+  // worker that owns mppe_tx takes it before its next frame, so the MPPE
+  // state keeps a single writer.
+  std::atomic<bool> mppe_tx_reset;
   // MPPE per direction: rx is written by the worker that receives on the
   // outside port, tx by the one that receives on the inside port.
   alignas(64) crypto::MppeState mppe_rx;
@@ -49,6 +53,7 @@ class SessionTable {
   // Main thread only.
   channel::Ack add(const channel::SessionParams& p);
   channel::Ack del(std::uint16_t tunnel_id, std::uint16_t session_id);
+  channel::Ack mppe_reset(std::uint16_t tunnel_id, std::uint16_t session_id);
   void reclaim();
 
  private:
