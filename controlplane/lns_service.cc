@@ -260,22 +260,36 @@ void LnsService::drain(Link& link, Clock::time_point now) {
         break;
       }
       case ppp::EventKind::down: {
-        _log.warning("ppp", name + " from " + l2tp::format_endpoint(link.l2tp.peer) + ": " + ev.cause);
+        // A link that was up ends normally (the user hung up, or the peer
+        // vanished); one that never came up is a failure to connect, and
+        // its cause goes into the CDN for the client's log too.
+        const std::string where = name + " from " + l2tp::format_endpoint(link.l2tp.peer);
+        l2tp::ResultCode rc{cdn_general_error, error_vendor_specific, ev.cause};
+        if (link.up) {
+          const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - link.since).count();
+          _log.info("ppp", "user " + link.ppp.auth_result().user + " disconnected after " +
+                               std::to_string(secs) + " s (" + where + "): " + ev.cause);
+          rc = {cdn_administrative, std::nullopt, ""};
+        } else {
+          _log.warning("ppp", where + ": " + ev.cause);
+        }
         link.finished = true;
         remove_from_dataplane(link);
         l2tp::LnsOutput out;
-        _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id,
-                           {cdn_general_error, error_vendor_specific, ev.cause}, instant(now), out);
+        _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id, rc, instant(now), out);
         handle(out, now);
         break;
       }
-      case ppp::EventKind::mppe_tx_reset:
-        // Stateless MPPE changes its key on every packet, so a client has
-        // no reason to ask; for stateful mode the data plane's transmit
-        // side has no reset command yet, and the client resynchronises on
-        // our next key change (every 256 packets, RFC 3078 §7.2).
-        _log.info("ppp", name + ": the client asked for an MPPE reset (CCP Reset-Request)");
+      case ppp::EventKind::mppe_tx_reset: {
+        channel::CtrlMsg m{};
+        m.session_mppe_reset.hdr.type = channel::MsgType::session_mppe_reset;
+        m.session_mppe_reset.local_tunnel_id = link.l2tp.tunnel_id;
+        m.session_mppe_reset.local_session_id = link.l2tp.session_id;
+        const auto ack = link.in_dataplane ? _hooks.call(m) : std::nullopt;
+        _log.debug("ppp", name + ": CCP Reset-Request from the client, MPPE transmit reset: " +
+                              (ack ? ack_result_name(ack->result) : std::string("not sent")));
         break;
+      }
     }
   }
 }

@@ -28,6 +28,7 @@ run_suite() {  # build-dir, meson options...
   local rc=0
   meson test -C "$dir" --suite unit --num-processes "$jobs" --print-errorlogs --logbase unit || rc=1
   meson test -C "$dir" --suite pipeline --num-processes 1 --print-errorlogs --logbase pipeline || rc=1
+  meson test -C "$dir" --suite system --num-processes 1 --print-errorlogs --logbase system || rc=1
   # The client's tests use nothing of the build: once is enough.
   if [ "$dir" = build ]; then
     meson test -C "$dir" --suite client --num-processes 1 --print-errorlogs --logbase client || rc=1
@@ -37,7 +38,7 @@ run_suite() {  # build-dir, meson options...
 
 count() {  # build-dir: adds its results to the totals
   local log p f
-  for log in "$1"/meson-logs/{unit,pipeline,client}.json; do
+  for log in "$1"/meson-logs/{unit,pipeline,system,client}.json; do
     [ -f "$log" ] || continue
     p=$(grep -c '"result": "OK"' "$log")
     f=$(grep -vc '"result": "OK"' "$log")
@@ -50,7 +51,7 @@ status=0
 for spec in "build" "build-asan -Dsanitize=true -Dbuildtype=debug"; do
   read -r -a args <<<"$spec"
   dir=${args[0]}
-  rm -f "$dir"/meson-logs/{unit,pipeline,client}.json
+  rm -f "$dir"/meson-logs/{unit,pipeline,system,client}.json
   echo "== tests in $dir"
   if ! run_suite "${args[@]}"; then
     status=1

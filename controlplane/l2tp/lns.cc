@@ -164,6 +164,15 @@ void Lns::on_packet(std::span<const std::uint8_t> udp_payload, const Endpoint& f
   _counters.count(LnsCounter::packets_received);
   if (!from.spi && !plain_allowed(from.addr)) {
     _counters.count(LnsCounter::plain_not_allowed);
+    // The operator learns why a LAC gets no answer, at most once a second
+    // so that a flood of plain datagrams cannot flood the log.
+    if (now >= _next_plain_log) {
+      _next_plain_log = now + std::chrono::seconds(1);
+      out.logs.push_back(LogRecord{cp::LogLevel::warning,
+                                   "plain L2TP from " + format_endpoint(from) +
+                                       " refused: not inside IPsec and not from a trusted LAC "
+                                       "prefix (l2tp.plain_from)"});
+    }
     return;
   }
   MessageParse p = parse_control_message(udp_payload, _cfg.secret);

@@ -78,6 +78,7 @@ class Lns {
   std::map<Key, std::uint16_t> _by_peer_tunnel;
   std::map<std::uint32_t, std::size_t> _per_peer;  // tunnels per peer address
   std::uint16_t _next_tunnel_id = 1;
+  Instant _next_plain_log{};
 };
 
 }  // namespace l2tpgw::l2tp

@@ -92,7 +92,15 @@ void Ccp::check_request(const OptionList& req, Bytes& nak, Bytes& reject) {
       continue;
     }
     const std::uint32_t offered = read_u32(o.value);
-    const std::uint32_t chosen = choose(offered);
+    std::uint32_t chosen = choose(offered);
+    // The data plane keeps one MPPE mode per session, so both directions
+    // must agree on the H bit. Our request went out first and may already
+    // be Acked: the client's must carry its H bit (pppd does the same). A
+    // client that wants the other mode Naks our request, and on_nak adopts
+    // its choice for both.
+    if (chosen != 0) {
+      chosen = (chosen & ~mppe_bit_h) | (_ours & mppe_bit_h);
+    }
     if (chosen == 0) {
       // Nothing we allow (MPPC alone, or only key lengths we refuse).
       append_option_raw(reject, o);

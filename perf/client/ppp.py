@@ -34,9 +34,10 @@ MSCHAP_ERRORS = {646: "restricted logon hours", 647: "account disabled", 648: "p
 
 # RFC 3078 §2 Supported Bits.
 MPPE_H = 0x01000000  # stateless
-MPPE_M = 0x00000080  # 128-bit
-MPPE_S = 0x00000040  # 40-bit
-MPPE_L = 0x00000020  # 56-bit
+# RFC 3078 §2.1 letters: S (0x40) is 128-bit, L (0x20) 40-bit, M (0x80) 56-bit.
+MPPE_128 = 0x00000040  # S
+MPPE_40 = 0x00000020  # L
+MPPE_56 = 0x00000080  # M
 MPPE_D = 0x00000010  # obsolete
 MPPE_C = 0x00000001  # MPPC compression
 MPPE_OPTION = 18
@@ -55,7 +56,7 @@ class Profile:
     compress: bool = True  # ask for PFC and ACFC and use them when acked
 
     def mppe_strengths(self):
-        return {"none": 0, "40": MPPE_S, "128": MPPE_M, "any": MPPE_M | MPPE_S}[self.mppe]
+        return {"none": 0, "40": MPPE_40, "128": MPPE_128, "any": MPPE_128 | MPPE_40}[self.mppe]
 
 
 def _ip(v):
@@ -191,7 +192,7 @@ class Ipcp(Fsm):
 
 
 def describe_mppe(bits):
-    strength = {MPPE_M: "128", MPPE_S: "40", MPPE_L: "56"}.get(bits & (MPPE_M | MPPE_S | MPPE_L), "?")
+    strength = {MPPE_128: "128", MPPE_40: "40", MPPE_56: "56"}.get(bits & (MPPE_128 | MPPE_40 | MPPE_56), "?")
     return f"MPPE-{strength} {'stateless' if bits & MPPE_H else 'stateful'}"
 
 
@@ -212,13 +213,13 @@ class Ccp(Fsm):
         return [(MPPE_OPTION, struct.pack("!I", self.bits))]
 
     def _acceptable(self, bits):
-        strength = bits & (MPPE_M | MPPE_S | MPPE_L)
-        return strength in (MPPE_M, MPPE_S) and strength & self.allowed and not bits & MPPE_C
+        strength = bits & (MPPE_128 | MPPE_40 | MPPE_56)
+        return strength in (MPPE_128, MPPE_40) and strength & self.allowed and not bits & MPPE_C
 
     def _best(self, bits):
         offered = bits & self.allowed
-        strength = MPPE_M if offered & MPPE_M else MPPE_S if offered & MPPE_S else \
-            (MPPE_M if self.allowed & MPPE_M else MPPE_S)
+        strength = MPPE_128 if offered & MPPE_128 else MPPE_40 if offered & MPPE_40 else \
+            (MPPE_128 if self.allowed & MPPE_128 else MPPE_40)
         return strength | (bits & MPPE_H)
 
     def on_nak(self, options):
@@ -381,7 +382,7 @@ class PppClient:
                       f"the server receives {describe_mppe(struct.unpack('!I', theirs)[0])}")
             return
         bits = struct.unpack("!I", ours)[0]
-        strength = 128 if bits & MPPE_M else 40
+        strength = 128 if bits & MPPE_128 else 40
         stateless = bool(bits & MPPE_H)
         send_key, recv_key = self._start_keys
         self.mppe_tx = mppe.Sender(send_key, strength, stateless)

@@ -28,7 +28,7 @@ from client import lac as lacmod  # noqa: E402
 from client import mppe, mschap  # noqa: E402
 from client import ppp_wire as pw  # noqa: E402
 from client.md4 import md4  # noqa: E402
-from client.ppp import MPPE_H, MPPE_M, MPPE_S, PppClient, Profile  # noqa: E402
+from client.ppp import MPPE_H, MPPE_128, MPPE_40, PppClient, Profile  # noqa: E402
 
 import mppe_ref  # noqa: E402
 
@@ -293,7 +293,7 @@ class ScriptedServer:
     IPCP Nak'ing 0.0.0.0 to 100.64.0.7 and DNS, CCP asking for
     `mppe_bits`, ICMP echo answered through mppe_ref (strict in order)."""
 
-    def __init__(self, user, password, auth=b"\xc2\x23\x81", mppe_bits=MPPE_H | MPPE_M, bad_authenticator=False,
+    def __init__(self, user, password, auth=b"\xc2\x23\x81", mppe_bits=MPPE_H | MPPE_128, bad_authenticator=False,
                  reject_magic=False):
         self.user, self.password = user, password
         self.auth, self.mppe_bits = auth, mppe_bits
@@ -412,7 +412,7 @@ class ScriptedServer:
             self.send(0x80FD, pw.build_cp(2, ident, data[4:]))
             self.send(0x80FD, pw.build_cp(1, 1, pw.build_options([(18, struct.pack("!I", self.mppe_bits))])))
         elif code == 2:
-            bits = 128 if self.mppe_bits & MPPE_M else 40
+            bits = 128 if self.mppe_bits & MPPE_128 else 40
             stateless = bool(self.mppe_bits & MPPE_H)
             self.tx = mppe_ref.Sender(self.keys[0], bits, stateless)
             self.rx = mppe_ref.Receiver(self.keys[1], bits, stateless)
@@ -462,7 +462,7 @@ client_out = []
 
 def test_ppp_conversation():
     global client_out
-    for bits, mode in ((MPPE_H | MPPE_M, "any"), (MPPE_S, "40")):
+    for bits, mode in ((MPPE_H | MPPE_128, "any"), (MPPE_40, "40")):
         client_out = []
         profile = Profile("alice", "alicepass", auth=["mschapv2"], mppe=mode, stateless=False)
         logs = []
@@ -479,7 +479,7 @@ def test_ppp_conversation():
               client.ipcp.dns == ["9.9.9.9", "1.1.1.1"] and ("ipcp-req", {3: "100.64.0.7", 129: "9.9.9.9",
                                                                           131: "1.1.1.1"}) in server.events,
               server.events)
-        want_mode = "MPPE-128 stateless" if bits & MPPE_M else "MPPE-40 stateful"
+        want_mode = "MPPE-128 stateless" if bits & MPPE_128 else "MPPE-40 stateful"
         check(f"{name}: CCP took the server's choice ({want_mode})", client.mppe_mode == want_mode
               and client.running(), (client.mppe_mode, logs))
         got = []
