@@ -302,6 +302,18 @@ TEST_F(SessionTest, PapWrongPassword) {
   EXPECT_EQ(down_cause(), "authentication failed for user alice: wrong password (PAP)");
 }
 
+// The data plane keeps one MPPE mode per session: a client asking for
+// stateful mode while our request (stateless) is out gets a Nak naming our
+// mode. Bytes per RFC 3078 §2.1 (S = 0x40 is 128-bit, H = 0x01000000).
+TEST_F(SessionTest, StatefulRequestIsNakedToOurStatelessMode) {
+  up_to_ccp();
+  const Bytes stateful_128 = {0xff, 0x03, 0x80, 0xfd, 0x01, 0x21, 0x00, 0x0a,
+                              0x12, 0x06, 0x00, 0x00, 0x00, 0x40};
+  const auto out = feed(stateful_128);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(to_hex(out[0]), "ff0380fd0321000a1206" "01000040");
+}
+
 TEST_F(SessionTest, EncryptionRequiredClientRejectsMppe) {
   settings.mppe = MppePolicy::require;
   up_to_ccp();
