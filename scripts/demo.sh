@@ -37,6 +37,10 @@ ip link add gw-in netns l2gw-gw type veth peer name ih0 netns l2gw-inside
 ip -n l2gw-gw link set gw-out up
 ip -n l2gw-gw link set gw-in up
 ip -n l2gw-client link set cl0 up
+# Client C speaks from a kernel socket: checksums written by the kernel, not
+# left to a veth "offload" that af_packet never runs.
+ip -n l2gw-client addr add 198.51.100.9/24 dev cl0
+ip netns exec l2gw-client ethtool -K cl0 tx off >/dev/null
 ip -n l2gw-inside link set ih0 address 02:00:00:00:02:02
 ip -n l2gw-inside addr add 10.0.0.2/24 dev ih0
 ip -n l2gw-inside link set ih0 up
@@ -48,10 +52,18 @@ key() { openssl rand -hex "$1"; }
 declare -A k=(
   [A_IN_ENC]=$(key 16) [A_IN_AUTH]=$(key 20) [A_OUT_ENC]=$(key 16) [A_OUT_AUTH]=$(key 20)
   [B_IN_ENC]=$(key 20) [B_OUT_ENC]=$(key 20)
+  [C_IN_ENC]=$(key 16) [C_IN_AUTH]=$(key 20) [C_OUT_ENC]=$(key 16) [C_OUT_AUTH]=$(key 20)
 )
+password=$(key 12)
 conf_file=$dir/l2tpgw.conf
 sed "s|@DIR@|$dir|" conf/demo.conf.in >"$conf_file"
 for name in "${!k[@]}"; do sed -i "s|@$name@|${k[$name]}|" "$conf_file"; done
+printf 'users = ( { name = "demo"; password = "%s"; } );\n' "$password" >"$dir/users.conf"
+cat >"$dir/client-c-esp.json" <<EOF
+{"encap": "none", "cipher": "aes-cbc-128", "integrity": "hmac-sha1-96",
+ "spi_out": $((0xa003)), "cipher_key_out": "${k[C_IN_ENC]}", "integrity_key_out": "${k[C_IN_AUTH]}",
+ "spi_in": $((0xb003)), "cipher_key_in": "${k[C_OUT_ENC]}", "integrity_key_in": "${k[C_OUT_AUTH]}"}
+EOF
 
 echo "== starting the data plane (DPDK, af_packet ports gw-out and gw-in) and the control plane"
 ip netns exec l2gw-gw build/dataplane/core/l2tpgw-dataplane --no-pci --no-huge -m 512 --no-shconf \
@@ -81,6 +93,24 @@ summary=$(echo "$out" | sed -n 's/^SUMMARY //p')
 sleep 0.5
 
 echo
+echo "== client C negotiates L2TP and PPP inside its SAs and pings the inside host"
+ip netns exec l2gw-client /usr/bin/python3 perf/l2tp_client.py --server 198.51.100.1 \
+  --local 198.51.100.9 --user demo --password "$password" --mppe 128 --stateless \
+  --esp-config "$dir/client-c-esp.json" --ping 10.0.0.2 --count 20 --hold 4 >"$dir/client-c.log" 2>&1 &
+c_pid=$!
+for _ in $(seq 100); do
+  ctl users 2>/dev/null | grep -q running && break
+  sleep 0.1
+done
+echo "-- l2tpgwctl tunnels"
+ctl tunnels
+echo "-- l2tpgwctl users"
+ctl users
+wait "$c_pid" || true
+grep -v '^{' "$dir/client-c.log" | sed 's/^/  /'
+c_summary=$(tail -n 1 "$dir/client-c.log")
+
+echo
 echo "== l2tpgwctl sa"
 ctl sa
 echo
@@ -99,9 +129,13 @@ echo
 echo "== control plane log (last lines)"
 tail -n 12 "$dir/controlplane.log" | sed 's/^/  /'
 
-/usr/bin/python3 - "$summary" <<'PY'
+/usr/bin/python3 - "$summary" "$c_summary" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
+try:
+    c = json.loads(sys.argv[2])
+except json.JSONDecodeError:
+    c = {"failure": "no summary", "pings_received": 0, "pings_sent": 0}
 print()
 print("== summary")
 print(f"  The gateway answered ARP and ping on both ports, decrypted {s['sent']} ESP packets from two "
@@ -113,4 +147,11 @@ print(f"  The gateway answered ARP and ping on both ports, decrypted {s['sent']}
       f"PPP) {s['session_sent']} pings reached the Linux host on the inside, and {s['session_replies']} "
       f"of its replies came back through the tunnel. L2TP and IKE control packets went to the control "
       f"plane; the forged packet and the replay were dropped under esp_auth and esp_replay.")
+if c.get("ok"):
+    print(f"  Client C negotiated its link with the gateway's LNS inside its ESP SAs: an L2TP tunnel and "
+          f"session, LCP, MS-CHAPv2, IPCP (address {c['address']}) and CCP ({c['mppe']}); "
+          f"{c['pings_received']} of {c['pings_sent']} pings to the inside host came back through "
+          f"ESP, L2TP, PPP and MPPE, then it hung up and the gateway removed the session.")
+else:
+    print(f"  Client C did not get its link up: {c.get('failure')} (see the control plane log above).")
 PY
