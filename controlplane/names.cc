@@ -77,7 +77,10 @@ std::string session_flags(const channel::SessionParams& p) {
   for (const auto& [on, name] : {std::pair{p.ppp_acfc, "acfc"}, std::pair{p.ppp_pfc, "pfc"},
                                  std::pair{p.l2tp_sequencing, "seq"}}) {
     if (on != 0) {
-      f += (f.empty() ? "" : ",") + std::string(name);
+      if (!f.empty()) {
+        f += ',';
+      }
+      f += name;
     }
   }
   return f.empty() ? "-" : f;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include "dataplane/config/sections.h"
@@ -73,19 +74,34 @@ std::uint32_t read_inner_addr(const Reader& r, const Setting& s, const Config& c
 
 // The data plane checks that a session's traffic arrives in sa_in and sends
 // through the outbound SA of (sa_out, peer): both must exist for this peer.
-std::uint32_t read_sa_ref(const Reader& r, const Setting& s, const Config& cfg, Direction dir,
+// The SAs by direction and SPI, built once: a million sessions must not
+// each walk the SA list.
+using SaIndex = std::unordered_multimap<std::uint64_t, const SaConfig*>;
+
+std::uint64_t sa_key(Direction dir, std::uint32_t spi) noexcept {
+  return std::uint64_t{static_cast<std::uint8_t>(dir)} << 32 | spi;
+}
+
+SaIndex index_sas(const Config& cfg) {
+  SaIndex index;
+  index.reserve(cfg.sas.size());
+  for (const auto& sa : cfg.sas) {
+    index.emplace(sa_key(sa.params.dir, sa.params.spi), &sa);
+  }
+  return index;
+}
+
+std::uint32_t read_sa_ref(const Reader& r, const Setting& s, const SaIndex& sas, Direction dir,
                           std::uint32_t peer) {
   const std::uint32_t spi = r.as_u32(s);
   const char* dir_name = dir == Direction::in ? "inbound" : "outbound";
   const SaConfig* other_peer = nullptr;
-  for (const auto& sa : cfg.sas) {
-    if (sa.params.dir != dir || sa.params.spi != spi) {
-      continue;
-    }
-    if (sa.params.peer_addr == peer) {
+  const auto [first, last] = sas.equal_range(sa_key(dir, spi));
+  for (auto it = first; it != last; ++it) {
+    if (it->second->params.peer_addr == peer) {
       return spi;
     }
-    other_peer = &sa;
+    other_peer = it->second;
   }
   const std::string key = s.getName();
   if (other_peer != nullptr) {
@@ -157,7 +173,7 @@ void read_ipv6(const Reader& r, const Setting& s, SessionParams& p) {
   }
 }
 
-SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg) {
+SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg, const SaIndex& sas) {
   r.require_group(s);
   r.check_keys(s,
                {"tunnel_id", "session_id", "peer_tunnel_id", "peer_session_id", "peer", "peer_port",
@@ -175,8 +191,8 @@ SessionConfig read_session(const Reader& r, const Setting& s, const Config& cfg)
   p.peer_port = static_cast<std::uint16_t>(r.opt_int(s, "peer_port", 1, 65535).value_or(l2tp_port));
   p.local_port =
       static_cast<std::uint16_t>(r.opt_int(s, "local_port", 1, 65535).value_or(l2tp_port));
-  p.sa_in_spi = read_sa_ref(r, r.require(s, "sa_in"), cfg, Direction::in, p.peer_addr);
-  p.sa_out_spi = read_sa_ref(r, r.require(s, "sa_out"), cfg, Direction::out, p.peer_addr);
+  p.sa_in_spi = read_sa_ref(r, r.require(s, "sa_in"), sas, Direction::in, p.peer_addr);
+  p.sa_out_spi = read_sa_ref(r, r.require(s, "sa_out"), sas, Direction::out, p.peer_addr);
   p.inner_addr = read_inner_addr(r, r.require(s, "address"), cfg);
   p.ppp_acfc = r.opt_bool(s, "acfc").value_or(false) ? 1 : 0;
   p.ppp_pfc = r.opt_bool(s, "pfc").value_or(false) ? 1 : 0;
@@ -202,8 +218,9 @@ std::vector<SessionConfig> read_sessions(const Reader& r, const Setting& list, c
   std::map<std::pair<std::uint16_t, std::uint16_t>, int> by_ids;
   std::map<std::uint32_t, std::size_t> by_addr;  // index into sessions
   std::map<std::uint64_t, std::size_t> by_prefix;
+  const SaIndex sas = index_sas(cfg);
   for (const Setting& s : list) {
-    SessionConfig sc = read_session(r, s, cfg);
+    SessionConfig sc = read_session(r, s, cfg, sas);
     const auto& p = sc.params;
     const auto [at, fresh] =
         by_ids.emplace(std::pair(p.local_tunnel_id, p.local_session_id), sc.line);
