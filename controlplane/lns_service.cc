@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "controlplane/names.h"
@@ -234,17 +235,30 @@ void LnsService::on_closed(std::uint16_t tunnel_id, std::uint16_t session_id,
 // control frame never needs a place in that order (RFC 2661 §5.4 leaves
 // it to the sender).
 void LnsService::drain(Link& link, Clock::time_point now) {
-  for (const auto& frame : link.ppp.take_output()) {
-    wire::L2tpDataHeader h;
-    h.tunnel_id = link.l2tp.peer_tunnel_id;
-    h.session_id = link.l2tp.peer_session_id;
-    std::vector<std::uint8_t> msg(wire::l2tp_data_header_len(h) + frame.size());
-    const std::size_t n = wire::build_l2tp_data_header(msg, h, frame.size());
-    std::copy(frame.begin(), frame.end(), msg.begin() + static_cast<std::ptrdiff_t>(n));
-    send_l2tp(link.l2tp.peer, msg);
-  }
+  auto frames = link.ppp.take_output();
+  auto events = link.ppp.take_events();
+  // The data plane learns the address before the frame that completes
+  // IPCP leaves: a client sends as soon as it has it, and its first
+  // packets must not meet a session without an address.
+  const auto up_first = std::stable_partition(
+      events.begin(), events.end(), [](const ppp::Event& e) { return e.kind == ppp::EventKind::up; });
   const std::string name = session_name(link.l2tp.tunnel_id, link.l2tp.session_id);
-  for (const auto& ev : link.ppp.take_events()) {
+  auto send_frames = [&] {
+    for (const auto& frame : std::exchange(frames, {})) {
+      wire::L2tpDataHeader h;
+      h.tunnel_id = link.l2tp.peer_tunnel_id;
+      h.session_id = link.l2tp.peer_session_id;
+      std::vector<std::uint8_t> msg(wire::l2tp_data_header_len(h) + frame.size());
+      const std::size_t n = wire::build_l2tp_data_header(msg, h, frame.size());
+      std::copy(frame.begin(), frame.end(), msg.begin() + static_cast<std::ptrdiff_t>(n));
+      send_l2tp(link.l2tp.peer, msg);
+    }
+  };
+  for (auto it = events.begin(); it != events.end(); ++it) {
+    if (it == up_first) {
+      send_frames();
+    }
+    const ppp::Event& ev = *it;
     switch (ev.kind) {
       case ppp::EventKind::up: {
         link.up = true;
@@ -292,6 +306,7 @@ void LnsService::drain(Link& link, Clock::time_point now) {
       }
     }
   }
+  send_frames();
 }
 
 void LnsService::send_l2tp(const l2tp::Endpoint& to, std::span<const std::uint8_t> payload) {
