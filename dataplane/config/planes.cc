@@ -73,8 +73,10 @@ DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
     d.channel = read_channel(r, *c);
   }
   // Bounds: the SA table and its per-worker counters live in the shared
-  // segment (64 bytes per SA per worker); 1M SAs is far beyond any gateway.
-  d.max_sas = static_cast<std::uint32_t>(r.opt_int(s, "max_sas", 1, 1 << 20).value_or(d.max_sas));
+  // segment (64 bytes per SA per worker) and each slot holds ~2 KB of key
+  // schedules in hugepages; a million remote-access clients need two
+  // million SAs (docs/PERFORMANCE.md, "Memory per session").
+  d.max_sas = static_cast<std::uint32_t>(r.opt_int(s, "max_sas", 1, 1 << 22).value_or(d.max_sas));
   // Each session takes 64 bytes of counters per worker and 48 of directory
   // in the shared segment: 4M sessions with 4 workers is ~1.3 GB, far beyond
   // what one gateway terminates.

@@ -362,7 +362,7 @@ TEST_F(ConfigTest, DataplaneRules) {
   expect_line_error("workers = [1, 2];", "workers = [1, 200];", "must be in 0..127");
   expect_line_error("workers = [1, 2];", "workers = 1;", "must be a list");
   expect_line_error("channel = \"bench\";", "channel = \"a/b\";", "only letters, digits");
-  expect_line_error("max_sas = 1024;", "max_sas = 0;", "'max_sas' is 0, must be in 1..1048576");
+  expect_line_error("max_sas = 1024;", "max_sas = 0;", "'max_sas' is 0, must be in 1..4194304");
   expect_line_error("max_sas = 1024;", "max_sas = \"many\";", "'max_sas' must be an integer");
   expect_line_error("replay_window = 256;", "replay_window = 100;", "must be a multiple of 64");
   expect_line_error("replay_window = 256;", "replay_window = 8192;", "must be in 64..4096");
