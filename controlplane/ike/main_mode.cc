@@ -216,7 +216,7 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   if (_config.psk_for) {
     psk = _config.psk_for(d.peer);
   }
-  if (!psk) {
+  if (!psk && _config.id_keys.empty()) {
     return fail(MainModeFailure::no_psk, {});
   }
   if (_random.nonce.size() < 8 || _random.nonce.size() > 256) {
@@ -242,14 +242,11 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
     _sa.nat = detect_nat(suite.hash, _sa.icookie, _sa.rcookie, natds, d.local, d.peer);
   }
 
-  auto keys =
-      derive_phase1(suite.hash, suite.cipher, skeyid_psk(suite.hash, *psk, _sa.ni_b, _sa.nr_b), gxy,
-                    _sa.icookie, _sa.rcookie, _gxi, _dh->public_value());
-  _skeyid = std::move(keys.skeyid);
-  _sa.skeyid_d = std::move(keys.skeyid_d);
-  _sa.skeyid_a = std::move(keys.skeyid_a);
-  _sa.enc_key = std::move(keys.enc_key);
-  _iv = std::move(keys.iv);
+  _gxy = std::move(gxy);
+  _have_address_key = psk.has_value();
+  if (psk) {
+    derive(*psk);
+  }
 
   MessageBuilder b(reply_header());
   b.add(PayloadType::key_exchange, _dh->public_value());
@@ -263,10 +260,66 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   return {std::move(b).finish(), MainModeFailure::none, {}};
 }
 
+void MainModeResponder::derive(const SecretBytes& psk) {
+  const auto& suite = _sa.transform.suite;
+  auto keys =
+      derive_phase1(suite.hash, suite.cipher, skeyid_psk(suite.hash, psk, _sa.ni_b, _sa.nr_b), _gxy,
+                    _sa.icookie, _sa.rcookie, _gxi, _dh->public_value());
+  _skeyid = std::move(keys.skeyid);
+  _sa.skeyid_d = std::move(keys.skeyid_d);
+  _sa.skeyid_a = std::move(keys.skeyid_a);
+  _sa.enc_key = std::move(keys.enc_key);
+  _iv = std::move(keys.iv);
+}
+
+namespace {
+
+// The ID payload's identity as the configuration writes it.
+bool id_names(const Identification& id, const std::string& configured) {
+  switch (static_cast<IdType>(id.type)) {
+    case IdType::ipv4_addr:
+    case IdType::fqdn:
+    case IdType::user_fqdn:
+      return id_text(id) == configured;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
   if ((h.flags & flag_encryption) == 0) {
     return fail(MainModeFailure::not_encrypted, {});
   }
+  MainModeStep first;
+  if (_have_address_key) {
+    first = verify5(d, h, nullptr);
+    if (first.failure != MainModeFailure::psk_mismatch) {
+      return first;
+    }
+  }
+  for (const auto& k : _config.id_keys) {
+    derive(k.psk);
+    auto step = verify5(d, h, &k.id);
+    if (step.failure != MainModeFailure::psk_mismatch) {
+      return step;
+    }
+  }
+  if (_have_address_key && _config.id_keys.empty()) {
+    return fail(MainModeFailure::psk_mismatch, first.cause);
+  }
+  return fail(MainModeFailure::psk_mismatch, "no configured key decrypts and verifies message 5 (" +
+                                                 std::to_string(_config.id_keys.size()) +
+                                                 " identity keys tried)");
+}
+
+MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
+                                        const std::string* bound_id) {
+  // A wrong key is only a failure once every candidate was tried.
+  auto mismatch = [](std::string why) {
+    return MainModeStep{std::nullopt, MainModeFailure::psk_mismatch, std::move(why)};
+  };
   const auto& suite = _sa.transform.suite;
   Bytes plain;
   SecretBytes next_iv;
@@ -280,22 +333,25 @@ MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
       e != ParseError::none) {
     // With the wrong key the body decrypts to noise; this is how a PSK
     // mismatch usually shows.
-    return fail(MainModeFailure::psk_mismatch,
-                "message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) + ")");
+    return mismatch("message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) +
+                    ")");
   }
   const auto* id = find_in(payloads, PayloadType::identification);
   const auto* hash = find_in(payloads, PayloadType::hash);
   if (id == nullptr || hash == nullptr) {
-    return fail(MainModeFailure::psk_mismatch, "message 5 lacks ID or HASH");
+    return mismatch("message 5 lacks ID or HASH");
   }
   Identification peer_id;
   if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
-    return fail(MainModeFailure::psk_mismatch, "message 5 ID: " + std::string(to_string(e)));
+    return mismatch("message 5 ID: " + std::string(to_string(e)));
   }
   const auto expected = hash_i(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
                                _sa.rcookie, _sai_b, id->body);
   if (!mac_equal(expected, hash->body)) {
-    return fail(MainModeFailure::psk_mismatch, "HASH_I does not verify");
+    return mismatch("HASH_I does not verify");
+  }
+  if (bound_id != nullptr && !id_names(peer_id, *bound_id)) {
+    return mismatch("the key that verified is bound to another identity");
   }
   _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
   (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "controlplane/ike/algorithms.h"
 #include "controlplane/ike/dh.h"
@@ -65,6 +66,15 @@ struct MainModeConfig {
   // RFC 2409 §5.4: in Main Mode the key must be chosen before the peer's
   // identity is known, so it is looked up by the peer's address.
   std::function<std::optional<SecretBytes>(Endpoint peer)> psk_for;
+  // Keys bound to a peer identity. The ID travels encrypted under the key
+  // (message 5), so these are tried in turn when the address's key does not
+  // decrypt and verify it; the one that verifies must also name the ID it
+  // is bound to. Each costs a few HMACs, no Diffie-Hellman.
+  struct IdKey {
+    std::string id;  // FQDN, user FQDN or dotted IPv4, as the ID payload carries it
+    SecretBytes psk;
+  };
+  std::vector<IdKey> id_keys;
   // Our ID payload body (RFC 2407 §4.6.2), e.g. ID_IPV4_ADDR, UDP, 500.
   Bytes local_id;
   // Optional check of the peer's ID payload; empty function = accept any.
@@ -125,6 +135,11 @@ class MainModeResponder {
   MainModeStep msg1(const Datagram& d, const Message& m);
   MainModeStep msg3(const Datagram& d, const Message& m);
   MainModeStep msg5(const Datagram& d, const Header& h);
+  // Message 5 under the current keys; a psk_mismatch step leaves the state
+  // alone so that the next candidate key can be tried.
+  MainModeStep verify5(const Datagram& d, const Header& h, const std::string* bound_id);
+  // Derives SKEYID and its children from one candidate key.
+  void derive(const SecretBytes& psk);
   MainModeStep fail(MainModeFailure f, std::string detail);
   Header reply_header() const;
 
@@ -135,6 +150,8 @@ class MainModeResponder {
   Bytes _sai_b;
   Bytes _gxi;
   std::optional<DhKeyPair> _dh;
+  SecretBytes _gxy;
+  bool _have_address_key = false;
   SecretBytes _skeyid;
   SecretBytes _iv;
   Bytes _last_in;  // retransmissions of it get _last_out again

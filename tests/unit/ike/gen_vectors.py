@@ -513,6 +513,156 @@ emit("mm_enc_key", mm_key)
 emit("mm_last_block", mm6_last)
 emit("mm_idir", idir_b)
 
+
+
+# ---------------------------------------------------------------- Quick Mode on that ISAKMP SA
+# Payloads packed here with struct from the RFC figures (RFC 2408 §3.2-3.15,
+# RFC 2407 §4.6, RFC 3947 §5.2), independent of the C++ encoders; hashes
+# and KEYMAT from RFC 2409 §5.5, CBC from python3-cryptography.
+def gp(nxt, body):
+    return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
+
+
+def chain_payloads(items):  # [(type, body)] -> (first type, bytes)
+    out = b""
+    for i, (_, body) in enumerate(items):
+        nxt = items[i + 1][0] if i + 1 < len(items) else 0
+        out += gp(nxt, body)
+    return items[0][0], out
+
+
+def attr_int(t, v):
+    if v < 65536:
+        return struct.pack("!HH", 0x8000 | t, v)
+    return struct.pack("!HHI", t, 4, v)
+
+
+def esp_transform(num, tid, keylen, auth, encap, seconds, kb=None, group=None):
+    a = attr_int(1, 1) + attr_int(2, seconds)
+    if kb:
+        a += attr_int(1, 2) + attr_int(2, kb)
+    a += attr_int(4, encap) + attr_int(5, auth)
+    if keylen:
+        a += attr_int(6, keylen)
+    if group:
+        a += attr_int(3, group)
+    return struct.pack("!BBH", num, tid, 0) + a
+
+
+def esp_sa(spi, transforms):
+    ts = b"".join(gp(0 if i + 1 == len(transforms) else 3, t) for i, t in enumerate(transforms))
+    prop = struct.pack("!BBBB", 1, 3, len(spi), len(transforms)) + spi + ts
+    return struct.pack("!II", 1, 1) + gp(0, prop)
+
+
+def qm_message(exch, mid, items, iv):
+    first, body = chain_payloads(items)
+    padded = body + bytes(-len(body) % 16)
+    ct = cbc(algorithms.AES, mm_key, iv, padded)
+    hdr = ICKY + MM_RCKY + struct.pack("!BBBBII", first, 0x10, exch, 1, mid, 28 + len(ct))
+    return hdr + ct, ct[-16:]
+
+
+def with_hash(items, mac):
+    after = chain_payloads(items)[1]
+    h = mac(after)
+    return [(8, h)] + items
+
+
+def p2_iv(mid):
+    return hashlib.sha1(mm6_last + struct.pack("!I", mid)).digest()[:16]
+
+
+def qm_keymat(gqm, spi, ni, nr, n):  # RFC 2409 §5.5
+    seed = gqm + bytes([3]) + struct.pack("!I", spi) + ni + nr
+    k = prf("sha1", mm_d, seed)
+    out = k
+    while len(out) < n:
+        k = prf("sha1", mm_d, k + seed)
+        out += k
+    return out[:n]
+
+
+def quick_mode(mid, offer, chosen, ni, nr, spi_r, ids, natoa, ke_i=None, ke_r=None, gqm=b"",
+               notify=None):
+    mid_b = struct.pack("!I", mid)
+    q1 = [(1, esp_sa(SPI_I, offer)), (10, ni)]
+    q2 = [(1, esp_sa(struct.pack("!I", spi_r), [chosen])), (10, nr)]
+    if ke_i:
+        q1.append((4, ke_i))
+        q2.append((4, ke_r))
+    for body in ids:
+        q1.append((5, body))
+        q2.append((5, body))
+    if notify:
+        q2.append((11, notify))
+    if natoa:
+        q1 += [(21, struct.pack("!B3x", 1) + natoa[0]), (21, struct.pack("!B3x", 1) + natoa[1])]
+        q2 += [(21, struct.pack("!B3x", 1) + CLIENT_SEEN), (21, struct.pack("!B3x", 1) + GW)]
+    m1, last1 = qm_message(32, mid, with_hash(q1, lambda a: prf("sha1", mm_a, mid_b, a)), p2_iv(mid))
+    m2, last2 = qm_message(32, mid, with_hash(q2, lambda a: prf("sha1", mm_a, mid_b, ni, a)), last1)
+    m3, _ = qm_message(32, mid, [(8, prf("sha1", mm_a, b"\x00", mid_b, ni, nr))], last2)
+    return m1, m2, m3
+
+
+QM_SPI_R = 0x5eed0001
+QM_NI = det(b"qm-ni", 32)
+QM_NR = det(b"qm-nr", 32)
+qm_offer = [esp_transform(1, 12, 128, 1, 4, 3600, 250000), esp_transform(2, 12, 128, 2, 4, 3600, 250000)]
+qm_ids = [struct.pack("!BBH", 1, 17, 1701) + CLIENT_LOCAL, struct.pack("!BBH", 1, 17, 1701) + GW]
+qm1, qm2, qm3 = quick_mode(0x0a0b0c0d, qm_offer, qm_offer[1], QM_NI, QM_NR, QM_SPI_R, qm_ids,
+                           (CLIENT_LOCAL, GW))
+emit("qm_msg1", qm1, "Quick Mode on the Main Mode SA above: MD5 refused, AES-128/SHA1 UDP-transport")
+emit("qm_msg2", qm2)
+emit("qm_msg3", qm3)
+emit("qm_nr", QM_NR)
+emit_int("qm_spi_r", QM_SPI_R)
+km_in = qm_keymat(b"", QM_SPI_R, QM_NI, QM_NR, 36)
+km_out = qm_keymat(b"", 0xc0ffee01, QM_NI, QM_NR, 36)
+emit("qm_in_enc", km_in[:16])
+emit("qm_in_auth", km_in[16:])
+emit("qm_out_enc", km_out[:16])
+emit("qm_out_auth", km_out[16:])
+
+# With PFS (MODP2048), no IDs, 86400 s offered and cut to 3600 by RESPONDER-LIFETIME.
+qm_xi = int.from_bytes(det(b"qm-xi", 32), "big")
+qm_xr = int.from_bytes(det(b"qm-xr", 32), "big")
+QM_GXI = pow(2, qm_xi, p14).to_bytes(256, "big")
+QM_GXR = pow(2, qm_xr, p14).to_bytes(256, "big")
+QM_GXY = pow(pow(2, qm_xi, p14), qm_xr, p14).to_bytes(256, "big")
+pfs_offer = [esp_transform(1, 12, 256, 2, 4, 86400, group=14)]
+rl = struct.pack("!IBBH", 1, 3, 4, 24576) + struct.pack("!I", QM_SPI_R + 1) + attr_int(1, 1) + attr_int(2, 3600)
+pq1, pq2, pq3 = quick_mode(0x01010101, pfs_offer, pfs_offer[0], QM_NI, QM_NR, QM_SPI_R + 1, [], None,
+                           QM_GXI, QM_GXR, QM_GXY, rl)
+emit("qm_pfs_msg1", pq1, "Quick Mode with PFS MODP2048 and RESPONDER-LIFETIME 3600 s")
+emit("qm_pfs_msg2", pq2)
+emit("qm_pfs_msg3", pq3)
+emit("qm_pfs_xr", qm_xr.to_bytes(32, "big"))
+km_in = qm_keymat(QM_GXY, QM_SPI_R + 1, QM_NI, QM_NR, 52)
+km_out = qm_keymat(QM_GXY, 0xc0ffee01, QM_NI, QM_NR, 52)
+emit("qm_pfs_in_enc", km_in[:32])
+emit("qm_pfs_in_auth", km_in[32:])
+emit("qm_pfs_out_enc", km_out[:32])
+emit("qm_pfs_out_auth", km_out[32:])
+
+# Informational: R-U-THERE (RFC 3706 §5.1) and our expected R-U-THERE-ACK;
+# Delete of an ESP SA and of the ISAKMP SA with INITIAL-CONTACT.
+def info_message(mid, items):
+    mid_b = struct.pack("!I", mid)
+    return qm_message(5, mid, with_hash(items, lambda a: prf("sha1", mm_a, mid_b, a)), p2_iv(mid))[0]
+
+
+cookies = ICKY + MM_RCKY
+emit("info_dpd", info_message(0x77777777, [(11, struct.pack("!IBBH", 1, 1, 16, 36136) + cookies +
+                                                struct.pack("!I", 0x01020304))]),
+     "Informational exchanges on the Main Mode SA")
+emit("info_dpd_ack", info_message(0x12345678, [(11, struct.pack("!IBBH", 1, 1, 16, 36137) + cookies +
+                                                    struct.pack("!I", 0x01020304))]))
+emit("info_delete", info_message(0x66666666, [
+    (12, struct.pack("!IBBH", 1, 3, 4, 1) + SPI_I),
+    (12, struct.pack("!IBBH", 1, 1, 16, 1) + cookies),
+    (11, struct.pack("!IBBH", 1, 1, 16, 24578) + cookies)]))
+
 print("// Generated by tests/unit/ike/gen_vectors.py (/usr/bin/python3); do not edit.")
 print("#pragma once")
 print()

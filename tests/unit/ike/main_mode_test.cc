@@ -253,5 +253,48 @@ TEST(MainMode, MutatedMessages) {
   }
 }
 
+// Keys bound to identities: tried after the address's key, and only
+// accepted for the identity they name.
+MainModeStep run_to_msg5(MainModeResponder& r) {
+  EXPECT_EQ(r.handle(dgram(hex(vec::mm_msg1))).failure, MainModeFailure::none);
+  EXPECT_EQ(r.handle(dgram(hex(vec::mm_msg3))).failure, MainModeFailure::none);
+  return r.handle(dgram(hex(vec::mm_msg5), 4500));
+}
+
+TEST(MainMode, IdentityKeyFoundByTrial) {
+  auto cfg = config("an address key that is wrong");
+  const auto good = hex(vec::mm_psk);
+  cfg.id_keys.push_back({"laptop.example.org", SecretBytes(8, 'x')});
+  cfg.id_keys.push_back({"198.51.100.5", SecretBytes(good.begin(), good.end())});
+  MainModeResponder r(cfg, fixed_random());
+  const auto s = run_to_msg5(r);
+  ASSERT_EQ(s.failure, MainModeFailure::none) << s.cause;
+  ASSERT_TRUE(s.reply);
+  EXPECT_EQ(to_hex(*s.reply), vec::mm_msg6);
+  EXPECT_EQ(to_hex(r.sa()->skeyid_a), vec::mm_skeyid_a);
+}
+
+TEST(MainMode, IdentityKeyWithoutAddressKey) {
+  auto cfg = config();
+  cfg.psk_for = [](Endpoint) { return std::optional<SecretBytes>{}; };
+  const auto good = hex(vec::mm_psk);
+  cfg.id_keys.push_back({"198.51.100.5", SecretBytes(good.begin(), good.end())});
+  MainModeResponder r(cfg, fixed_random());
+  EXPECT_EQ(run_to_msg5(r).failure, MainModeFailure::none);
+  EXPECT_EQ(r.state(), MainModeState::established);
+}
+
+TEST(MainMode, IdentityKeyBoundToAnotherIdentityIsRefused) {
+  auto cfg = config();
+  cfg.psk_for = [](Endpoint) { return std::optional<SecretBytes>{}; };
+  const auto good = hex(vec::mm_psk);
+  cfg.id_keys.push_back({"198.51.100.6", SecretBytes(good.begin(), good.end())});
+  MainModeResponder r(cfg, fixed_random());
+  const auto s = run_to_msg5(r);
+  EXPECT_EQ(s.failure, MainModeFailure::psk_mismatch);
+  EXPECT_NE(s.cause.find("pre-shared key mismatch"), std::string::npos) << s.cause;
+  EXPECT_EQ(r.state(), MainModeState::failed);
+}
+
 }  // namespace
 }  // namespace l2tpgw::ike

@@ -1,0 +1,298 @@
+// The Quick Mode responder and informational exchanges against exchanges
+// computed in gen_vectors.py on top of its Main Mode (byte-for-byte
+// HASH(2) replies, KEYMAT per direction), and the refusals an operator
+// must be able to tell apart.
+#include "controlplane/ike/quick_mode.h"
+
+#include <gtest/gtest.h>
+
+#include "controlplane/ike/cipher.h"
+#include "controlplane/ike/wire_util.h"
+#include "tests/unit/ike/test_util.h"
+#include "tests/unit/ike/vectors.h"
+
+namespace l2tpgw::ike {
+namespace {
+
+using test::hex;
+using test::to_hex;
+
+const std::uint8_t gw[] = {192, 0, 2, 1};
+const std::uint8_t client_seen[] = {203, 0, 113, 9};
+const std::uint8_t client_local[] = {198, 51, 100, 5};
+
+Datagram dgram(const Bytes& b, std::uint16_t port = 4500) {
+  return {b, {gw, port}, {client_seen, port}};
+}
+
+// The ISAKMP SA of gen_vectors.py's Main Mode (NAT-T RFC 3947, peer behind NAT).
+class QuickMode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    _mm_config.policy = default_phase1_policy();
+    const auto key = hex(vec::mm_psk);
+    _mm_config.psk_for = [key](Endpoint) -> std::optional<SecretBytes> {
+      return SecretBytes(key.begin(), key.end());
+    };
+    _mm_config.local_id = hex(vec::mm_idir);
+    MainModeRandom r;
+    const auto ck = hex(vec::mm_rcky);
+    std::copy(ck.begin(), ck.end(), r.rcookie.begin());
+    r.nonce = hex(vec::mm_nr);
+    r.dh_private = hex(vec::mm_xr);
+    _mm = std::make_unique<MainModeResponder>(_mm_config, std::move(r));
+    ASSERT_EQ(_mm->handle(dgram(hex(vec::mm_msg1), 500)).failure, MainModeFailure::none);
+    ASSERT_EQ(_mm->handle(dgram(hex(vec::mm_msg3), 500)).failure, MainModeFailure::none);
+    ASSERT_EQ(_mm->handle(dgram(hex(vec::mm_msg5))).failure, MainModeFailure::none);
+    ASSERT_NE(_mm->sa(), nullptr);
+    _qm_config.policy = default_phase2_policy();
+  }
+
+  const IsakmpSa& isakmp() const { return *_mm->sa(); }
+
+  QuickModeRandom random(std::uint32_t spi = vec::qm_spi_r) const {
+    QuickModeRandom r;
+    r.spi = spi;
+    r.nonce = hex(vec::qm_nr);
+    return r;
+  }
+
+  // An initiator's Quick Mode 1 built with our own encoders, for the
+  // policy refusals (the wire format itself is checked against Python).
+  Bytes initiator_qm1(std::uint16_t encap, std::uint16_t auth, const Bytes& idci, const Bytes& idcr,
+                      std::uint32_t mid = 0x42424242) const {
+    Bytes attrs;
+    append_attribute_tv(attrs, p2_attr::encapsulation, encap);
+    append_attribute_tv(attrs, p2_attr::auth_algorithm, auth);
+    append_attribute_tv(attrs, p2_attr::key_length, 128);
+    ProposalSpec p;
+    p.protocol = static_cast<std::uint8_t>(ProtocolId::esp);
+    p.spi = {0xc0, 0xff, 0xee, 0x01};
+    p.transforms.push_back({1, static_cast<std::uint8_t>(EspId::aes_cbc), attrs});
+    const auto& sa = isakmp();
+    Header h;
+    h.icookie = sa.icookie;
+    h.rcookie = sa.rcookie;
+    h.exchange = static_cast<std::uint8_t>(ExchangeType::quick_mode);
+    h.message_id = mid;
+    // The payloads after HASH, to hash them; then the message with them.
+    MessageBuilder tail(h);
+    const Bytes sa_body = encode_sa(doi_ipsec, sit_identity_only, std::span(&p, 1));
+    const Bytes nonce(32, 0x5a);
+    tail.add(PayloadType::sa, sa_body);
+    tail.add(PayloadType::nonce, nonce);
+    if (!idci.empty()) {
+      tail.add(PayloadType::identification, idci);
+      tail.add(PayloadType::identification, idcr);
+    }
+    const Bytes tail_msg = std::move(tail).finish();
+    const auto hash1 =
+        qm_hash1(Hash::sha1, sa.skeyid_a, mid, ByteView(tail_msg).subspan(header_len));
+    MessageBuilder b(h);
+    b.add(PayloadType::hash, hash1);
+    b.add(PayloadType::sa, sa_body);
+    b.add(PayloadType::nonce, nonce);
+    if (!idci.empty()) {
+      b.add(PayloadType::identification, idci);
+      b.add(PayloadType::identification, idcr);
+    }
+    Bytes msg = std::move(b).finish();
+    SecretBytes unused;
+    const auto iv = phase2_iv(Hash::sha1, sa.last_block, mid, 16);
+    EXPECT_EQ(encrypt_message(msg, sa.transform.suite.cipher, sa.enc_key, iv, unused),
+              CryptError::none);
+    return msg;
+  }
+
+  static Bytes host_id(const std::uint8_t* a, std::uint16_t port) {
+    return encode_id(IdType::ipv4_addr, 17, port, ByteView(a, 4));
+  }
+
+  MainModeConfig _mm_config;
+  std::unique_ptr<MainModeResponder> _mm;
+  QuickModeConfig _qm_config;
+};
+
+TEST_F(QuickMode, WholeExchangeMatchesIndependentPeer) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  auto s = r.handle(dgram(hex(vec::qm_msg1)));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  ASSERT_TRUE(s.reply);
+  EXPECT_EQ(to_hex(*s.reply), vec::qm_msg2);
+  EXPECT_EQ(r.state(), QuickModeState::wait_msg3);
+  EXPECT_EQ(r.result(), nullptr);
+
+  s = r.handle(dgram(hex(vec::qm_msg3)));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  EXPECT_FALSE(s.reply);
+  ASSERT_EQ(r.state(), QuickModeState::established);
+  const auto* sa = r.result();
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->inbound.spi, vec::qm_spi_r);
+  EXPECT_EQ(sa->outbound.spi, 0xc0ffee01u);
+  EXPECT_EQ(to_hex(sa->inbound.enc_key), vec::qm_in_enc);
+  EXPECT_EQ(to_hex(sa->inbound.auth_key), vec::qm_in_auth);
+  EXPECT_EQ(to_hex(sa->outbound.enc_key), vec::qm_out_enc);
+  EXPECT_EQ(to_hex(sa->outbound.auth_key), vec::qm_out_auth);
+  EXPECT_EQ(sa->cipher, EspCipher::aes_cbc_128);
+  EXPECT_EQ(sa->auth, EspAuth::hmac_sha1_96);
+  EXPECT_TRUE(sa->transport);
+  EXPECT_TRUE(sa->udp_encapsulated);
+  EXPECT_EQ(sa->peer.port, 4500);
+  EXPECT_EQ(sa->life_seconds, 3600u);
+  EXPECT_EQ(sa->life_kilobytes, 250000u);
+  EXPECT_FALSE(sa->pfs);
+  ASSERT_TRUE(sa->nat_oa_initiator);
+  EXPECT_EQ(*sa->nat_oa_initiator, 0xc6336405u);  // 198.51.100.5
+  EXPECT_EQ(sa->describe(), "ESP aes-cbc-128/hmac-sha1-96 transport, NAT-T udp 4500");
+  EXPECT_EQ(to_hex(sa->idcr), to_hex(host_id(gw, 1701)));
+}
+
+TEST_F(QuickMode, DuplicateRequestGetsTheSameReply) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto first = r.handle(dgram(hex(vec::qm_msg1)));
+  ASSERT_TRUE(first.reply);
+  const auto again = r.handle(dgram(hex(vec::qm_msg1)));
+  ASSERT_TRUE(again.reply);
+  EXPECT_EQ(*again.reply, *first.reply);
+  EXPECT_EQ(r.handle(dgram(hex(vec::qm_msg3))).failure, QuickModeFailure::none);
+  EXPECT_EQ(r.state(), QuickModeState::established);
+}
+
+TEST_F(QuickMode, PfsAndResponderLifetimeMatchIndependentPeer) {
+  _qm_config.max_life_seconds = 3600;
+  auto rnd = random(vec::qm_spi_r + 1);
+  rnd.dh_private = hex(vec::qm_pfs_xr);
+  QuickModeResponder r(isakmp(), _qm_config, std::move(rnd));
+  auto s = r.handle(dgram(hex(vec::qm_pfs_msg1)));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  ASSERT_TRUE(s.reply);
+  EXPECT_EQ(to_hex(*s.reply), vec::qm_pfs_msg2);
+  ASSERT_EQ(r.handle(dgram(hex(vec::qm_pfs_msg3))).failure, QuickModeFailure::none);
+  const auto* sa = r.result();
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->cipher, EspCipher::aes_cbc_256);
+  EXPECT_EQ(to_hex(sa->inbound.enc_key), vec::qm_pfs_in_enc);
+  EXPECT_EQ(to_hex(sa->inbound.auth_key), vec::qm_pfs_in_auth);
+  EXPECT_EQ(to_hex(sa->outbound.enc_key), vec::qm_pfs_out_enc);
+  EXPECT_EQ(to_hex(sa->outbound.auth_key), vec::qm_pfs_out_auth);
+  ASSERT_TRUE(sa->pfs);
+  EXPECT_EQ(*sa->pfs, DhGroup::modp2048);
+  EXPECT_EQ(sa->life_seconds, 3600u);
+  EXPECT_TRUE(sa->idci.empty());
+}
+
+TEST_F(QuickMode, TamperedHash1FailsTheExchange) {
+  auto m = hex(vec::qm_msg1);
+  m[40] ^= 1;  // inside the first ciphertext block: HASH(1) garbles
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(dgram(m));
+  EXPECT_NE(s.failure, QuickModeFailure::none);
+  EXPECT_FALSE(s.reply);
+  EXPECT_EQ(r.result(), nullptr);
+}
+
+TEST_F(QuickMode, BadHash3IsDroppedAndTheRealOneAccepted) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  ASSERT_TRUE(r.handle(dgram(hex(vec::qm_msg1))).reply);
+  auto m3 = hex(vec::qm_msg3);
+  m3.back() ^= 0x80;
+  const auto s = r.handle(dgram(m3));
+  EXPECT_EQ(s.failure, QuickModeFailure::bad_hash);
+  EXPECT_EQ(r.state(), QuickModeState::wait_msg3);
+  EXPECT_EQ(r.handle(dgram(hex(vec::qm_msg3))).failure, QuickModeFailure::none);
+  EXPECT_EQ(r.state(), QuickModeState::established);
+}
+
+TEST_F(QuickMode, RefusesAnotherPortThanL2tp) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(dgram(initiator_qm1(4, 2, host_id(client_local, 0), host_id(gw, 500))));
+  EXPECT_EQ(s.failure, QuickModeFailure::traffic_selectors);
+  EXPECT_NE(s.cause.find("Quick Mode refused (traffic selectors)"), std::string::npos) << s.cause;
+  EXPECT_NE(s.cause.find("1701"), std::string::npos) << s.cause;
+  EXPECT_EQ(r.state(), QuickModeState::failed);
+}
+
+TEST_F(QuickMode, AcceptsAnyClientSourcePort) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s =
+      r.handle(dgram(initiator_qm1(4, 2, host_id(client_local, 49152), host_id(gw, 1701))));
+  EXPECT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  EXPECT_TRUE(s.reply);
+}
+
+TEST_F(QuickMode, RefusesSubnetSelectorsInTransportMode) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const std::uint8_t net[] = {10, 0, 0, 0, 255, 0, 0, 0};
+  const auto s = r.handle(dgram(initiator_qm1(
+      4, 2, encode_id(IdType::ipv4_addr_subnet, 0, 0, ByteView(net, 8)), host_id(gw, 1701))));
+  EXPECT_EQ(s.failure, QuickModeFailure::traffic_selectors) << s.cause;
+}
+
+TEST_F(QuickMode, TunnelModeOnlyWhenAllowed) {
+  {
+    QuickModeResponder r(isakmp(), _qm_config, random());
+    const auto s = r.handle(dgram(initiator_qm1(3, 2, host_id(client_local, 0), host_id(gw, 0))));
+    EXPECT_EQ(s.failure, QuickModeFailure::no_proposal_chosen);
+    EXPECT_NE(s.cause.find("udp-tunnel mode refused"), std::string::npos) << s.cause;
+    EXPECT_NE(s.cause.find("configured ["), std::string::npos) << s.cause;
+  }
+  _qm_config.policy.allow_tunnel = true;
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(dgram(initiator_qm1(3, 2, host_id(client_local, 0), host_id(gw, 0))));
+  EXPECT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+}
+
+TEST_F(QuickMode, RawEspBehindNatIsNamed) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(dgram(initiator_qm1(2, 2, host_id(client_local, 0), host_id(gw, 1701))));
+  EXPECT_EQ(s.failure, QuickModeFailure::nat_without_nat_t);
+  EXPECT_NE(s.cause.find("peer behind NAT without NAT-T"), std::string::npos) << s.cause;
+}
+
+TEST_F(QuickMode, Md5RefusedByDefault) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(dgram(initiator_qm1(4, 1, {}, {})));
+  EXPECT_EQ(s.failure, QuickModeFailure::no_proposal_chosen);
+  EXPECT_NE(s.cause.find("HMAC-MD5 refused"), std::string::npos) << s.cause;
+}
+
+TEST_F(QuickMode, DpdRequestGetsTheIndependentAck) {
+  const auto r = handle_informational(isakmp(), hex(vec::info_dpd), 0x12345678);
+  ASSERT_TRUE(r.failure.empty()) << r.failure;
+  ASSERT_TRUE(r.dpd_sequence);
+  EXPECT_EQ(*r.dpd_sequence, 0x01020304u);
+  ASSERT_TRUE(r.reply);
+  EXPECT_EQ(to_hex(*r.reply), vec::info_dpd_ack);
+  // Our own ACK read back is an ACK, not a request.
+  const auto back = handle_informational(isakmp(), *r.reply, 1);
+  EXPECT_TRUE(back.failure.empty()) << back.failure;
+  EXPECT_FALSE(back.reply);
+  EXPECT_EQ(back.dpd_sequence, 0x01020304u);
+}
+
+TEST_F(QuickMode, DeletesAndInitialContact) {
+  const auto r = handle_informational(isakmp(), hex(vec::info_delete), 1);
+  ASSERT_TRUE(r.failure.empty()) << r.failure;
+  EXPECT_FALSE(r.reply);
+  EXPECT_TRUE(r.delete_isakmp);
+  ASSERT_EQ(r.deleted_esp_spis.size(), 1u);
+  EXPECT_EQ(r.deleted_esp_spis[0], 0xc0ffee01u);
+  EXPECT_TRUE(r.initial_contact);
+}
+
+TEST_F(QuickMode, ForgedInformationalIsDropped) {
+  auto m = hex(vec::info_delete);
+  m[m.size() - 20] ^= 1;
+  const auto r = handle_informational(isakmp(), m, 1);
+  EXPECT_FALSE(r.failure.empty());
+  EXPECT_FALSE(r.delete_isakmp);
+  EXPECT_TRUE(r.deleted_esp_spis.empty());
+  // Unencrypted informational messages are not believed at all.
+  m = hex(vec::info_delete);
+  m[19] &= static_cast<std::uint8_t>(~flag_encryption);
+  EXPECT_EQ(handle_informational(isakmp(), m, 1).failure, "unencrypted informational message");
+}
+
+}  // namespace
+}  // namespace l2tpgw::ike
