@@ -47,7 +47,8 @@ ControlPlane::ControlPlane(CpOptions opts, Logger& log)
       _session_events(log),
       _ctl(std::make_unique<CtlServer>(_opts.config.controlplane.socket,
                                        [this](const std::string& l) { return handle_command(l); })),
-      _lns(make_lns()) {
+      _lns(make_lns()),
+      _ike(make_ike()) {
   _log.info("ctl", "listening on " + _opts.config.controlplane.socket);
 }
 
@@ -74,6 +75,25 @@ std::unique_ptr<LnsService> ControlPlane::make_lns() {
     return find_outbound_pair(read_sa_directory(_dp->segment()), in_spi, peer);
   };
   return std::make_unique<LnsService>(*_opts.lns, outside != nullptr ? outside->address.addr : 0,
+                                      _log, std::move(hooks));
+}
+
+// IKE: replies leave in the clear; SAs go to the data plane, where the
+// LNS's outbound_for finds them through the SA directory like static ones.
+std::unique_ptr<IkeService> ControlPlane::make_ike() {
+  if (!_opts.ike || !_opts.ike->enabled) {
+    return nullptr;
+  }
+  const PortConfig* outside = _opts.config.port(PortRole::outside);
+  IkeHooks hooks;
+  hooks.send = [this](std::span<const std::uint8_t> pkt) { return send_packet(pkt, std::nullopt); };
+  hooks.call = [this](const channel::CtrlMsg& m) -> std::optional<channel::Ack> {
+    if (!_dp) {
+      return std::nullopt;
+    }
+    return _dp->call(m, _opts.ack_timeout);
+  };
+  return std::make_unique<IkeService>(*_opts.ike, outside != nullptr ? outside->address.addr : 0,
                                       _log, std::move(hooks));
 }
 
@@ -133,6 +153,9 @@ void ControlPlane::on_event(const channel::CtrlMsg& m) {
     _log.warning("sa", sa_name(e.dir, e.spi, e.peer_addr) + " " + lifetime_kind_name(e.kind) +
                            " lifetime reached (packets=" + std::to_string(e.packets) +
                            ", bytes=" + std::to_string(e.bytes) + ")");
+    if (_ike) {
+      _ike->on_lifetime(e, Clock::now());
+    }
   } else if (m.hdr.type == channel::MsgType::session_event) {
     _session_events.on_event(m.session_event);
     const auto& e = m.session_event;
@@ -149,6 +172,9 @@ void ControlPlane::on_punt(const channel::PuntMsg& m, Clock::time_point now) {
   _punts.on_punt(m);
   if (_lns && (m.reason == channel::PuntReason::l2tp || m.reason == channel::PuntReason::ppp)) {
     _lns->on_punt(m, now);
+  }
+  if (_ike && m.reason == channel::PuntReason::ike) {
+    _ike->on_punt(m, now);
   }
 }
 
@@ -211,6 +237,10 @@ bool ControlPlane::step() {
   if (_lns && now >= _next_lns_poll) {
     _next_lns_poll = now + std::chrono::milliseconds(10);
     _lns->poll(now);
+  }
+  if (_ike && now >= _next_ike_poll) {
+    _next_ike_poll = now + std::chrono::milliseconds(10);
+    _ike->poll(now);
   }
   _punts.maybe_summarize(now);
   watch(now);
@@ -282,6 +312,7 @@ std::string ControlPlane::handle_command(const std::string& line) {
   };
   ctx.inject = [this](const InjectRequest& r) { return run_inject(*_dp, r, _opts.ack_timeout, _log); };
   ctx.lns = _lns.get();
+  ctx.ike = _ike.get();
   ctx.disconnect = [this](std::uint16_t tunnel, std::uint16_t session) {
     return _lns->disconnect_session(tunnel, session, Clock::now());
   };

@@ -12,6 +12,8 @@
 
 #include "controlplane/ctl_server.h"
 #include "controlplane/dp_channel.h"
+#include "controlplane/ike_service.h"
+#include "controlplane/ike_settings.h"
 #include "controlplane/lns_service.h"
 #include "controlplane/lns_settings.h"
 #include "controlplane/log.h"
@@ -26,6 +28,8 @@ struct CpOptions {
   std::optional<std::string> punt_pcap;
   // The LNS (l2tp and ppp sections); without them L2TP punts are only counted.
   std::optional<LnsSettings> lns;
+  // IKE (the ike section); without it IKE punts are only counted.
+  std::optional<IkeSettings> ike;
   std::chrono::milliseconds ack_timeout{2000};
   std::chrono::milliseconds attach_retry{100};
   // The data plane's main thread beats every ~100 ms: 20 missed beats.
@@ -52,6 +56,7 @@ class ControlPlane {
   const PuntSink& punts() const noexcept { return _punts; }
   const SessionEvents& session_events() const noexcept { return _session_events; }
   const LnsService* lns() const noexcept { return _lns.get(); }
+  const IkeService* ike() const noexcept { return _ike.get(); }
 
   bool send_packet(std::span<const std::uint8_t> ipv4_packet, std::optional<SaRef> via_sa);
   std::string handle_command(const std::string& line);
@@ -62,6 +67,7 @@ class ControlPlane {
   void on_event(const channel::CtrlMsg& m);
   void on_punt(const channel::PuntMsg& m, Clock::time_point now);
   std::unique_ptr<LnsService> make_lns();
+  std::unique_ptr<IkeService> make_ike();
   void watch(Clock::time_point now);
   void check_heartbeat();
   void check_generation();
@@ -78,6 +84,8 @@ class ControlPlane {
   bool _synced = false;
   std::unique_ptr<CtlServer> _ctl;
   std::unique_ptr<LnsService> _lns;
+  std::unique_ptr<IkeService> _ike;
+  Clock::time_point _next_ike_poll{};
   Clock::time_point _next_lns_poll{};
   Clock::time_point _next_attach{};
   Clock::time_point _next_generation_check{};

@@ -29,6 +29,8 @@ constexpr std::string_view usage =
     "  users                       PPP users: address, peer, phase, auth, MPPE, uptime\n"
     "  disconnect TUNNEL SESSION   end a user's session (CDN, LCP Terminate)\n"
     "  disconnect-user NAME        end every session of a user\n"
+    "  ike                         IKE SAs and IPsec SA pairs per peer: state, algorithms,\n"
+    "                              NAT-T, lifetimes left\n"
     "  inject --pcap FILE [--port NAME] [--sa SPI PEER]\n"
     "                              send the IPv4 packets of a pcap file out of a port\n"
     "                              (default: outside), through an outbound SA if given\n"
@@ -194,7 +196,8 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   static constexpr std::string_view known[] = {"sa",     "sessions", "ports",       "drops",
                                                "workers", "punts",   "stats",       "status",
                                                "sa-del", "session-del", "inject",  "help",
-                                               "users", "tunnels", "disconnect", "disconnect-user"};
+                                               "users", "tunnels", "disconnect", "disconnect-user",
+                                               "ike"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -213,6 +216,13 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
   }
   if (a.words[0] == "inject") {
     return inject(a, ctx);
+  }
+  // IKE (ike_service.h).
+  if (a.words[0] == "ike") {
+    if (ctx.ike == nullptr) {
+      return fail("no IKE configured (the ike section)");
+    }
+    return {true, render_ike_text(*ctx.ike, std::chrono::steady_clock::now())};
   }
   const bool lns_command =
       a.words[0] == "users" || a.words[0] == "tunnels" || a.words[0].starts_with("disconnect");

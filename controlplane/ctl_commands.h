@@ -22,6 +22,7 @@ struct CtlReply {
 struct InjectRequest;
 class SessionEvents;
 class LnsService;
+class IkeService;
 
 struct CtlContext {
   const channel::Segment* seg = nullptr;  // null while no data plane is attached
@@ -44,6 +45,8 @@ struct CtlContext {
   // Ends sessions by ids or by user name; how many were ended.
   std::function<std::size_t(std::uint16_t tunnel, std::uint16_t session)> disconnect;
   std::function<std::size_t(const std::string& user)> disconnect_user;
+  // IKE, when the configuration has an ike section; null otherwise.
+  const IkeService* ike = nullptr;
 };
 
 CtlReply run_command(std::string_view line, const CtlContext& ctx);
@@ -67,6 +70,7 @@ std::string render_stats_json(const CtlContext& ctx);
 std::string render_tunnels_text(const LnsService& lns);
 std::string render_users_text(const LnsService& lns, const channel::Segment* seg,
                               std::chrono::steady_clock::time_point now);
+std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::time_point now);
 std::string render_json(std::string_view command, const CtlContext& ctx);
 
 }  // namespace l2tpgw::cp

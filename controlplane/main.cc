@@ -57,7 +57,8 @@ int run(const Cli& cli) {
   l2tpgw::cp::Logger log(std::cerr);
   try {
     CpOptions opts{l2tpgw::load_config(cli.config), cli.punt_pcap,
-                   l2tpgw::cp::load_lns_settings(cli.config)};
+                   l2tpgw::cp::load_lns_settings(cli.config),
+                   l2tpgw::cp::load_ike_settings(cli.config)};
     log.set_level(*l2tpgw::cp::parse_log_level(opts.config.controlplane.log_level));
     const int stop_fd = stop_signal_fd();
     if (stop_fd < 0) {

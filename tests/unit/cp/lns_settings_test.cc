@@ -1,36 +1,16 @@
 #include "controlplane/lns_settings.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <string>
 
 #include "dataplane/config/config.h"
+#include "tests/unit/cp/config_file.h"
 
 namespace l2tpgw::cp {
 namespace {
 
-class LnsSettingsTest : public ::testing::Test {
- protected:
-  std::string write(const std::string& text) {
-    std::ofstream(_path) << text;
-    return _path;
-  }
-  void TearDown() override { ::unlink(_path.c_str()); }
-
-  // The error's text, or "" when the file loads.
-  std::string error_of(const std::string& text) {
-    try {
-      (void)load_lns_settings(write(text));
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "";
-  }
-
-  std::string _path = "/tmp/l2tpgw-lns-settings-" + std::to_string(::getpid()) + ".conf";
-};
+using LnsSettingsTest = test::ConfigFileTest<load_lns_settings>;
 
 TEST_F(LnsSettingsTest, ReadsEverySetting) {
   const LnsSettings s = load_lns_settings(write(R"(

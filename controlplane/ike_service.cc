@@ -1,0 +1,816 @@
+#include "controlplane/ike_service.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "controlplane/ike/wire_util.h"
+#include "controlplane/names.h"
+#include "controlplane/udp_datagram.h"
+#include "dataplane/config/config.h"
+
+namespace l2tpgw::cp {
+
+using ike::Address;
+using ike::Bytes;
+
+namespace {
+
+constexpr std::uint16_t port_ike = 500;
+constexpr std::uint16_t port_nat_t = 4500;  // RFC 3948 §2.2: after the 4-byte non-ESP marker
+// Quick Modes one ISAKMP SA may run at once: Windows and strongSwan use one
+// or two; the bound keeps an authenticated peer from pinning memory.
+constexpr std::size_t max_quick_modes = 8;
+// A finished Quick Mode stays this long to absorb its retransmitted HASH(3)
+// and QM1 (RFC 2408 §5 leaves this to the implementation).
+constexpr auto finished_linger = std::chrono::seconds(30);
+// Inbound replay window in packets (a multiple of 64, messages.h).
+constexpr std::uint32_t replay_window = 128;
+
+Address address_of(std::uint32_t host_order, std::uint16_t port) {
+  Address a;
+  a.len = 4;
+  ike::set32(std::span(a.bytes.data(), 4), 0, host_order);
+  a.port = port;
+  return a;
+}
+
+std::uint32_t ipv4_of(const Address& a) {
+  return a.len == 4 ? ike::get32(std::span(a.bytes.data(), 4), 0) : 0;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string id_text(const ike::Identification& id) {
+  switch (static_cast<ike::IdType>(id.type)) {
+    case ike::IdType::ipv4_addr:
+      return format_ipv4(id.ipv4());
+    case ike::IdType::fqdn:
+    case ike::IdType::user_fqdn: {
+      std::string s;
+      for (const auto c : id.data) {
+        s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
+      }
+      return s;
+    }
+    default:
+      return "type " + std::to_string(id.type);
+  }
+}
+
+std::string nat_text(const ike::NatDetection& n) {
+  if (n.peer_behind_nat && n.local_behind_nat) {
+    return "both behind NAT";
+  }
+  if (n.peer_behind_nat) {
+    return "peer behind NAT";
+  }
+  return n.local_behind_nat ? "we are behind NAT" : "none";
+}
+
+// The ID payload body we send as responder (RFC 2407 §4.6.2).
+Bytes local_id_body(const std::string& configured, std::uint32_t local_addr) {
+  if (configured.empty() || parse_ipv4(configured)) {
+    const auto a = address_of(configured.empty() ? local_addr : *parse_ipv4(configured), 0);
+    return ike::encode_id(ike::IdType::ipv4_addr, 17, port_ike, std::span(a.bytes.data(), 4));
+  }
+  return ike::encode_id(
+      ike::IdType::fqdn, 17, port_ike,
+      std::span(reinterpret_cast<const std::uint8_t*>(configured.data()), configured.size()));
+}
+
+std::chrono::seconds seconds_left(std::chrono::steady_clock::time_point at,
+                                  std::chrono::steady_clock::time_point now) {
+  return at > now ? std::chrono::duration_cast<std::chrono::seconds>(at - now)
+                  : std::chrono::seconds(0);
+}
+
+}  // namespace
+
+std::string suite_text(const ike::Phase1Suite& s) {
+  const std::string cipher = s.cipher.cipher == ike::Cipher::aes_cbc
+                                 ? "aes-" + std::to_string(s.cipher.key_bits)
+                                 : std::string("3des");
+  return cipher + "/" + lower(ike::name(s.hash)) + "/" + lower(ike::name(s.group));
+}
+
+struct IkeService::Exchange {
+  std::unique_ptr<ike::QuickModeResponder> qm;
+  Bytes last_out;
+  Address local;
+  Address peer;
+  Clock::time_point next_retransmit{};
+  unsigned retransmits = 0;
+  std::optional<Clock::time_point> finished;
+};
+
+struct IkeService::IpsecSa {
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
+  std::uint32_t peer_addr = 0;
+  std::string transform;
+  Clock::time_point established{};
+  Clock::time_point expires{};
+  std::uint32_t life_kilobytes = 0;
+};
+
+struct IkeService::IkeSa {
+  // Declared first: the Quick Modes below refer to its ISAKMP SA.
+  std::unique_ptr<ike::MainModeResponder> mm;
+  std::map<std::uint32_t, Exchange> quick_modes;
+  std::vector<IpsecSa> ipsec;
+  Address local;
+  Address peer;
+  std::string peer_id;
+  Clock::time_point created{};
+  Clock::time_point last_rx{};
+  Clock::time_point expires{};
+  Bytes last_out;  // our last Main Mode reply, sent again on timeout
+  Clock::time_point next_retransmit{};
+  unsigned retransmits = 0;
+  bool half_open = false;
+  bool ended = false;  // deleted by the peer or expired; kept while IPsec SAs live
+  Clock::time_point next_dpd{};
+  std::uint32_t dpd_sequence = 0;
+  unsigned dpd_unanswered = 0;
+  Clock::time_point next_keepalive{};
+
+  const ike::IsakmpSa* isakmp() const { return mm->sa(); }
+};
+
+IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& log, IkeHooks hooks)
+    : _settings(std::move(settings)), _local_addr(local_addr), _log(log), _hooks(std::move(hooks)) {
+  _mm_config.policy = ike::default_phase1_policy();
+  _mm_config.policy.allow_md5 = _settings.allow_md5;
+  _mm_config.policy.allow_modp1024 = _settings.allow_modp1024;
+  _mm_config.psk_for = [this](ike::Endpoint peer) -> std::optional<ike::SecretBytes> {
+    if (peer.address.size() != 4) {
+      return std::nullopt;
+    }
+    return _settings.psk_for_address(ike::get32(peer.address, 0));
+  };
+  for (const auto* k : _settings.id_keys()) {
+    _mm_config.id_keys.push_back({k->id, k->psk});
+  }
+  _mm_config.local_id = local_id_body(_settings.local_id, _local_addr);
+  _qm_config.policy = ike::default_phase2_policy();
+  _qm_config.policy.allow_md5 = _settings.allow_md5;
+  _qm_config.policy.allow_modp1024 = _settings.allow_modp1024;
+  _qm_config.policy.allow_tunnel = _settings.allow_tunnel;
+  _qm_config.max_life_seconds = _settings.sa_lifetime_s;
+  _qm_config.default_life_seconds = _settings.sa_lifetime_s;
+  _qm_config.max_life_kilobytes = _settings.sa_lifetime_kb;
+  _log.info("ike", "responder on UDP 500/4500 of " + format_ipv4(_local_addr) + "; phase 1 [" +
+                       _mm_config.policy.describe() + "]; phase 2 [" +
+                       _qm_config.policy.describe() + "]");
+}
+
+IkeService::~IkeService() = default;
+
+// ---- input ----
+
+void IkeService::on_punt(const channel::PuntMsg& m, Clock::time_point now) {
+  const auto dg =
+      parse_udp_datagram(std::span(m.data, std::min<std::size_t>(m.len, sizeof m.data)));
+  if (!dg.ok()) {
+    ++_counters.malformed_ip;
+    return;
+  }
+  auto payload = dg.payload;
+  if (dg.ends.dst_port == port_nat_t) {
+    if (payload.size() < 4 || (payload[0] | payload[1] | payload[2] | payload[3]) != 0) {
+      ++_counters.no_marker;
+      return;
+    }
+    payload = payload.subspan(4);
+  } else if (dg.ends.dst_port != port_ike) {
+    ++_counters.not_ike_port;
+    return;
+  }
+  on_isakmp(payload, address_of(dg.ends.dst_addr, dg.ends.dst_port),
+            address_of(dg.ends.src_addr, dg.ends.src_port), now);
+}
+
+void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& local,
+                           const Address& peer, Clock::time_point now) {
+  ike::Header h;
+  if (ike::parse_header(msg, h) != ike::ParseError::none) {
+    ++_counters.malformed_isakmp;
+    return;
+  }
+  const auto type = static_cast<ike::ExchangeType>(h.exchange);
+  const bool zero_rcookie =
+      std::all_of(h.rcookie.begin(), h.rcookie.end(), [](std::uint8_t b) { return b == 0; });
+  if (type == ike::ExchangeType::main_mode && zero_rcookie) {
+    // A retransmitted message 1 goes to the exchange it started.
+    for (auto it = _sas.lower_bound({h.icookie, ike::Cookie{}});
+         it != _sas.end() && it->first.first == h.icookie; ++it) {
+      if (ipv4_of(it->second->peer) == ipv4_of(peer) && it->second->half_open) {
+        main_mode(it->second.get(), msg, local, peer, now);
+        return;
+      }
+    }
+    if (IkeSa* sa = create(h, peer, now)) {
+      main_mode(sa, msg, local, peer, now);
+    }
+    return;
+  }
+  const auto it = _sas.find({h.icookie, h.rcookie});
+  if (it == _sas.end()) {
+    ++_counters.unknown_sa;
+    return;
+  }
+  IkeSa& sa = *it->second;
+  if (ipv4_of(sa.peer) != ipv4_of(peer)) {
+    ++_counters.wrong_peer;
+    return;
+  }
+  switch (type) {
+    case ike::ExchangeType::main_mode:
+      main_mode(&sa, msg, local, peer, now);
+      return;
+    case ike::ExchangeType::quick_mode:
+      quick_mode(sa, h, msg, local, peer, now);
+      return;
+    case ike::ExchangeType::informational:
+      informational(sa, msg, now);
+      return;
+    default:
+      ++_counters.unsupported_exchange;
+      _log.debug("ike", "exchange type " + std::to_string(h.exchange) + " from " +
+                            format_ipv4(ipv4_of(peer)) + " not supported");
+  }
+}
+
+IkeService::IkeSa* IkeService::create(const ike::Header& h, const Address& peer,
+                                      Clock::time_point now) {
+  const std::uint32_t addr = ipv4_of(peer);
+  if (_half_open_total >= _settings.max_half_open) {
+    ++_counters.half_open_total;
+    return nullptr;
+  }
+  if (_half_open_per_peer[addr] >= _settings.max_half_open_per_peer) {
+    ++_counters.half_open_per_peer;
+    return nullptr;
+  }
+  const auto established =
+      static_cast<std::size_t>(std::count_if(_sas.begin(), _sas.end(), [&](const auto& kv) {
+        return ipv4_of(kv.second->peer) == addr && kv.second->isakmp() != nullptr &&
+               !kv.second->ended;
+      }));
+  if (established >= _settings.max_ike_sas_per_peer) {
+    ++_counters.ike_sas_per_peer;
+    return nullptr;
+  }
+  auto random = _hooks.mm_random();
+  if (_sas.contains({h.icookie, random.rcookie})) {
+    return nullptr;  // a 2^-64 collision: the peer retransmits and gets a fresh cookie
+  }
+  auto sa = std::make_unique<IkeSa>();
+  sa->mm = std::make_unique<ike::MainModeResponder>(_mm_config, random);
+  sa->peer = peer;
+  sa->created = sa->last_rx = now;
+  IkeSa* raw = sa.get();
+  _sas.emplace(CookiePair{h.icookie, random.rcookie}, std::move(sa));
+  set_half_open(*raw, true);
+  return raw;
+}
+
+void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const Address& local,
+                           const Address& peer, Clock::time_point now) {
+  const bool was_established = sa->isakmp() != nullptr;
+  const auto step = sa->mm->handle({msg, local.endpoint(), peer.endpoint()});
+  if (step.failure != ike::MainModeFailure::none && sa->mm->state() != ike::MainModeState::failed) {
+    ++_counters.dropped;
+    _log.debug("ike",
+               "Main Mode message from " + format_ipv4(ipv4_of(peer)) + " dropped: " + step.cause);
+    return;
+  }
+  sa->last_rx = now;
+  sa->local = local;
+  sa->peer = peer;
+  if (step.reply) {
+    send(local, peer, *step.reply);
+    sa->last_out = *step.reply;
+    sa->retransmits = 0;
+    sa->next_retransmit = now + _settings.retransmit_interval;
+  }
+  if (sa->mm->state() == ike::MainModeState::failed) {
+    _log.warning("ike", "Main Mode with " + format_ipv4(ipv4_of(peer)) + " failed: " + step.cause);
+    for (auto it = _sas.begin(); it != _sas.end(); ++it) {
+      if (it->second.get() == sa) {
+        erase(it);
+        break;
+      }
+    }
+    return;
+  }
+  if (!was_established && sa->isakmp() != nullptr) {
+    established(*sa, now);
+  }
+}
+
+void IkeService::established(IkeSa& sa, Clock::time_point now) {
+  set_half_open(sa, false);
+  const ike::IsakmpSa& isakmp = *sa.isakmp();
+  sa.peer_id = id_text(isakmp.peer_id);
+  std::uint32_t life = _settings.ike_lifetime_s;
+  if (isakmp.transform.life_seconds != 0) {
+    life = std::min(life, isakmp.transform.life_seconds);
+  }
+  sa.expires = now + std::chrono::seconds(life);
+  _log.info("ike", "IKE SA established with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " +
+                       sa.peer_id + "): " + suite_text(isakmp.transform.suite) +
+                       ", NAT: " + nat_text(isakmp.nat));
+  if (isakmp.initial_contact) {
+    drop_stale(sa);
+  }
+  if (isakmp.peer_caps.dpd && _settings.dpd_interval.count() > 0) {
+    sa.next_dpd = now + _settings.dpd_interval;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&sa.dpd_sequence), sizeof sa.dpd_sequence);
+    sa.dpd_sequence &= 0x7fffffffu;  // RFC 3706 §7: room before the sequence wraps
+  }
+  if (isakmp.nat.local_behind_nat && _settings.nat_keepalive.count() > 0) {
+    sa.next_keepalive = now + _settings.nat_keepalive;
+  }
+}
+
+// RFC 2407 §4.6.3.3 INITIAL-CONTACT: the peer rebooted; whatever we still
+// hold for it (same address and identity) is stale.
+void IkeService::drop_stale(const IkeSa& fresh) {
+  std::size_t ike_sas = 0, ipsec_sas = 0;
+  for (auto it = _sas.begin(); it != _sas.end();) {
+    IkeSa& old = *it->second;
+    if (&old == &fresh || old.isakmp() == nullptr || ipv4_of(old.peer) != ipv4_of(fresh.peer) ||
+        old.peer_id != fresh.peer_id) {
+      ++it;
+      continue;
+    }
+    while (!old.ipsec.empty()) {
+      remove_ipsec(old, old.ipsec.size() - 1, "INITIAL-CONTACT", false);
+      ++ipsec_sas;
+    }
+    ++ike_sas;
+    auto next = std::next(it);
+    erase(it);
+    it = next;
+  }
+  _log.info("ike", "INITIAL-CONTACT from " + format_ipv4(ipv4_of(fresh.peer)) + " (ID " +
+                       fresh.peer_id + "): dropped " + std::to_string(ike_sas) +
+                       " stale IKE SAs and " + std::to_string(ipsec_sas) + " IPsec SA pairs");
+}
+
+void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std::uint8_t> msg,
+                            const Address& local, const Address& peer, Clock::time_point now) {
+  if (sa.isakmp() == nullptr || sa.ended) {
+    ++_counters.dropped;
+    return;
+  }
+  auto it = sa.quick_modes.find(h.message_id);
+  if (it == sa.quick_modes.end()) {
+    const auto active = std::count_if(sa.quick_modes.begin(), sa.quick_modes.end(),
+                                      [](const auto& kv) { return !kv.second.finished; });
+    if (static_cast<std::size_t>(active) >= max_quick_modes) {
+      ++_counters.dropped;
+      return;
+    }
+    auto random = _hooks.qm_random();
+    // Our inbound SPI must be unique in the data plane (it finds the SA by it).
+    for (int tries = 0; tries < 4; ++tries) {
+      const bool taken = std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
+        return std::any_of(kv.second->ipsec.begin(), kv.second->ipsec.end(),
+                           [&](const IpsecSa& s) { return s.spi_in == random.spi; });
+      });
+      if (!taken) {
+        break;
+      }
+      random = _hooks.qm_random();
+    }
+    Exchange e;
+    e.qm = std::make_unique<ike::QuickModeResponder>(*sa.isakmp(), _qm_config, std::move(random));
+    it = sa.quick_modes.emplace(h.message_id, std::move(e)).first;
+  }
+  Exchange& ex = it->second;
+  if (ex.finished) {
+    // Absorbs a late duplicate; the responder answers a repeated QM1 itself.
+    const auto step = ex.qm->handle({msg, local.endpoint(), peer.endpoint()});
+    if (step.reply) {
+      send(local, peer, *step.reply);
+    }
+    return;
+  }
+  const bool was_done = ex.qm->result() != nullptr;
+  const auto step = ex.qm->handle({msg, local.endpoint(), peer.endpoint()});
+  sa.last_rx = now;
+  if (step.reply) {
+    send(local, peer, *step.reply);
+    ex.last_out = *step.reply;
+    ex.local = local;
+    ex.peer = peer;
+    ex.retransmits = 0;
+    ex.next_retransmit = now + _settings.retransmit_interval;
+  }
+  if (ex.qm->state() == ike::QuickModeState::failed) {
+    _log.warning("ike", "Quick Mode with " + format_ipv4(ipv4_of(peer)) + " (ID " + sa.peer_id +
+                            ") failed: " + step.cause);
+    sa.quick_modes.erase(it);
+    return;
+  }
+  if (step.failure != ike::QuickModeFailure::none) {
+    ++_counters.dropped;
+    _log.debug("ike",
+               "Quick Mode message from " + format_ipv4(ipv4_of(peer)) + " dropped: " + step.cause);
+    return;
+  }
+  if (!was_done && ex.qm->result() != nullptr) {
+    ex.finished = now;
+    ex.last_out.clear();
+    install(sa, *ex.qm->result(), now);
+  }
+}
+
+void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now) {
+  const std::uint32_t peer_addr = ipv4_of(pair.peer);
+  auto make = [&](channel::Direction dir, const ike::EspDirection& keys) {
+    channel::CtrlMsg m{};
+    m.sa_add.hdr.type = channel::MsgType::sa_add;
+    channel::SaParams& p = m.sa_add.sa;
+    p.spi = keys.spi;
+    p.dir = dir;
+    p.encap = pair.udp_encapsulated ? channel::Encap::udp : channel::Encap::none;
+    p.cipher = pair.cipher;
+    p.auth = pair.auth;
+    p.local_addr = _local_addr;
+    p.peer_addr = peer_addr;
+    p.local_port = pair.udp_encapsulated ? pair.local.port : 0;
+    p.peer_port = pair.udp_encapsulated ? pair.peer.port : 0;
+    p.replay_window = dir == channel::Direction::in ? replay_window : 0;
+    p.cipher_key_len = static_cast<std::uint8_t>(keys.enc_key.size());
+    p.auth_key_len = static_cast<std::uint8_t>(keys.auth_key.size());
+    std::copy(keys.enc_key.begin(), keys.enc_key.end(), p.cipher_key);
+    std::copy(keys.auth_key.begin(), keys.auth_key.end(), p.auth_key);
+    if (pair.life_kilobytes != 0) {
+      p.lifetime.hard_bytes = std::uint64_t{pair.life_kilobytes} * 1024;
+      // Soft at 90%: the initiator rekeys; the event only tells the operator.
+      p.lifetime.soft_bytes = p.lifetime.hard_bytes - p.lifetime.hard_bytes / 10;
+    }
+    return m;
+  };
+  auto ok = [](const std::optional<channel::Ack>& a) {
+    return a && (a->result == channel::AckResult::ok || a->result == channel::AckResult::replaced);
+  };
+  auto in = make(channel::Direction::in, pair.inbound);
+  auto out = make(channel::Direction::out, pair.outbound);
+  const auto ack_in = _hooks.call(in);
+  const auto ack_out = ok(ack_in) ? _hooks.call(out) : std::nullopt;
+  ike::wipe(in.sa_add.sa.cipher_key, sizeof in.sa_add.sa.cipher_key + sizeof in.sa_add.sa.auth_key);
+  ike::wipe(out.sa_add.sa.cipher_key,
+            sizeof out.sa_add.sa.cipher_key + sizeof out.sa_add.sa.auth_key);
+  if (!ok(ack_in) || !ok(ack_out)) {
+    ++_counters.dp_refused;
+    const auto& bad = ok(ack_in) ? ack_out : ack_in;
+    _log.error(
+        "ike",
+        "IPsec SA with " + format_ipv4(peer_addr) + " not installed: the data plane " +
+            (bad ? "answered " + ack_result_name(bad->result) : std::string("did not answer")));
+    if (ok(ack_in)) {
+      sa_del(channel::Direction::in, pair.inbound.spi, peer_addr);
+    }
+    return;
+  }
+  IpsecSa s;
+  s.spi_in = pair.inbound.spi;
+  s.spi_out = pair.outbound.spi;
+  s.peer_addr = peer_addr;
+  s.transform = pair.describe();
+  s.established = now;
+  s.expires = now + std::chrono::seconds(pair.life_seconds);
+  s.life_kilobytes = pair.life_kilobytes;
+  _log.info("ike",
+            "IPsec SA established with " + format_ipv4(peer_addr) + ": " + s.transform +
+                ", SPIs in " + spi_hex(s.spi_in) + " out " + spi_hex(s.spi_out) + ", lifetime " +
+                std::to_string(pair.life_seconds) + " s" +
+                (pair.life_kilobytes != 0 ? " / " + std::to_string(pair.life_kilobytes) + " KB"
+                                          : std::string()));
+  sa.ipsec.push_back(std::move(s));
+}
+
+void IkeService::remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why,
+                              bool tell_peer) {
+  const IpsecSa s = sa.ipsec[index];
+  sa.ipsec.erase(sa.ipsec.begin() + static_cast<std::ptrdiff_t>(index));
+  sa_del(channel::Direction::in, s.spi_in, s.peer_addr);
+  sa_del(channel::Direction::out, s.spi_out, s.peer_addr);
+  if (tell_peer && sa.isakmp() != nullptr && !sa.ended) {
+    // RFC 2408 §3.15: we name our inbound SPI, the one the peer sends with.
+    Bytes spi;
+    ike::put32(spi, s.spi_in);
+    const ike::ByteView spis[] = {spi};
+    send_informational(
+        sa, ike::PayloadType::delete_,
+        ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::esp), 4,
+                           spis));
+  }
+  _log.info("ike", "IPsec SA with " + format_ipv4(s.peer_addr) + " (SPIs in " + spi_hex(s.spi_in) +
+                       " out " + spi_hex(s.spi_out) + ") removed: " + why);
+}
+
+void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
+                               Clock::time_point now) {
+  if (sa.isakmp() == nullptr) {
+    // During Main Mode the peer may report an error in the clear; it is
+    // not authenticated, so it only shows in the debug log.
+    ++_counters.dropped;
+    _log.debug("ike", "unauthenticated informational message from " +
+                          format_ipv4(ipv4_of(sa.peer)) + " ignored");
+    return;
+  }
+  const auto r = ike::handle_informational(*sa.isakmp(), msg, fresh_message_id());
+  if (!r.failure.empty()) {
+    ++_counters.dropped;
+    _log.debug("ike", "informational message from " + format_ipv4(ipv4_of(sa.peer)) +
+                          " dropped: " + r.failure);
+    return;
+  }
+  sa.last_rx = now;
+  sa.dpd_unanswered = 0;
+  if (r.reply) {
+    send(sa.local, sa.peer, *r.reply);
+  }
+  for (const auto type : r.errors) {
+    _log.warning("ike", "notification from " + format_ipv4(ipv4_of(sa.peer)) + " (ID " +
+                            sa.peer_id +
+                            "): " + std::string(ike::name(static_cast<ike::NotifyType>(type))));
+  }
+  for (const auto spi : r.deleted_esp_spis) {
+    // The peer names its inbound SPI: our outbound one.
+    for (std::size_t i = 0; i < sa.ipsec.size(); ++i) {
+      if (sa.ipsec[i].spi_out == spi) {
+        remove_ipsec(sa, i, "deleted by the peer", false);
+        break;
+      }
+    }
+  }
+  if (r.initial_contact) {
+    drop_stale(sa);
+  }
+  if (r.delete_isakmp && !sa.ended) {
+    sa.ended = true;
+    sa.quick_modes.clear();
+    _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
+                         ") deleted by the peer");
+  }
+}
+
+void IkeService::on_lifetime(const channel::SaLifetimeEvent& e, Clock::time_point) {
+  if (e.kind != channel::LifetimeKind::hard_bytes &&
+      e.kind != channel::LifetimeKind::hard_packets) {
+    return;
+  }
+  for (auto& [key, sa] : _sas) {
+    for (std::size_t i = 0; i < sa->ipsec.size(); ++i) {
+      const IpsecSa& s = sa->ipsec[i];
+      if (s.peer_addr == e.peer_addr &&
+          (e.dir == channel::Direction::in ? s.spi_in : s.spi_out) == e.spi) {
+        remove_ipsec(*sa, i, lifetime_kind_name(e.kind) + " lifetime reached", true);
+        return;
+      }
+    }
+  }
+}
+
+// ---- timers ----
+
+void IkeService::poll(Clock::time_point now) {
+  const std::uint64_t refused =
+      _counters.half_open_per_peer + _counters.half_open_total + _counters.ike_sas_per_peer;
+  if (refused != _refusals_reported && now >= _next_refusal_report) {
+    _log.warning("ike", std::to_string(refused - _refusals_reported) +
+                            " new Main Mode exchanges refused (so far: " +
+                            std::to_string(_counters.half_open_per_peer) +
+                            " over the half-open limit per source, " +
+                            std::to_string(_counters.half_open_total) +
+                            " over the half-open limit in total, " +
+                            std::to_string(_counters.ike_sas_per_peer) +
+                            " over the IKE SA limit per source)");
+    _refusals_reported = refused;
+    _next_refusal_report = now + std::chrono::seconds(10);
+  }
+  for (auto it = _sas.begin(); it != _sas.end();) {
+    IkeSa& sa = *it->second;
+    const std::string peer = format_ipv4(ipv4_of(sa.peer));
+    // Main Mode: our last reply again until the next message comes.
+    if (sa.half_open && now >= sa.next_retransmit) {
+      if (sa.retransmits >= _settings.retransmits || sa.last_out.empty()) {
+        _log.warning("ike", "Main Mode with " + peer + " failed: retransmits exhausted (" +
+                                std::to_string(sa.retransmits) + " sent, no answer in " +
+                                std::to_string((now - sa.last_rx) / std::chrono::seconds(1)) +
+                                " s)");
+        auto next = std::next(it);
+        erase(it);
+        it = next;
+        continue;
+      }
+      ++sa.retransmits;
+      ++_counters.retransmits;
+      sa.next_retransmit = now + _settings.retransmit_interval;
+      send(sa.local, sa.peer, sa.last_out);
+    }
+    for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
+      Exchange& ex = q->second;
+      if (ex.finished) {
+        q = now - *ex.finished > finished_linger ? sa.quick_modes.erase(q) : std::next(q);
+        continue;
+      }
+      if (now >= ex.next_retransmit && !ex.last_out.empty()) {
+        if (ex.retransmits >= _settings.retransmits) {
+          _log.warning("ike", "Quick Mode with " + peer + " (ID " + sa.peer_id +
+                                  ") failed: retransmits exhausted (no HASH(3))");
+          q = sa.quick_modes.erase(q);
+          continue;
+        }
+        ++ex.retransmits;
+        ++_counters.retransmits;
+        ex.next_retransmit = now + _settings.retransmit_interval;
+        send(ex.local, ex.peer, ex.last_out);
+      }
+      ++q;
+    }
+    for (std::size_t i = 0; i < sa.ipsec.size();) {
+      if (now >= sa.ipsec[i].expires) {
+        remove_ipsec(sa, i, "lifetime in seconds reached", true);
+      } else {
+        ++i;
+      }
+    }
+    if (sa.isakmp() != nullptr && !sa.ended) {
+      if (now >= sa.expires) {
+        const ike::IsakmpSa& k = *sa.isakmp();
+        Bytes cookies(16);
+        std::copy(k.icookie.begin(), k.icookie.end(), cookies.begin());
+        std::copy(k.rcookie.begin(), k.rcookie.end(), cookies.begin() + 8);
+        const ike::ByteView spis[] = {cookies};
+        send_informational(
+            sa, ike::PayloadType::delete_,
+            ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::isakmp),
+                               16, spis));
+        sa.ended = true;
+        _log.info("ike", "IKE SA with " + peer + " (ID " + sa.peer_id + ") expired");
+      } else if (sa.next_dpd != Clock::time_point{} && now >= sa.next_dpd) {
+        if (now - sa.last_rx < _settings.dpd_interval) {
+          sa.next_dpd = sa.last_rx + _settings.dpd_interval;
+        } else if (sa.dpd_unanswered >= _settings.dpd_failures) {
+          _log.warning("ike", "peer " + peer + " (ID " + sa.peer_id +
+                                  ") is dead: " + std::to_string(sa.dpd_unanswered) +
+                                  " R-U-THERE unanswered (RFC 3706)");
+          while (!sa.ipsec.empty()) {
+            remove_ipsec(sa, sa.ipsec.size() - 1, "dead peer", false);
+          }
+          auto next = std::next(it);
+          erase(it);
+          it = next;
+          continue;
+        } else {
+          ++sa.dpd_unanswered;
+          const ike::IsakmpSa& k = *sa.isakmp();
+          send_informational(sa, ike::PayloadType::notification,
+                             ike::encode_dpd(ike::NotifyType::dpd_r_u_there, k.icookie, k.rcookie,
+                                             ++sa.dpd_sequence));
+          sa.next_dpd = now + _settings.retransmit_interval;
+        }
+      }
+      if (sa.next_keepalive != Clock::time_point{} && now >= sa.next_keepalive) {
+        // RFC 3948 §2.3: one 0xFF byte keeps our NAT's mapping open.
+        const std::uint8_t keepalive[] = {0xff};
+        UdpEndpoints ends{_local_addr, ipv4_of(sa.peer), sa.local.port, sa.peer.port};
+        if (!_hooks.send(build_udp_datagram(ends, keepalive))) {
+          ++_counters.tx_failed;
+        }
+        sa.next_keepalive = now + _settings.nat_keepalive;
+      }
+    }
+    if (sa.ended && sa.ipsec.empty()) {
+      auto next = std::next(it);
+      erase(it);
+      it = next;
+      continue;
+    }
+    ++it;
+  }
+}
+
+// ---- helpers ----
+
+void IkeService::set_half_open(IkeSa& sa, bool half_open) {
+  if (sa.half_open == half_open) {
+    return;
+  }
+  sa.half_open = half_open;
+  const std::uint32_t addr = ipv4_of(sa.peer);
+  if (half_open) {
+    ++_half_open_total;
+    ++_half_open_per_peer[addr];
+  } else {
+    --_half_open_total;
+    if (--_half_open_per_peer[addr] == 0) {
+      _half_open_per_peer.erase(addr);
+    }
+  }
+}
+
+void IkeService::erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it) {
+  set_half_open(*it->second, false);
+  _sas.erase(it);
+}
+
+void IkeService::send(const Address& local, const Address& peer,
+                      std::span<const std::uint8_t> msg) {
+  UdpEndpoints ends{_local_addr, ipv4_of(peer), local.port, peer.port};
+  Bytes payload;
+  if (local.port == port_nat_t) {
+    payload.assign(4, 0);  // the non-ESP marker (RFC 3948 §2.2)
+  }
+  payload.insert(payload.end(), msg.begin(), msg.end());
+  if (!_hooks.send(build_udp_datagram(ends, payload))) {
+    ++_counters.tx_failed;
+  }
+}
+
+void IkeService::send_informational(IkeSa& sa, ike::PayloadType type,
+                                    std::span<const std::uint8_t> body) {
+  if (const auto msg = ike::build_informational(*sa.isakmp(), fresh_message_id(), type, body)) {
+    send(sa.local, sa.peer, *msg);
+  }
+}
+
+bool IkeService::sa_del(channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
+  channel::CtrlMsg m{};
+  m.sa_del.hdr.type = channel::MsgType::sa_del;
+  m.sa_del.dir = d;
+  m.sa_del.spi = spi;
+  m.sa_del.peer_addr = peer;
+  const auto ack = _hooks.call(m);
+  if (!ack ||
+      (ack->result != channel::AckResult::ok && ack->result != channel::AckResult::not_found)) {
+    _log.warning("ike", "delete of " + sa_name(d, spi, peer) + ": " +
+                            (ack ? ack_result_name(ack->result) : std::string("no ack")));
+    return false;
+  }
+  return true;
+}
+
+std::uint32_t IkeService::fresh_message_id() const {
+  std::uint32_t mid = 0;
+  while (mid == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&mid), sizeof mid) != 1) {
+      mid = 1;  // informational messages only; uniqueness is not security
+    }
+  }
+  return mid;
+}
+
+// ---- views ----
+
+std::vector<IkeSaView> IkeService::sas(Clock::time_point now) const {
+  std::vector<IkeSaView> out;
+  for (const auto& [key, sa] : _sas) {
+    IkeSaView v;
+    v.peer_addr = ipv4_of(sa->peer);
+    v.peer_port = sa->peer.port;
+    v.peer_id = sa->peer_id;
+    v.age = std::chrono::duration_cast<std::chrono::seconds>(now - sa->created);
+    if (const auto* k = sa->isakmp()) {
+      v.state = sa->ended ? "ended" : "established";
+      v.suite = suite_text(k->transform.suite);
+      v.nat = nat_text(k->nat);
+      v.life_left = sa->ended ? std::chrono::seconds(0) : seconds_left(sa->expires, now);
+    } else {
+      switch (sa->mm->state()) {
+        case ike::MainModeState::wait_msg3:
+          v.state = "MM sent 2";
+          break;
+        case ike::MainModeState::wait_msg5:
+          v.state = "MM sent 4";
+          break;
+        default:
+          v.state = "MM";
+      }
+    }
+    for (const auto& s : sa->ipsec) {
+      v.ipsec.push_back({s.spi_in, s.spi_out, s.transform,
+                         std::chrono::duration_cast<std::chrono::seconds>(now - s.established),
+                         seconds_left(s.expires, now), s.life_kilobytes});
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,148 @@
+// IKEv1 as the control-plane process runs it: IKE datagrams punted by the
+// data plane (UDP 500, or UDP 4500 behind the non-ESP marker) go in; one
+// Main Mode responder per ISAKMP SA (ike/main_mode.h) and one Quick Mode
+// responder per exchange on it (ike/quick_mode.h) decide; replies leave as
+// whole IPv4/UDP packets on the tx ring, and each finished Quick Mode puts
+// its ESP SA pair into the data plane:
+//
+//   MM1..MM6   → ISAKMP SA (keys, peer ID, NAT status)     "IKE SA established with ..."
+//   QM1..QM3   → SaAdd in + SaAdd out                       "IPsec SA established with ..."
+//   peer Delete / INITIAL-CONTACT / lifetime end → SaDel both directions
+//
+// Floods are refused before any Diffie-Hellman work: Main Mode exchanges
+// not yet authenticated are limited per source address and in total.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "controlplane/ike/main_mode.h"
+#include "controlplane/ike/quick_mode.h"
+#include "controlplane/ike_settings.h"
+#include "controlplane/log.h"
+#include "dataplane/channel/messages.h"
+
+namespace l2tpgw::cp {
+
+struct IkeHooks {
+  // A whole IPv4 packet out of the outside port, in the clear.
+  std::function<bool(std::span<const std::uint8_t>)> send;
+  // An SA add/delete to the data plane; nullopt when no ack came.
+  std::function<std::optional<channel::Ack>(const channel::CtrlMsg&)> call;
+  // Fresh randomness for each responder; tests inject fixed values.
+  std::function<ike::MainModeRandom()> mm_random = [] { return ike::MainModeRandom::fresh(); };
+  std::function<ike::QuickModeRandom()> qm_random = [] { return ike::QuickModeRandom::fresh(); };
+};
+
+// Punted datagrams the service did not use, by why.
+struct IkeCounters {
+  std::uint64_t malformed_ip = 0;          // not a UDP datagram we can read
+  std::uint64_t not_ike_port = 0;          // not to UDP 500 or 4500
+  std::uint64_t no_marker = 0;             // 4500 without the non-ESP marker
+  std::uint64_t malformed_isakmp = 0;      // no ISAKMP header
+  std::uint64_t unknown_sa = 0;            // cookies of no ISAKMP SA of ours
+  std::uint64_t wrong_peer = 0;            // an SA's cookies from another address
+  std::uint64_t unsupported_exchange = 0;  // Aggressive Mode, New Group...
+  std::uint64_t half_open_per_peer = 0;    // refused: the source has too many half-open
+  std::uint64_t half_open_total = 0;       // refused: too many half-open in total
+  std::uint64_t ike_sas_per_peer = 0;      // refused: the source has too many ISAKMP SAs
+  std::uint64_t dropped = 0;               // failed to parse, decrypt or authenticate
+  std::uint64_t retransmits = 0;           // our replies sent again on timeout
+  std::uint64_t tx_failed = 0;             // the tx ring was full
+  std::uint64_t dp_refused = 0;            // the data plane did not take an SA
+};
+
+struct IpsecSaView {
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
+  std::string transform;  // "ESP aes-cbc-128/hmac-sha1-96 transport, NAT-T udp 4500"
+  std::chrono::seconds age{0};
+  std::chrono::seconds life_left{0};
+  std::uint32_t life_kilobytes = 0;  // 0 = none
+};
+
+struct IkeSaView {
+  std::uint32_t peer_addr = 0;
+  std::uint16_t peer_port = 0;
+  std::string peer_id;  // empty before message 5
+  std::string state;
+  std::string suite;  // "aes-256/sha1/modp2048" once chosen
+  std::string nat;    // "none", "peer behind NAT"...
+  std::chrono::seconds age{0};
+  std::chrono::seconds life_left{0};
+  std::vector<IpsecSaView> ipsec;
+};
+
+class IkeService {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // local_addr: the gateway's outside address, the source of every reply.
+  IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& log, IkeHooks hooks);
+  ~IkeService();
+  IkeService(const IkeService&) = delete;
+  IkeService& operator=(const IkeService&) = delete;
+
+  // A punt of reason ike: the whole IPv4 packet.
+  void on_punt(const channel::PuntMsg& m, Clock::time_point now);
+  // The data plane's lifetime event of an SA; hard ones end the pair.
+  void on_lifetime(const channel::SaLifetimeEvent& e, Clock::time_point now);
+  // Retransmissions, lifetimes, DPD, NAT keepalives.
+  void poll(Clock::time_point now);
+
+  std::vector<IkeSaView> sas(Clock::time_point now) const;
+  const IkeCounters& counters() const noexcept { return _counters; }
+  std::size_t half_open() const noexcept { return _half_open_total; }
+
+ private:
+  struct IkeSa;
+  struct IpsecSa;
+  struct Exchange;
+  using CookiePair = std::pair<ike::Cookie, ike::Cookie>;
+
+  void on_isakmp(std::span<const std::uint8_t> msg, const ike::Address& local,
+                 const ike::Address& peer, Clock::time_point now);
+  void main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const ike::Address& local,
+                 const ike::Address& peer, Clock::time_point now);
+  void quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std::uint8_t> msg,
+                  const ike::Address& local, const ike::Address& peer, Clock::time_point now);
+  void informational(IkeSa& sa, std::span<const std::uint8_t> msg, Clock::time_point now);
+  IkeSa* create(const ike::Header& h, const ike::Address& peer, Clock::time_point now);
+  void established(IkeSa& sa, Clock::time_point now);
+  void install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now);
+  void remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why, bool tell_peer);
+  void drop_stale(const IkeSa& fresh);
+  void set_half_open(IkeSa& sa, bool half_open);
+  void erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it);
+  void send(const ike::Address& local, const ike::Address& peer, std::span<const std::uint8_t> msg);
+  void send_informational(IkeSa& sa, ike::PayloadType type, std::span<const std::uint8_t> body);
+  bool sa_del(channel::Direction d, std::uint32_t spi, std::uint32_t peer);
+  std::uint32_t fresh_message_id() const;
+
+  IkeSettings _settings;
+  std::uint32_t _local_addr;
+  Logger& _log;
+  IkeHooks _hooks;
+  ike::MainModeConfig _mm_config;
+  ike::QuickModeConfig _qm_config;
+  std::map<CookiePair, std::unique_ptr<IkeSa>> _sas;
+  std::map<std::uint32_t, std::uint32_t> _half_open_per_peer;
+  std::size_t _half_open_total = 0;
+  IkeCounters _counters;
+  // Refusals are logged as one summary line at most every 10 s: a line per
+  // refused datagram would let a flood fill the log.
+  std::uint64_t _refusals_reported = 0;
+  Clock::time_point _next_refusal_report{};
+};
+
+// "aes-256/sha1/ecp384"
+std::string suite_text(const ike::Phase1Suite& s);
+
+}  // namespace l2tpgw::cp

@@ -1,0 +1,344 @@
+// The IKE service between punts and the data plane: a whole Main Mode and
+// Quick Mode from gen_vectors.py (tests/unit/ike) arriving as punted IPv4
+// packets, the replies leaving as whole packets, the SA pair reaching the
+// data plane with the independently computed keys, and the operator's
+// lines for success and each failure.
+#include "controlplane/ike_service.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "controlplane/ctl_commands.h"
+#include "controlplane/udp_datagram.h"
+#include "tests/unit/ike/test_util.h"
+#include "tests/unit/ike/vectors.h"
+
+namespace l2tpgw::cp {
+namespace {
+
+namespace vec = ike::vec;
+using ike::test::hex;
+using ike::test::to_hex;
+
+constexpr std::uint32_t gw = 0xc0000201;      // 192.0.2.1
+constexpr std::uint32_t client = 0xcb007109;  // 203.0.113.9
+
+class IkeServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    _settings.enabled = true;
+    const auto psk = hex(vec::mm_psk);
+    _settings.default_psk = ike::SecretBytes(psk.begin(), psk.end());
+  }
+
+  std::unique_ptr<IkeService> make() {
+    IkeHooks h;
+    h.send = [this](std::span<const std::uint8_t> p) {
+      _sent.emplace_back(p.begin(), p.end());
+      return true;
+    };
+    h.call = [this](const channel::CtrlMsg& m) -> std::optional<channel::Ack> {
+      _calls.push_back(m);
+      return channel::make_ack(channel::AckResult::ok);
+    };
+    h.mm_random = [] {
+      ike::MainModeRandom r;
+      const auto ck = hex(vec::mm_rcky);
+      std::copy(ck.begin(), ck.end(), r.rcookie.begin());
+      r.nonce = hex(vec::mm_nr);
+      r.dh_private = hex(vec::mm_xr);
+      return r;
+    };
+    h.qm_random = [] {
+      ike::QuickModeRandom r;
+      r.spi = vec::qm_spi_r;
+      r.nonce = hex(vec::qm_nr);
+      return r;
+    };
+    return std::make_unique<IkeService>(_settings, gw, _log, std::move(h));
+  }
+
+  static channel::PuntMsg punt(const std::vector<std::uint8_t>& isakmp, std::uint16_t port,
+                               std::uint32_t from = client) {
+    std::vector<std::uint8_t> payload;
+    if (port == 4500) {
+      payload.assign(4, 0);
+    }
+    payload.insert(payload.end(), isakmp.begin(), isakmp.end());
+    const auto pkt = build_udp_datagram({from, gw, port, port}, payload);
+    channel::PuntMsg m{};
+    m.reason = channel::PuntReason::ike;
+    m.len = static_cast<std::uint16_t>(pkt.size());
+    std::copy(pkt.begin(), pkt.end(), m.data);
+    m.peer_addr = from;
+    m.peer_port = port;
+    return m;
+  }
+
+  // The ISAKMP message of the last packet sent, marker removed; checks the
+  // packet's addressing on the way.
+  std::string last_reply(std::uint16_t port) {
+    EXPECT_FALSE(_sent.empty());
+    const auto d = parse_udp_datagram(_sent.back());
+    EXPECT_TRUE(d.ok());
+    EXPECT_EQ(d.ends.src_addr, gw);
+    EXPECT_EQ(d.ends.dst_addr, client);
+    EXPECT_EQ(d.ends.src_port, port);
+    EXPECT_EQ(d.ends.dst_port, port);
+    auto p = d.payload;
+    if (port == 4500) {
+      EXPECT_EQ(to_hex(p.first(4)), "00000000");
+      p = p.subspan(4);
+    }
+    return to_hex(p);
+  }
+
+  void main_mode(IkeService& s, IkeService::Clock::time_point now) {
+    s.on_punt(punt(hex(vec::mm_msg1), 500), now);
+    EXPECT_EQ(last_reply(500), vec::mm_msg2);
+    s.on_punt(punt(hex(vec::mm_msg3), 500), now);
+    EXPECT_EQ(last_reply(500), vec::mm_msg4);
+    s.on_punt(punt(hex(vec::mm_msg5), 4500), now);
+    EXPECT_EQ(last_reply(4500), vec::mm_msg6);
+  }
+
+  std::ostringstream _out;
+  Logger _log{_out};
+  IkeSettings _settings;
+  std::vector<std::vector<std::uint8_t>> _sent;
+  std::vector<channel::CtrlMsg> _calls;
+};
+
+TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID 198.51.100.5): "
+                            "aes-256/sha1/modp2048, NAT: peer behind NAT"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(s->half_open(), 0u);
+
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  EXPECT_EQ(last_reply(4500), vec::qm_msg2);
+  EXPECT_TRUE(_calls.empty());
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  const auto& in = _calls[0].sa_add.sa;
+  const auto& out = _calls[1].sa_add.sa;
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_add);
+  EXPECT_EQ(in.dir, channel::Direction::in);
+  EXPECT_EQ(in.spi, vec::qm_spi_r);
+  EXPECT_EQ(to_hex(std::span(in.cipher_key, in.cipher_key_len)), vec::qm_in_enc);
+  EXPECT_EQ(to_hex(std::span(in.auth_key, in.auth_key_len)), vec::qm_in_auth);
+  EXPECT_EQ(out.dir, channel::Direction::out);
+  EXPECT_EQ(out.spi, 0xc0ffee01u);
+  EXPECT_EQ(to_hex(std::span(out.cipher_key, out.cipher_key_len)), vec::qm_out_enc);
+  EXPECT_EQ(to_hex(std::span(out.auth_key, out.auth_key_len)), vec::qm_out_auth);
+  for (const auto* p : {&in, &out}) {
+    EXPECT_EQ(p->encap, channel::Encap::udp);
+    EXPECT_EQ(p->cipher, EspCipher::aes_cbc_128);
+    EXPECT_EQ(p->auth, EspAuth::hmac_sha1_96);
+    EXPECT_EQ(p->local_addr, gw);
+    EXPECT_EQ(p->peer_addr, client);
+    EXPECT_EQ(p->local_port, 4500);
+    EXPECT_EQ(p->peer_port, 4500);
+    EXPECT_EQ(p->lifetime.hard_bytes, 250000ull * 1024);
+  }
+  EXPECT_GT(in.replay_window, 0u);
+  EXPECT_NE(_out.str().find("IPsec SA established with 203.0.113.9: ESP aes-cbc-128/hmac-sha1-96 "
+                            "transport, NAT-T udp 4500, SPIs in 0x5eed0001 out 0xc0ffee01, "
+                            "lifetime 3600 s / 250000 KB"),
+            std::string::npos)
+      << _out.str();
+  const auto views = s->sas(t0 + std::chrono::seconds(10));
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].state, "established");
+  ASSERT_EQ(views[0].ipsec.size(), 1u);
+  EXPECT_EQ(views[0].ipsec[0].life_left, std::chrono::seconds(3590));
+
+  // The peer deletes the ESP SA and the ISAKMP SA (with INITIAL-CONTACT).
+  _calls.clear();
+  s->on_punt(punt(hex(vec::info_delete), 4500), t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[0].sa_del.dir, channel::Direction::in);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].sa_del.dir, channel::Direction::out);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  EXPECT_NE(_out.str().find("deleted by the peer"), std::string::npos);
+  s->poll(t0);
+  EXPECT_TRUE(s->sas(t0).empty());
+}
+
+TEST_F(IkeServiceTest, CtlListsIkeAndIpsecSas) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  const auto text = render_ike_text(*s, t0 + std::chrono::seconds(5));
+  EXPECT_NE(text.find("203.0.113.9:4500"), std::string::npos) << text;
+  EXPECT_NE(text.find("aes-256/sha1/modp2048"), std::string::npos) << text;
+  EXPECT_NE(text.find("peer behind NAT"), std::string::npos) << text;
+  EXPECT_NE(text.find("0x5eed0001"), std::string::npos) << text;
+  EXPECT_NE(text.find("0xc0ffee01"), std::string::npos) << text;
+  EXPECT_NE(text.find("3595s"), std::string::npos) << text;
+  EXPECT_NE(text.find("250000"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 IKE SAs (0 half-open), 1 IPsec SA pairs"), std::string::npos) << text;
+  CtlContext ctx;
+  const auto reply = run_command("ike", ctx);
+  EXPECT_FALSE(reply.ok);
+  EXPECT_NE(reply.text.find("no IKE configured"), std::string::npos);
+}
+
+TEST_F(IkeServiceTest, DpdIsAnswered) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  const auto before = _sent.size();
+  s->on_punt(punt(hex(vec::info_dpd), 4500), t0);
+  ASSERT_EQ(_sent.size(), before + 1);
+  // The ACK's message id is random: decode it instead of comparing bytes.
+  const auto d = parse_udp_datagram(_sent.back());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.ends.dst_port, 4500);
+  ike::Header h;
+  ASSERT_EQ(ike::parse_header(d.payload.subspan(4), h), ike::ParseError::none);
+  EXPECT_EQ(h.exchange, static_cast<std::uint8_t>(ike::ExchangeType::informational));
+}
+
+TEST_F(IkeServiceTest, WrongPskIsNamed) {
+  const std::string wrong = "not the right key";
+  _settings.default_psk = ike::SecretBytes(wrong.begin(), wrong.end());
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::mm_msg1), 500), t0);
+  s->on_punt(punt(hex(vec::mm_msg3), 500), t0);
+  EXPECT_EQ(s->half_open(), 1u);
+  s->on_punt(punt(hex(vec::mm_msg5), 4500), t0);
+  EXPECT_NE(_out.str().find("Main Mode with 203.0.113.9 failed: pre-shared key mismatch"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(_out.str().find(wrong), std::string::npos) << "keys are never logged";
+  EXPECT_EQ(s->half_open(), 0u);
+  EXPECT_TRUE(s->sas(t0).empty());
+}
+
+TEST_F(IkeServiceTest, KeyByPeerIdentity) {
+  _settings.default_psk.reset();
+  const auto psk = hex(vec::mm_psk);
+  _settings.peers.push_back(
+      {std::nullopt, "198.51.100.5", ike::SecretBytes(psk.begin(), psk.end())});
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID 198.51.100.5)"),
+            std::string::npos)
+      << _out.str();
+}
+
+TEST_F(IkeServiceTest, HalfOpenLimitsRefuseBeforeAnyWork) {
+  _settings.max_half_open_per_peer = 2;
+  _settings.max_half_open = 3;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  auto mm1 = hex(vec::mm_msg1);
+  for (int i = 0; i < 5; ++i) {
+    mm1[0] = static_cast<std::uint8_t>(i);  // a new initiator cookie each time
+    s->on_punt(punt(mm1, 500), t0);
+  }
+  EXPECT_EQ(s->half_open(), 2u);
+  EXPECT_EQ(s->counters().half_open_per_peer, 3u);
+  EXPECT_EQ(_sent.size(), 2u);
+  // Another source still gets one; then the total is reached.
+  mm1[0] = 9;
+  s->on_punt(punt(mm1, 500, client + 1), t0);
+  mm1[0] = 10;
+  s->on_punt(punt(mm1, 500, client + 2), t0);
+  EXPECT_EQ(s->half_open(), 3u);
+  EXPECT_EQ(s->counters().half_open_total, 1u);
+  // A retransmitted message 1 is not a new exchange.
+  mm1[0] = 0;
+  s->on_punt(punt(mm1, 500), t0);
+  EXPECT_EQ(s->half_open(), 3u);
+  EXPECT_EQ(s->counters().half_open_per_peer, 3u);
+  s->poll(t0);
+  EXPECT_NE(_out.str().find("4 new Main Mode exchanges refused (so far: 3 over the half-open "
+                            "limit per source, 1 over the half-open limit in total"),
+            std::string::npos)
+      << _out.str();
+}
+
+TEST_F(IkeServiceTest, RetransmitsThenGivesUp) {
+  _settings.retransmits = 2;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::mm_msg1), 500), t0);
+  ASSERT_EQ(_sent.size(), 1u);
+  for (int i = 1; i <= 3; ++i) {
+    s->poll(t0 + i * _settings.retransmit_interval);
+  }
+  EXPECT_EQ(_sent.size(), 3u);
+  EXPECT_EQ(_sent[1], _sent[0]);
+  EXPECT_EQ(s->counters().retransmits, 2u);
+  EXPECT_NE(_out.str().find("Main Mode with 203.0.113.9 failed: retransmits exhausted"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(s->half_open(), 0u);
+}
+
+TEST_F(IkeServiceTest, SecondsLifetimeEndsThePair) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  _calls.clear();
+  const auto sent = _sent.size();
+  s->poll(t0 + std::chrono::seconds(3601));
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_GT(_sent.size(), sent);  // the Delete to the peer
+  EXPECT_NE(_out.str().find("lifetime in seconds reached"), std::string::npos);
+}
+
+TEST_F(IkeServiceTest, HardLifetimeEventEndsThePair) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  _calls.clear();
+  channel::SaLifetimeEvent e{};
+  e.dir = channel::Direction::in;
+  e.kind = channel::LifetimeKind::soft_bytes;
+  e.spi = vec::qm_spi_r;
+  e.peer_addr = client;
+  s->on_lifetime(e, t0);
+  EXPECT_TRUE(_calls.empty());
+  e.kind = channel::LifetimeKind::hard_bytes;
+  s->on_lifetime(e, t0);
+  EXPECT_EQ(_calls.size(), 2u);
+  EXPECT_TRUE(s->sas(t0)[0].ipsec.empty());
+}
+
+TEST_F(IkeServiceTest, GarbageIsCountedNotFatal) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt({1, 2, 3}, 500), t0);
+  EXPECT_EQ(s->counters().malformed_isakmp, 1u);
+  auto no_marker = punt(hex(vec::mm_msg1), 4500);
+  no_marker.data[28] = 1;  // first byte of the marker
+  // The checksum no longer verifies either; either way it is not IKE.
+  s->on_punt(no_marker, t0);
+  EXPECT_EQ(s->counters().no_marker + s->counters().malformed_ip, 1u);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  EXPECT_EQ(s->counters().unknown_sa, 1u);
+  EXPECT_TRUE(_sent.empty());
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
