@@ -12,6 +12,7 @@ packages=(
   iproute2 tcpdump iputils-ping ethtool
   # Third-party peers of the interoperability tests.
   xl2tpd softether-vpnserver softether-vpncmd
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 )
 
 missing=()

@@ -24,7 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+
+from sysnet import Checks, Gateway, checksums_in_software, netns_create, netns_teardown, sh, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -34,26 +35,13 @@ TRUSTED, ESP_CLIENT, UNTRUSTED = "198.51.100.20", "198.51.100.7", "198.51.100.40
 INSIDE_HOST = "10.0.0.2"
 INSIDE_MAC = "02:00:00:00:02:02"  # a static neighbour: no first ping lost to ARP
 
-failures = []
+check = Checks()
 VERBOSE = os.environ.get("L2TPGW_VERBOSE") == "1"
-
-
-def check(ok, what):
-    print(f"  [{'PASS' if ok else 'FAIL'}] {what}")
-    if not ok:
-        failures.append(what)
-    return ok
-
-
-def sh(*cmd, check_rc=True):
-    return subprocess.run(cmd, check=check_rc, capture_output=True, text=True)
+NAMESPACES = (NS_GW, NS_CL, NS_IN)
 
 
 def netns_setup():
-    netns_teardown()
-    for ns in (NS_GW, NS_CL, NS_IN):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    netns_create(*NAMESPACES)
     sh("ip", "link", "add", "l2e-out", "netns", NS_GW, "type", "veth", "peer", "name", "cl0", "netns", NS_CL)
     sh("ip", "link", "add", "l2e-in", "netns", NS_GW, "type", "veth", "peer", "name", "ih0", "netns", NS_IN)
     sh("ip", "-n", NS_GW, "link", "set", "l2e-out", "up")
@@ -65,20 +53,8 @@ def netns_setup():
     sh("ip", "-n", NS_IN, "addr", "add", f"{INSIDE_HOST}/24", "dev", "ih0")
     sh("ip", "-n", NS_IN, "link", "set", "ih0", "up")
     sh("ip", "-n", NS_IN, "route", "add", "100.64.0.0/10", "via", GW_IN)
-    # veth leaves UDP/TCP checksums to "hardware" that af_packet never runs:
-    # the kernel must write them itself, as a real NIC's peer would see them.
-    sh("ip", "netns", "exec", NS_CL, "ethtool", "-K", "cl0", "tx", "off")
-    sh("ip", "netns", "exec", NS_IN, "ethtool", "-K", "ih0", "tx", "off")
-
-
-def netns_teardown():
-    for ns in (NS_GW, NS_CL, NS_IN):
-        for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-            try:
-                os.kill(int(pid), 9)
-            except (ProcessLookupError, ValueError):
-                pass
-        sh("ip", "netns", "del", ns, check_rc=False)
+    checksums_in_software(NS_CL, "cl0")
+    checksums_in_software(NS_IN, "ih0")
 
 
 def config(d, keys):
@@ -111,46 +87,6 @@ USERS = """users = (
 """
 
 
-class Gateway:
-    def __init__(self, build, d):
-        self.build, self.d = build, d
-        self.conf = os.path.join(d, "l2tpgw.conf")
-        self.procs = []
-
-    def start(self):
-        env = dict(os.environ)
-        dp = subprocess.Popen(
-            ["ip", "netns", "exec", NS_GW, f"{self.build}/dataplane/core/l2tpgw-dataplane", "--no-pci",
-             "--no-huge", "-m", "512", "--no-shconf", "--no-telemetry", "--file-prefix", "l2e", "-l", "0,1",
-             "--", "--config", self.conf, "--wait-cp"],
-            stdout=open(os.path.join(self.d, "dataplane.log"), "w"), stderr=subprocess.STDOUT, env=env)
-        cp = subprocess.Popen([f"{self.build}/controlplane/l2tpgw-controlplane", "--config", self.conf],
-                              stdout=open(os.path.join(self.d, "controlplane.log"), "w"),
-                              stderr=subprocess.STDOUT)
-        self.procs = [dp, cp]
-        for _ in range(200):
-            if "attached, synced" in self.ctl("status"):
-                return True
-            time.sleep(0.1)
-        return False
-
-    def ctl(self, *args):
-        r = sh(f"{self.build}/controlplane/l2tpgwctl", "--config", self.conf, *args, check_rc=False)
-        return r.stdout + r.stderr
-
-    def log(self):
-        with open(os.path.join(self.d, "controlplane.log")) as f:
-            return f.read()
-
-    def stop(self):
-        for p in reversed(self.procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
 def client(d, user, password, source=TRUSTED, extra=(), timeout=60):
     cmd = ["ip", "netns", "exec", NS_CL, PY, os.path.join(ROOT, "perf/l2tp_client.py"),
            "--server", GW_OUT, "--local", source, "--user", user, "--password", password,
@@ -164,15 +100,6 @@ def client(d, user, password, source=TRUSTED, extra=(), timeout=60):
     except (IndexError, json.JSONDecodeError):
         summary = {}
     return r.returncode, summary, r.stdout
-
-
-def wait_for(pred, seconds=10.0):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
 
 
 def xl2tpd_lac(d, gw):
@@ -213,7 +140,7 @@ def main():
     d = tempfile.mkdtemp(prefix="l2tpgw-lns-")
     keys = {k: secrets.token_hex(n) for k, n in
             (("in_enc", 16), ("in_auth", 20), ("out_enc", 16), ("out_auth", 20))}
-    gw = Gateway(build, d)
+    gw = Gateway(build, d, NS_GW, "l2e")
     with open(gw.conf, "w") as f:
         f.write(config(d, keys))
     with open(os.path.join(d, "users.conf"), "w") as f:
@@ -299,13 +226,12 @@ def main():
         print(gw.ctl("drops"))
     finally:
         gw.stop()
-        netns_teardown()
-        if failures:
+        netns_teardown(*NAMESPACES)
+        if check.failures:
             print("== control plane log")
             print(gw.log()[-6000:])
         shutil.rmtree(d, ignore_errors=True)
-    print(f"{len(failures)} failed" if failures else "all passed")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+"""IKEv1 interoperability: the real data plane on af_packet ports in network
+namespaces, the real control plane, and strongSwan's charon (Debian) as an
+independent IKEv1 initiator with a pre-shared key:
+
+  - Main Mode and Quick Mode complete against our responder: the control
+    plane logs both "established" lines and the SA pair shows in
+    `l2tpgwctl sa` and `l2tpgwctl ike`;
+  - charon's ESP reaches the data plane and authenticates with the keys
+    both sides derived. This kernel has no XFRM, so charon runs its
+    userspace ESP (kernel-libipsec), which does tunnel mode only: the test
+    allows tunnel mode in the ike section. The data plane carries transport
+    mode (L2TP/IPsec, RFC 3193) and drops the decrypted inner IPv4 packet
+    (next header 4) as esp_next_header; that drop is counted only after
+    the ICV, the anti-replay window and the padding were accepted, so a
+    rising esp_next_header with no esp_auth drop proves the keys agree;
+  - NAT-T: kernel-libipsec cannot receive raw ESP, so charon always fakes
+    a NAT (wrong NAT-D hashes) to get UDP encapsulation: we detect "peer
+    behind NAT", float to 4500 and the SAs carry ESP in UDP 4500;
+  - a wrong pre-shared key: the log names "pre-shared key mismatch";
+  - an MD5-only offer: the log names "no proposal chosen" with what was
+    offered and what is configured.
+
+Exit 0 when every check passed. Usage: ike.py BUILD_DIR
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from sysnet import Checks, Gateway, checksums_in_software, netns_create, netns_teardown, sh, wait_for
+
+NS_GW, NS_CL, NS_IN, NS_PV = "ike-gw", "ike-cl", "ike-in", "ike-pv"
+GW_OUT, GW_IN = "203.0.113.1", "10.9.0.1"
+CLIENT, INSIDE_HOST = "203.0.113.7", "10.9.0.2"
+# A client on a private network behind NS_CL, which masquerades it as CLIENT.
+PRIVATE, PRIVATE_GW = "192.168.77.2", "192.168.77.1"
+PSK = "interop test key 0123456789"
+
+check = Checks()
+NAMESPACES = (NS_GW, NS_CL, NS_IN, NS_PV)
+
+
+def netns_setup():
+    netns_create(*NAMESPACES)
+    sh("ip", "link", "add", "ike-out", "netns", NS_GW, "type", "veth", "peer", "name", "icl0", "netns", NS_CL)
+    sh("ip", "link", "add", "ike-in", "netns", NS_GW, "type", "veth", "peer", "name", "iih0", "netns", NS_IN)
+    sh("ip", "-n", NS_GW, "link", "set", "ike-out", "up")
+    sh("ip", "-n", NS_GW, "link", "set", "ike-in", "up")
+    sh("ip", "-n", NS_CL, "addr", "add", f"{CLIENT}/24", "dev", "icl0")
+    sh("ip", "-n", NS_CL, "link", "set", "icl0", "up")
+    sh("ip", "-n", NS_IN, "addr", "add", f"{INSIDE_HOST}/24", "dev", "iih0")
+    sh("ip", "-n", NS_IN, "link", "set", "iih0", "up")
+    sh("ip", "link", "add", "icl1", "netns", NS_CL, "type", "veth", "peer", "name", "ipv0", "netns", NS_PV)
+    sh("ip", "-n", NS_CL, "addr", "add", f"{PRIVATE_GW}/24", "dev", "icl1")
+    sh("ip", "-n", NS_CL, "link", "set", "icl1", "up")
+    sh("ip", "-n", NS_PV, "addr", "add", f"{PRIVATE}/24", "dev", "ipv0")
+    sh("ip", "-n", NS_PV, "link", "set", "ipv0", "up")
+    sh("ip", "-n", NS_PV, "route", "add", "default", "via", PRIVATE_GW)
+    sh("ip", "netns", "exec", NS_CL, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    sh("ip", "netns", "exec", NS_CL, "nft", "add table ip nat; "
+       "add chain ip nat post { type nat hook postrouting priority 100 ; } ; "
+       f"add rule ip nat post ip saddr {PRIVATE_GW}/24 oifname icl0 masquerade")
+    for ns, dev in ((NS_CL, "icl0"), (NS_IN, "iih0"), (NS_PV, "ipv0"), (NS_CL, "icl1")):
+        checksums_in_software(ns, dev)
+
+
+def config(d):
+    return f"""
+dataplane = {{ workers = [1]; channel = "ike"; max_sas = 64; punt_rate = 2000; }};
+controlplane = {{ socket = "{d}/ctl.sock"; log_level = "info"; }};
+ports = (
+  {{ name = "outside"; role = "outside"; vdev = "net_af_packet0,iface=ike-out"; address = "{GW_OUT}/24"; }},
+  {{ name = "inside"; role = "inside"; vdev = "net_af_packet1,iface=ike-in"; address = "{GW_IN}/24"; }}
+);
+ike = {{ psk = "{PSK}"; allow_tunnel = true; retransmit_interval = 1; retransmits = 3; }};
+"""
+
+
+STRONGSWAN_CONF = """
+charon {{
+  load_modular = no
+  load = random nonce openssl aes sha1 sha2 hmac kernel-libipsec kernel-netlink socket-default vici
+  # Our traffic selector is the gateway itself: charon's route to it
+  # through the TUN device would swallow charon's own IKE and ESP packets,
+  # unless they carry a mark that skips its routing table (allow_peer_ts).
+  install_routes = yes
+  retransmit_tries = 3
+  retransmit_timeout = 1.0
+  plugins {{
+    kernel-libipsec {{
+      allow_peer_ts = yes
+    }}
+    socket-default {{
+      fwmark = 0x42
+    }}
+    kernel-netlink {{
+      fwmark = !0x42
+    }}
+    vici {{
+      socket = unix://{d}/charon.vici
+    }}
+  }}
+  filelog {{
+    charon {{
+      path = {d}/charon.log
+      time_format = %T
+      default = 1
+      ike = 2
+      esp = 2
+    }}
+  }}
+}}
+"""
+
+SWANCTL_CONF = """
+connections {{
+  gw {{
+    version = 1
+    local_addrs = {client}
+    remote_addrs = {gw}
+    proposals = {proposals}
+    encap = {encap}
+    dpd_delay = 0
+    local {{
+      auth = psk
+      id = {client}
+    }}
+    remote {{
+      auth = psk
+      id = {gw}
+    }}
+    children {{
+      l2tp {{
+        mode = tunnel
+        local_ts = {client}/32[udp]
+        remote_ts = {gw}/32[udp/1701]
+        esp_proposals = aes128-sha1
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-gw {{
+    id-1 = {gw}
+    id-2 = {client}
+    secret = "{psk}"
+  }}
+}}
+"""
+
+
+class Charon:
+    """charon in the client namespace with its own /run (it refuses to start
+    when /run/charon.pid exists) and its own configuration files."""
+
+    def __init__(self, d, tag, ns=NS_CL, local=CLIENT):
+        self.ns, self.local = ns, local
+        self.d = os.path.join(d, tag)
+        os.makedirs(self.d, exist_ok=True)
+        self.proc = None
+
+    def start(self, psk, encap, proposals="aes256-sha1-modp2048"):
+        with open(os.path.join(self.d, "strongswan.conf"), "w") as f:
+            f.write(STRONGSWAN_CONF.format(d=self.d))
+        with open(os.path.join(self.d, "swanctl.conf"), "w") as f:
+            f.write(SWANCTL_CONF.format(client=self.local, gw=GW_OUT, psk=psk, encap="yes" if encap else "no",
+                                        proposals=proposals))
+        env = dict(os.environ, STRONGSWAN_CONF=os.path.join(self.d, "strongswan.conf"))
+        script = "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "unshare", "-m", "sh", "-c", script],
+                                     stdout=open(os.path.join(self.d, "charon.out"), "w"),
+                                     stderr=subprocess.STDOUT, env=env)
+        for _ in range(100):
+            if os.path.exists(os.path.join(self.d, "charon.vici")):
+                break
+            time.sleep(0.1)
+        return self.swanctl("--load-all", "--file", os.path.join(self.d, "swanctl.conf"))
+
+    def swanctl(self, *args, timeout=60):
+        # swanctl takes the command first, then its options.
+        cmd = ["ip", "netns", "exec", self.ns, "swanctl", args[0], "--uri", f"unix://{self.d}/charon.vici",
+               *args[1:]]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return 124, ""
+        return r.returncode, r.stdout + r.stderr
+
+    def log(self):
+        try:
+            with open(os.path.join(self.d, "charon.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def send_udp_into_tunnel(count, ns=NS_CL, local=CLIENT):
+    """UDP to the gateway's L2TP port from the client namespace: charon's
+    route sends it into its TUN device, kernel-libipsec encrypts it."""
+    prog = (f"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            f"s.bind(('{local}',0))\n"
+            f"for i in range({count}):\n s.sendto(b'l2tp-probe-%d'%i,('{GW_OUT}',1701)); time.sleep(0.05)\n")
+    return sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", prog, check_rc=False).returncode
+
+
+def run_case(gw, d, tag, behind_nat):
+    where = f"behind a masquerading NAT ({PRIVATE} as {CLIENT})" if behind_nat else "direct"
+    print(f"== charon, IKEv1 PSK, tunnel mode, NAT-T, {where}")
+    # kernel-libipsec cannot receive raw ESP and fakes a NAT itself when
+    # there is none, so charon always floats to 4500 and asks for UDP
+    # encapsulation.
+    charon = Charon(d, tag, NS_PV, PRIVATE) if behind_nat else Charon(d, tag)
+    rc, out = charon.start(PSK, encap=True)
+    check(rc == 0 and "loaded connection 'gw'" in out, "swanctl loaded the connection")
+    before = gw.log()
+    rc, out = charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "30")
+    check(rc == 0, f"charon reports the CHILD_SA established (exit {rc})")
+    # charon reports success once it sent HASH(3); we may still be on it.
+    wait_for(lambda: "IPsec SA established with " in gw.log()[len(before):], 10)
+    log = gw.log()[len(before):]
+    check(f"IKE SA established with {CLIENT} (ID {charon.local})" in log,
+          "our log: IKE SA established (Main Mode), with charon's ID")
+    check("NAT: peer behind NAT" in log, "our log names the NAT status ('peer behind NAT')")
+    check("IPsec SA established with " + CLIENT in log, "our log: IPsec SA established (Quick Mode)")
+    check("tunnel, NAT-T udp 4500" in log, "the IPsec line says 'tunnel, NAT-T udp 4500'")
+    sa = gw.ctl("sa")
+    check(sa.count(CLIENT) >= 2, "the SA pair is in the data plane (l2tpgwctl sa)")
+    ike = gw.ctl("ike")
+    check("established" in ike and "aes-cbc-128/hmac-sha1-96" in ike,
+          "l2tpgwctl ike lists the IKE SA and the IPsec SA")
+    print(ike)
+    drops0 = gw.drops()
+    send_udp_into_tunnel(20, charon.ns, charon.local)
+    ok = wait_for(lambda: gw.drops().get("esp_next_header", 0) - drops0.get("esp_next_header", 0) >= 10, 10)
+    drops1 = gw.drops()
+    check(ok, "charon's ESP authenticated and decrypted in the data plane: esp_next_header rose by "
+          f"{drops1.get('esp_next_header', 0) - drops0.get('esp_next_header', 0)} (inner IPv4, tunnel mode)")
+    check(drops1.get("esp_auth", 0) == 0, f"no ESP integrity failure ({drops1.get('esp_auth', 0)})")
+    check(drops1.get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0), "no ESP with an unknown SPI")
+    # Charon deletes its CHILD_SA and IKE_SA: the SAs leave the data plane.
+    rc, out = charon.swanctl("--terminate", "--ike", "gw", "--timeout", "10")
+    check(wait_for(lambda: "deleted by the peer" in gw.log()[len(before):], 10),
+          "charon's Delete reached us and was logged")
+    check(wait_for(lambda: CLIENT not in gw.ctl("sa"), 10), "the SA pair left the data plane")
+    charon.stop()
+    return charon
+
+
+def run_wrong_psk(gw, d):
+    print("== charon with a wrong pre-shared key")
+    charon = Charon(d, "wrong")
+    charon.start("not the gateway's key 42", False)
+    before = gw.log()
+    charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "15")
+    check(wait_for(lambda: "pre-shared key mismatch" in gw.log()[len(before):], 15),
+          "our log names the cause: pre-shared key mismatch")
+    check("not the gateway" not in gw.log(), "the key itself is not logged")
+    charon.stop()
+    return charon
+
+
+def run_md5_only(gw, d):
+    print("== charon offering only MD5 in phase 1")
+    charon = Charon(d, "md5")
+    charon.start(PSK, False, proposals="aes128-md5-modp2048")
+    before = gw.log()
+    charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "15")
+    check(wait_for(lambda: "no proposal chosen" in gw.log()[len(before):], 15),
+          "our log names the cause: no proposal chosen")
+    line = next((l for l in gw.log()[len(before):].splitlines() if "no proposal chosen" in l), "")
+    check("MD5 refused" in line and "configured [" in line,
+          "the line shows what was offered (MD5 refused) and what is configured")
+    charon.stop()
+    return charon
+
+
+def main():
+    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    if (not os.path.exists("/usr/lib/ipsec/charon") or shutil.which("swanctl") is None or
+            shutil.which("ethtool") is None or shutil.which("nft") is None):
+        print("strongSwan missing (scripts/setup.sh installs it)")
+        return 1
+    d = tempfile.mkdtemp(prefix="l2tpgw-ike-")
+    gw = Gateway(build, d, NS_GW, "ike")
+    with open(gw.conf, "w") as f:
+        f.write(config(d))
+    netns_setup()
+    charons = []
+    try:
+        if not check(gw.start(), "data plane and control plane up and synced"):
+            return 1
+        charons.append(run_case(gw, d, "direct", False))
+        charons.append(run_case(gw, d, "nat", True))
+        charons.append(run_wrong_psk(gw, d))
+        charons.append(run_md5_only(gw, d))
+        print(gw.ctl("drops"))
+    finally:
+        for c in charons:
+            c.stop()
+        gw.stop()
+        netns_teardown(*NAMESPACES)
+        if check.failures:
+            print("== control plane log")
+            print(gw.log()[-6000:])
+            for c in charons:
+                print(f"== charon log ({c.d})")
+                print(c.log()[-6000:])
+        if not os.environ.get("L2TPGW_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
