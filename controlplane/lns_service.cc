@@ -157,6 +157,12 @@ void LnsService::handle(l2tp::LnsOutput& out, Clock::time_point now) {
   for (const auto& rec : out.logs) {
     _log.write(rec.level, "l2tp", rec.text);
   }
+  // Offered sessions reach the data plane before the ICRP leaves.
+  for (const auto& ev : out.events) {
+    if (const auto* e = std::get_if<l2tp::SessionOffered>(&ev)) {
+      on_offered(*e, now);
+    }
+  }
   for (const auto& p : out.packets) {
     send_l2tp(p.to, p.payload);
   }
@@ -169,7 +175,7 @@ void LnsService::handle(l2tp::LnsOutput& out, Clock::time_point now) {
           } else if constexpr (std::is_same_v<T, l2tp::SessionClosed>) {
             on_closed(e.tunnel_id, e.session_id,
                       std::string("L2TP session closed: ") + l2tp::close_cause_name(e.cause));
-          } else {
+          } else if constexpr (std::is_same_v<T, l2tp::TunnelClosed>) {
             // Its sessions each had their SessionClosed; nothing left here.
             for (auto& [key, link] : _links) {
               if (key.first == e.tunnel_id) {
@@ -183,9 +189,13 @@ void LnsService::handle(l2tp::LnsOutput& out, Clock::time_point now) {
   }
 }
 
-void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_point now) {
+void LnsService::on_offered(const l2tp::SessionOffered& e, Clock::time_point now) {
   auto link = std::make_unique<Link>(_ppp_ctx);
-  link->l2tp = e;
+  link->l2tp.tunnel_id = e.tunnel_id;
+  link->l2tp.peer_tunnel_id = e.peer_tunnel_id;
+  link->l2tp.session_id = e.session_id;
+  link->l2tp.peer_session_id = e.peer_session_id;
+  link->l2tp.peer = e.peer;
   link->since = now;
   if (e.peer.spi) {
     link->out_sa = _hooks.outbound_for(*e.peer.spi, e.peer.addr);
@@ -193,6 +203,28 @@ void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_p
   Link& l = *link;
   _links[{e.tunnel_id, e.session_id}] = std::move(link);
   if (!push_session(l)) {
+    l.finished = true;
+    l2tp::LnsOutput out;
+    _lns.close_session(e.tunnel_id, e.session_id,
+                       {cdn_general_error, error_vendor_specific, "data plane refused the session"},
+                       instant(now), out);
+    handle(out, now);
+  }
+}
+
+void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_point now) {
+  const auto it = _links.find({e.tunnel_id, e.session_id});
+  if (it == _links.end() || it->second->finished) {
+    return;  // refused by the data plane when offered, and closed then
+  }
+  Link& l = *it->second;
+  const bool sequencing = e.sequencing_required;
+  l.l2tp = e;
+  // The ICCN may ask for sequence numbers on data (§5.4): the data plane
+  // must then number what it sends.
+  if (sequencing && !push_session(l)) {
+    l.finished = true;
+    remove_from_dataplane(l);
     l2tp::LnsOutput out;
     _lns.close_session(e.tunnel_id, e.session_id,
                        {cdn_general_error, error_vendor_specific, "data plane refused the session"},

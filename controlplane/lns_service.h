@@ -4,8 +4,8 @@
 // the tx ring through the SA the peer used, and sessions are installed in
 // the data plane in two steps:
 //
-//   ICCN (L2TP session up)  → session without an address: PPP frames of the
-//                             client reach us, its IPv4 is still refused;
+//   ICRQ accepted (ICRP)    → session without an address: the PPP frames
+//                             that follow the ICCN reach us, IPv4 is refused;
 //   IPCP/CCP open (PPP up)  → the same ids again, now with the address,
 //                             ACFC/PFC and MPPE keys: traffic flows.
 //
@@ -115,6 +115,7 @@ class LnsService {
   void on_ppp(std::span<const std::uint8_t> payload, const l2tp::Endpoint& from,
               Clock::time_point now);
   void handle(l2tp::LnsOutput& out, Clock::time_point now);
+  void on_offered(const l2tp::SessionOffered& e, Clock::time_point now);
   void on_established(const l2tp::SessionEstablished& e, Clock::time_point now);
   void on_closed(std::uint16_t tunnel_id, std::uint16_t session_id, const std::string& cause);
   void drain(Link& link, Clock::time_point now);

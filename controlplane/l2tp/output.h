@@ -60,6 +60,18 @@ enum class CloseCause : std::uint8_t {
 
 const char* close_cause_name(CloseCause c) noexcept;
 
+// An ICRQ was accepted and the ICRP is on its way: both ids are known. The
+// peer's first PPP frames follow its ICCN at once, so the caller installs
+// the session in the data plane now rather than at SessionEstablished,
+// where they would race the installation and be lost.
+struct SessionOffered {
+  std::uint16_t tunnel_id = 0;
+  std::uint16_t peer_tunnel_id = 0;
+  std::uint16_t session_id = 0;
+  std::uint16_t peer_session_id = 0;
+  Endpoint peer;
+};
+
 struct SessionEstablished {
   std::uint16_t tunnel_id = 0;
   std::uint16_t peer_tunnel_id = 0;
@@ -94,7 +106,7 @@ struct TunnelClosed {
   std::optional<ResultCode> result;  // the StopCCN's Result Code, either way
 };
 
-using Event = std::variant<SessionEstablished, SessionClosed, TunnelClosed>;
+using Event = std::variant<SessionOffered, SessionEstablished, SessionClosed, TunnelClosed>;
 
 struct LogRecord {
   cp::LogLevel level = cp::LogLevel::info;

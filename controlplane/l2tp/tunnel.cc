@@ -379,6 +379,7 @@ void Tunnel::on_icrq(const ControlMessage& m, Instant now, LnsOutput& out) {
   s.setup_deadline = now + _shared.cfg.session_setup_timeout;
   ++_pending_setups;
   ++_shared.total_sessions;
+  out.events.emplace_back(SessionOffered{_id, _peer_id, s.id, s.peer_id, _peer});
   send(make_icrp(_peer_id, s), now, out);
 }
 

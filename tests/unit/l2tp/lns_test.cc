@@ -55,6 +55,14 @@ TEST_F(LnsTest, FullExchange) {
   EXPECT_EQ(sent[0].header.nr, 3);
   const std::uint16_t sid = *sent[0].avps.assigned_session_id;
   EXPECT_NE(sid, 0);
+  // The caller learns the ids with the ICRP, before the ICCN and the PPP
+  // frames behind it.
+  const auto offered = events<SessionOffered>();
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(offered[0].session_id, sid);
+  EXPECT_EQ(offered[0].peer_session_id, 0x0101);
+  EXPECT_EQ(offered[0].peer_tunnel_id, 0x1234);
+  EXPECT_EQ(offered[0].peer, lac.from);
 
   // ICCN with proxy LCP and authentication → established, AVPs handed on.
   ControlMessage cn = iccn();
