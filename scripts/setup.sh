@@ -9,7 +9,7 @@ packages=(
   dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libssl-dev libconfig++-dev
   libgtest-dev libbenchmark-dev libpcap-dev nlohmann-json3-dev
   python3-scapy python3-cryptography
-  iproute2 tcpdump iputils-ping ethtool
+  iproute2 tcpdump iputils-ping ethtool nftables procps openssl
   # Third-party peers of the interoperability tests.
   xl2tpd softether-vpnserver softether-vpncmd
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
