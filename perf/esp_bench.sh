@@ -104,28 +104,8 @@ channel=
 nr_pages=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 pages_before=$(cat "$nr_pages")
 
-stop() {
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup_run() {
-  stop "$cp_pid"; cp_pid=
-  stop "$dp_pid"; dp_pid=
-  if [[ -n $prefix ]]; then
-    rm -f /dev/hugepages/"$prefix"*
-    rm -rf /var/run/dpdk/"$prefix"
-  fi
-  [[ -n $channel ]] && rm -f /dev/shm/l2tpgw-"$channel"
-  return 0
-}
+# stop, cleanup_run
+source "$(dirname "$0")/gw_procs.sh"
 
 finish() {
   cleanup_run

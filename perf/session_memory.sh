@@ -46,24 +46,8 @@ pages_before=$(cat "$nr_pages")
 work=$(mktemp -d /tmp/l2tpgw-mem.XXXXXX)
 dp_pid= cp_pid= prefix= channel=
 
-stop() {
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 300); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup_run() {
-  stop "$cp_pid"; cp_pid=
-  stop "$dp_pid"; dp_pid=
-  [[ -n $prefix ]] && { rm -f /dev/hugepages/"$prefix"*; rm -rf /var/run/dpdk/"$prefix"; }
-  [[ -n $channel ]] && rm -f /dev/shm/l2tpgw-"$channel"
-  return 0
-}
+# stop, cleanup_run
+source "$(dirname "$0")/gw_procs.sh"
 trap 'cleanup_run; rm -rf "$work"; echo "$pages_before" >"$nr_pages"' EXIT
 trap 'exit 130' INT TERM
 [[ -n $max_sas ]] || max_sas=$((2 * ((nsess + per_sa - 1) / per_sa)))
