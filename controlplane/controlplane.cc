@@ -313,6 +313,13 @@ std::string ControlPlane::handle_command(const std::string& line) {
   ctx.inject = [this](const InjectRequest& r) { return run_inject(*_dp, r, _opts.ack_timeout, _log); };
   ctx.lns = _lns.get();
   ctx.ike = _ike.get();
+  ctx.ike_trace = [this](std::uint32_t peer, bool on) {
+    if (!_ike) {
+      return false;
+    }
+    _ike->set_trace(peer, on);
+    return true;
+  };
   ctx.disconnect = [this](std::uint16_t tunnel, std::uint16_t session) {
     return _lns->disconnect_session(tunnel, session, Clock::now());
   };

@@ -26,6 +26,7 @@ constexpr std::string_view usage =
     "  sa-del in|out SPI PEER      delete an SA\n"
     "  session-del TUNNEL SESSION  delete a session by our tunnel and session ids\n"
     "  tunnels                     L2TP tunnels: peer, SA or plain, state, sessions\n"
+    "  ike-trace PEER on|off       log every IKE message to and from PEER\n"
     "  users                       PPP users: address, peer, phase, auth, MPPE, uptime\n"
     "  disconnect TUNNEL SESSION   end a user's session (CDN, LCP Terminate)\n"
     "  disconnect-user NAME        end every session of a user\n"
@@ -197,7 +198,7 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
                                                "workers", "punts",   "stats",       "status",
                                                "sa-del", "session-del", "inject",  "help",
                                                "users", "tunnels", "disconnect", "disconnect-user",
-                                               "ike"};
+                                               "ike", "ike-trace"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -218,6 +219,16 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
     return inject(a, ctx);
   }
   // IKE (ike_service.h).
+  if (a.words[0] == "ike-trace") {
+    const auto peer = a.words.size() == 3 ? parse_ipv4(a.words[1]) : std::nullopt;
+    if (!peer || (a.words[2] != "on" && a.words[2] != "off")) {
+      return fail("usage: ike-trace PEER on|off");
+    }
+    if (!ctx.ike_trace || !ctx.ike_trace(*peer, a.words[2] == "on")) {
+      return fail("no IKE configured (the ike section)");
+    }
+    return {true, "IKE trace of " + a.words[1] + " " + a.words[2] + "\n"};
+  }
   if (a.words[0] == "ike") {
     if (ctx.ike == nullptr) {
       return fail("no IKE configured (the ike section)");

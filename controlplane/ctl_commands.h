@@ -42,6 +42,8 @@ struct CtlContext {
   std::function<CtlReply(const InjectRequest&)> inject;
   // The LNS, when the configuration has one; null otherwise.
   const LnsService* lns = nullptr;
+  // Switches the IKE trace of a peer; false when there is no IKE.
+  std::function<bool(std::uint32_t peer, bool on)> ike_trace;
   // Ends sessions by ids or by user name; how many were ended.
   std::function<std::size_t(std::uint16_t tunnel, std::uint16_t session)> disconnect;
   std::function<std::size_t(const std::string& user)> disconnect_user;

@@ -1,5 +1,7 @@
 #include "controlplane/ike_service.h"
 
+#include <cstdio>
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -198,8 +200,49 @@ void IkeService::on_punt(const channel::PuntMsg& m, Clock::time_point now) {
             address_of(dg.ends.src_addr, dg.ends.src_port), now);
 }
 
+void IkeService::set_trace(std::uint32_t peer_addr, bool on) {
+  if (on) {
+    _traced.insert(peer_addr);
+  } else {
+    _traced.erase(peer_addr);
+  }
+  _log.info("ike", std::string("trace of ") + format_ipv4(peer_addr) + (on ? " on" : " off"));
+}
+
+void IkeService::trace(const char* dir, const Address& peer, std::span<const std::uint8_t> msg) {
+  if (_traced.empty() || !_traced.contains(ipv4_of(peer))) {
+    return;
+  }
+  std::string text = std::string("trace ") + dir + " " + format_ipv4(ipv4_of(peer)) + ":" +
+                     std::to_string(peer.port) + ": ";
+  ike::Header h;
+  if (ike::parse_header(msg, h) != ike::ParseError::none) {
+    _log.info("ike", text + std::to_string(msg.size()) + " bytes, not ISAKMP");
+    return;
+  }
+  char mid[16];
+  std::snprintf(mid, sizeof mid, "%08x", h.message_id);
+  text += "exchange " + std::to_string(h.exchange) + " message id 0x" + mid + " length " +
+          std::to_string(h.length);
+  if ((h.flags & ike::flag_encryption) != 0) {
+    text += " encrypted";
+  } else {
+    std::vector<ike::PayloadView> payloads;
+    const auto err = ike::walk_payloads(h.next_payload, msg.subspan(28, h.length - 28), false, payloads);
+    text += " payloads";
+    for (const auto& p : payloads) {
+      text += " " + std::string(ike::name(static_cast<ike::PayloadType>(p.type)));
+    }
+    if (err != ike::ParseError::none) {
+      text += " (malformed after these)";
+    }
+  }
+  _log.info("ike", text);
+}
+
 void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& local,
                            const Address& peer, Clock::time_point now) {
+  trace("in from", peer, msg);
   ike::Header h;
   if (ike::parse_header(msg, h) != ike::ParseError::none) {
     ++_counters.malformed_isakmp;
@@ -732,6 +775,7 @@ void IkeService::erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it
 
 void IkeService::send(const Address& local, const Address& peer,
                       std::span<const std::uint8_t> msg) {
+  trace("out to", peer, msg);
   UdpEndpoints ends{_local_addr, ipv4_of(peer), local.port, peer.port};
   Bytes payload;
   if (local.port == port_nat_t) {

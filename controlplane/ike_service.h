@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <span>
@@ -97,6 +98,13 @@ class IkeService {
   // Retransmissions, lifetimes, DPD, NAT keepalives.
   void poll(Clock::time_point now);
 
+  // Per-peer trace, switched at run time (l2tpgwctl ike-trace): every
+  // ISAKMP message to and from a traced address is logged, one line each,
+  // with its exchange, message id, flags and payload types (those of an
+  // encrypted body are not shown: the trace never decrypts for the log).
+  void set_trace(std::uint32_t peer_addr, bool on);
+  const std::set<std::uint32_t>& traced() const noexcept { return _traced; }
+
   std::vector<IkeSaView> sas(Clock::time_point now) const;
   const IkeCounters& counters() const noexcept { return _counters; }
   std::size_t half_open() const noexcept { return _half_open_total; }
@@ -107,6 +115,7 @@ class IkeService {
   struct Exchange;
   using CookiePair = std::pair<ike::Cookie, ike::Cookie>;
 
+  void trace(const char* dir, const ike::Address& peer, std::span<const std::uint8_t> msg);
   void on_isakmp(std::span<const std::uint8_t> msg, const ike::Address& local,
                  const ike::Address& peer, Clock::time_point now);
   void main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const ike::Address& local,
@@ -136,6 +145,7 @@ class IkeService {
   std::map<std::uint32_t, std::uint32_t> _half_open_per_peer;
   std::size_t _half_open_total = 0;
   IkeCounters _counters;
+  std::set<std::uint32_t> _traced;
   // Refusals are logged as one summary line at most every 10 s: a line per
   // refused datagram would let a flood fill the log.
   std::uint64_t _refusals_reported = 0;

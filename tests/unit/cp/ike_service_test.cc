@@ -172,6 +172,33 @@ TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
   EXPECT_TRUE(s->sas(t0).empty());
 }
 
+TEST_F(IkeServiceTest, TraceLogsEachMessageOfThatPeerOnly) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->set_trace(0x0a000001, true);  // another peer: nothing of ours traced
+  s->on_punt(punt(hex(vec::mm_msg1), 500), t0);
+  EXPECT_EQ(_out.str().find("trace in from"), std::string::npos);
+
+  s->set_trace(client, true);
+  s->on_punt(punt(hex(vec::mm_msg3), 500), t0);
+  const std::string log = _out.str();
+  EXPECT_NE(log.find("trace in from 203.0.113.9:500: exchange 2 message id 0x00000000 length "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("trace out to 203.0.113.9:500: exchange 2"), std::string::npos) << log;
+  EXPECT_NE(log.find(" payloads KE"), std::string::npos) << log;
+
+  s->on_punt(punt(hex(vec::mm_msg5), 4500), t0);
+  EXPECT_NE(_out.str().find("trace in from 203.0.113.9:4500: exchange 2 message id 0x00000000 length "),
+            std::string::npos);
+  EXPECT_NE(_out.str().find(" encrypted"), std::string::npos);
+
+  s->set_trace(client, false);
+  const auto before = _out.str().size();
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  EXPECT_EQ(_out.str().find("trace ", before), std::string::npos);
+}
+
 TEST_F(IkeServiceTest, CtlListsIkeAndIpsecSas) {
   auto s = make();
   const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
