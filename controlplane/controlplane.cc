@@ -270,12 +270,7 @@ bool ControlPlane::send_packet(std::span<const std::uint8_t> ipv4_packet,
 
 std::optional<channel::Ack> ControlPlane::delete_sa(channel::Direction d, std::uint32_t spi,
                                                     std::uint32_t peer) {
-  channel::CtrlMsg m{};
-  m.sa_del.hdr.type = channel::MsgType::sa_del;
-  m.sa_del.dir = d;
-  m.sa_del.spi = spi;
-  m.sa_del.peer_addr = peer;
-  const auto ack = _dp->call(m, _opts.ack_timeout);
+  const auto ack = _dp->call(channel::make_sa_del(d, spi, peer), _opts.ack_timeout);
   _log.info("sa", "delete of " + sa_name(d, spi, peer) + " from the CLI: " +
                       (ack ? ack_result_name(ack->result) : std::string("no ack")));
   return ack;
@@ -283,11 +278,8 @@ std::optional<channel::Ack> ControlPlane::delete_sa(channel::Direction d, std::u
 
 std::optional<channel::Ack> ControlPlane::delete_session(std::uint16_t tunnel,
                                                          std::uint16_t session) {
-  channel::CtrlMsg m{};
-  m.session_del.hdr.type = channel::MsgType::session_del;
-  m.session_del.local_tunnel_id = tunnel;
-  m.session_del.local_session_id = session;
-  const auto ack = _dp->call(m, _opts.ack_timeout);
+  const auto ack =
+      _dp->call(channel::make_session_ref(channel::MsgType::session_del, tunnel, session), _opts.ack_timeout);
   _log.info("session", "delete of " + session_name(tunnel, session) + " from the CLI: " +
                            (ack ? ack_result_name(ack->result) : std::string("no ack")));
   if (ack && ack->result == channel::AckResult::ok) {

@@ -795,12 +795,7 @@ void IkeService::send_informational(IkeSa& sa, ike::PayloadType type,
 }
 
 bool IkeService::sa_del(channel::Direction d, std::uint32_t spi, std::uint32_t peer) {
-  channel::CtrlMsg m{};
-  m.sa_del.hdr.type = channel::MsgType::sa_del;
-  m.sa_del.dir = d;
-  m.sa_del.spi = spi;
-  m.sa_del.peer_addr = peer;
-  const auto ack = _hooks.call(m);
+  const auto ack = _hooks.call(channel::make_sa_del(d, spi, peer));
   if (!ack ||
       (ack->result != channel::AckResult::ok && ack->result != channel::AckResult::not_found)) {
     _log.warning("ike", "delete of " + sa_name(d, spi, peer) + ": " +

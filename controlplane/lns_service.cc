@@ -203,13 +203,20 @@ void LnsService::on_offered(const l2tp::SessionOffered& e, Clock::time_point now
   Link& l = *link;
   _links[{e.tunnel_id, e.session_id}] = std::move(link);
   if (!push_session(l)) {
-    l.finished = true;
-    l2tp::LnsOutput out;
-    _lns.close_session(e.tunnel_id, e.session_id,
-                       {cdn_general_error, error_vendor_specific, "data plane refused the session"},
-                       instant(now), out);
-    handle(out, now);
+    refuse(l, now);
   }
+}
+
+// The data plane did not take the session: it ends here, with a CDN
+// that says why.
+void LnsService::refuse(Link& link, Clock::time_point now) {
+  link.finished = true;
+  remove_from_dataplane(link);
+  l2tp::LnsOutput out;
+  _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id,
+                     {cdn_general_error, error_vendor_specific, "data plane refused the session"},
+                     instant(now), out);
+  handle(out, now);
 }
 
 void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_point now) {
@@ -223,13 +230,7 @@ void LnsService::on_established(const l2tp::SessionEstablished& e, Clock::time_p
   // The ICCN may ask for sequence numbers on data (§5.4): the data plane
   // must then number what it sends.
   if (sequencing && !push_session(l)) {
-    l.finished = true;
-    remove_from_dataplane(l);
-    l2tp::LnsOutput out;
-    _lns.close_session(e.tunnel_id, e.session_id,
-                       {cdn_general_error, error_vendor_specific, "data plane refused the session"},
-                       instant(now), out);
-    handle(out, now);
+    refuse(l, now);
     return;
   }
   const l2tp::ProxyAvps& px = e.proxy;
@@ -327,11 +328,10 @@ void LnsService::drain(Link& link, Clock::time_point now) {
         break;
       }
       case ppp::EventKind::mppe_tx_reset: {
-        channel::CtrlMsg m{};
-        m.session_mppe_reset.hdr.type = channel::MsgType::session_mppe_reset;
-        m.session_mppe_reset.local_tunnel_id = link.l2tp.tunnel_id;
-        m.session_mppe_reset.local_session_id = link.l2tp.session_id;
-        const auto ack = link.in_dataplane ? _hooks.call(m) : std::nullopt;
+        const auto ack = link.in_dataplane
+                             ? _hooks.call(channel::make_session_ref(channel::MsgType::session_mppe_reset,
+                                                                     link.l2tp.tunnel_id, link.l2tp.session_id))
+                             : std::nullopt;
         _log.debug("ppp", name + ": CCP Reset-Request from the client, MPPE transmit reset: " +
                               (ack ? ack_result_name(ack->result) : std::string("not sent")));
         break;
@@ -359,9 +359,7 @@ void LnsService::send_l2tp(const l2tp::Endpoint& to, std::span<const std::uint8_
 }
 
 bool LnsService::push_session(Link& link) {
-  channel::CtrlMsg m{};
-  m.session_add.hdr.type = channel::MsgType::session_add;
-  channel::SessionParams& p = m.session_add.session;
+  channel::SessionParams p{};
   const l2tp::SessionEstablished& e = link.l2tp;
   p.local_tunnel_id = e.tunnel_id;
   p.local_session_id = e.session_id;
@@ -376,7 +374,7 @@ bool LnsService::push_session(Link& link) {
   if (link.up) {
     link.ppp.fill(p);
   }
-  const auto ack = _hooks.call(m);
+  const auto ack = _hooks.call(channel::make_session_add(p));
   const bool ok = ack && (ack->result == channel::AckResult::ok ||
                           ack->result == channel::AckResult::replaced);
   if (!ok) {
@@ -393,11 +391,8 @@ void LnsService::remove_from_dataplane(Link& link) {
   if (!link.in_dataplane) {
     return;
   }
-  channel::CtrlMsg m{};
-  m.session_del.hdr.type = channel::MsgType::session_del;
-  m.session_del.local_tunnel_id = link.l2tp.tunnel_id;
-  m.session_del.local_session_id = link.l2tp.session_id;
-  const auto ack = _hooks.call(m);
+  const auto ack = _hooks.call(
+      channel::make_session_ref(channel::MsgType::session_del, link.l2tp.tunnel_id, link.l2tp.session_id));
   link.in_dataplane = false;
   if (!ack || (ack->result != channel::AckResult::ok &&
                ack->result != channel::AckResult::not_found)) {

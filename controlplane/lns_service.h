@@ -117,6 +117,7 @@ class LnsService {
   void handle(l2tp::LnsOutput& out, Clock::time_point now);
   void on_offered(const l2tp::SessionOffered& e, Clock::time_point now);
   void on_established(const l2tp::SessionEstablished& e, Clock::time_point now);
+  void refuse(Link& link, Clock::time_point now);
   void on_closed(std::uint16_t tunnel_id, std::uint16_t session_id, const std::string& cause);
   void drain(Link& link, Clock::time_point now);
   void send_l2tp(const l2tp::Endpoint& to, std::span<const std::uint8_t> payload);

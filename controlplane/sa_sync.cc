@@ -19,20 +19,8 @@ struct SaKind {
   static bool same_id(const Params& a, const Params& b) { return same_triple(a, b); }
   static std::string name(const Params& p) { return sa_name(p); }
   static std::string full_name(const Params& p) { return sa_name(p) + " " + transform_name(p); }
-  static CtrlMsg del_msg(const Params& p) {
-    CtrlMsg m{};
-    m.sa_del.hdr.type = channel::MsgType::sa_del;
-    m.sa_del.dir = p.dir;
-    m.sa_del.spi = p.spi;
-    m.sa_del.peer_addr = p.peer_addr;
-    return m;
-  }
-  static CtrlMsg add_msg(const Params& p) {
-    CtrlMsg m{};
-    m.sa_add.hdr.type = channel::MsgType::sa_add;
-    m.sa_add.sa = p;
-    return m;
-  }
+  static CtrlMsg del_msg(const Params& p) { return channel::make_sa_del(p.dir, p.spi, p.peer_addr); }
+  static CtrlMsg add_msg(const Params& p) { return channel::make_sa_add(p); }
 };
 
 }  // namespace

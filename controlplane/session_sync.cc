@@ -12,21 +12,6 @@ namespace {
 using channel::CtrlMsg;
 using channel::SessionParams;
 
-CtrlMsg session_del_msg(const SessionParams& p) {
-  CtrlMsg m{};
-  m.session_del.hdr.type = channel::MsgType::session_del;
-  m.session_del.local_tunnel_id = p.local_tunnel_id;
-  m.session_del.local_session_id = p.local_session_id;
-  return m;
-}
-
-CtrlMsg session_add_msg(const SessionParams& p) {
-  CtrlMsg m{};
-  m.session_add.hdr.type = channel::MsgType::session_add;
-  m.session_add.session = p;
-  return m;
-}
-
 // Without an early exit: how long a comparison takes says nothing about
 // where two keys differ.
 unsigned key_diff(const std::uint8_t (&a)[16], const std::uint8_t (&b)[16]) {
@@ -93,8 +78,10 @@ struct SessionKind {
   static bool same_id(const Params& a, const Params& b) { return same_session_ids(a, b); }
   static std::string name(const Params& p) { return session_text(p); }
   static std::string full_name(const Params& p) { return session_text(p); }
-  static CtrlMsg del_msg(const Params& p) { return session_del_msg(p); }
-  static CtrlMsg add_msg(const Params& p) { return session_add_msg(p); }
+  static CtrlMsg del_msg(const Params& p) {
+    return channel::make_session_ref(channel::MsgType::session_del, p.local_tunnel_id, p.local_session_id);
+  }
+  static CtrlMsg add_msg(const Params& p) { return channel::make_session_add(p); }
 };
 
 }  // namespace

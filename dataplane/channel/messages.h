@@ -216,6 +216,37 @@ union CtrlMsg {
   std::uint8_t bytes[ctrl_elem_size];
 };
 
+// The commands, as the control plane sends them (version and cookie are
+// filled in by the sender).
+inline CtrlMsg make_sa_add(const SaParams& sa) noexcept {
+  CtrlMsg m{};
+  m.sa_add.hdr.type = MsgType::sa_add;
+  m.sa_add.sa = sa;
+  return m;
+}
+inline CtrlMsg make_sa_del(Direction dir, std::uint32_t spi, std::uint32_t peer_addr) noexcept {
+  CtrlMsg m{};
+  m.sa_del.hdr.type = MsgType::sa_del;
+  m.sa_del.dir = dir;
+  m.sa_del.spi = spi;
+  m.sa_del.peer_addr = peer_addr;
+  return m;
+}
+inline CtrlMsg make_session_add(const SessionParams& s) noexcept {
+  CtrlMsg m{};
+  m.session_add.hdr.type = MsgType::session_add;
+  m.session_add.session = s;
+  return m;
+}
+// session_del and session_mppe_reset name a session by our ids alike.
+inline CtrlMsg make_session_ref(MsgType type, std::uint16_t tunnel_id, std::uint16_t session_id) noexcept {
+  CtrlMsg m{};
+  m.session_del.hdr.type = type;
+  m.session_del.local_tunnel_id = tunnel_id;
+  m.session_del.local_session_id = session_id;
+  return m;
+}
+
 // Why the fast path handed a packet to the control plane.
 enum class PuntReason : std::uint8_t {
   ike = 1,        // UDP 500, or UDP 4500 with the non-ESP marker (RFC 3948 §2.2)
