@@ -233,7 +233,9 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
     if (ctx.ike == nullptr) {
       return fail("no IKE configured (the ike section)");
     }
-    return {true, render_ike_text(*ctx.ike, std::chrono::steady_clock::now())};
+    const auto now = std::chrono::steady_clock::now();
+    return {true, a.json ? render_ike_json(*ctx.ike, now, ctx.seg)
+                         : render_ike_text(*ctx.ike, now, ctx.seg)};
   }
   const bool lns_command =
       a.words[0] == "users" || a.words[0] == "tunnels" || a.words[0].starts_with("disconnect");

@@ -72,7 +72,11 @@ std::string render_stats_json(const CtlContext& ctx);
 std::string render_tunnels_text(const LnsService& lns);
 std::string render_users_text(const LnsService& lns, const channel::Segment* seg,
                               std::chrono::steady_clock::time_point now);
-std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::time_point now);
+// seg: the data plane's counters of each SA are shown when attached.
+std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::time_point now,
+                            const channel::Segment* seg = nullptr);
+std::string render_ike_json(const IkeService& ike, std::chrono::steady_clock::time_point now,
+                            const channel::Segment* seg = nullptr);
 std::string render_json(std::string_view command, const CtlContext& ctx);
 
 }  // namespace l2tpgw::cp

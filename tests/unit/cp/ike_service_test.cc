@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sstream>
 
 #include "controlplane/ctl_commands.h"
@@ -218,6 +220,31 @@ TEST_F(IkeServiceTest, CtlListsIkeAndIpsecSas) {
   const auto reply = run_command("ike", ctx);
   EXPECT_FALSE(reply.ok);
   EXPECT_NE(reply.text.find("no IKE configured"), std::string::npos);
+}
+
+TEST_F(IkeServiceTest, CtlJsonListsIkeAndIpsecSas) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  const auto o = nlohmann::json::parse(render_ike_json(*s, t0 + std::chrono::seconds(5)));
+  ASSERT_EQ(o["ike_sas"].size(), 1U) << o.dump(2);
+  const auto& sa = o["ike_sas"][0];
+  EXPECT_EQ(sa["peer"], "203.0.113.9");
+  EXPECT_EQ(sa["peer_port"], 4500);
+  EXPECT_EQ(sa["algorithms"], "aes-256/sha1/modp2048");
+  EXPECT_EQ(sa["nat"], "peer behind NAT");
+  ASSERT_EQ(sa["ipsec"].size(), 1U);
+  const auto& p = sa["ipsec"][0];
+  EXPECT_EQ(p["spi_in_hex"], "0x5eed0001");
+  EXPECT_EQ(p["spi_out_hex"], "0xc0ffee01");
+  EXPECT_EQ(p["life_left_s"], 3595);
+  EXPECT_EQ(p["life_kilobytes"], 250000);
+  // No data plane attached: its counters are unknown, not zero.
+  EXPECT_TRUE(p["counters_in"].is_null());
+  EXPECT_EQ(o["half_open"], 0);
+  EXPECT_EQ(o["ignored"]["dropped"], 0);
 }
 
 TEST_F(IkeServiceTest, DpdIsAnswered) {
