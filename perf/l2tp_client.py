@@ -11,21 +11,32 @@ every requested step worked, 1 otherwise (the summary's "failure" says why).
         --password secret --auth mschapv2 --mppe 128 --stateless \\
         --esp-config sa.json --ping 10.0.0.2 --count 5
 
-Without --esp-config the L2TP datagrams go in plain UDP (a trusted LAC);
-with it, in ESP with the static SAs the JSON file gives
-(client/transport.py EspConfig documents its fields).
+Without --esp-config or --ike the L2TP datagrams go in plain UDP (a
+trusted LAC); with --esp-config, in ESP with the static SAs the JSON file
+gives (client/transport.py EspConfig documents its fields); with
+--ike psk, IKEv1 (Main Mode with the pre-shared key, Quick Mode) negotiates
+the ESP SA pair first, as the named system's built-in client would offer it
+(client/profiles.py), and hang-up ends with Deletes for both SAs:
+
+    l2tp_client.py --server 198.51.100.1 --local 192.168.1.7 --user alice \\
+        --password secret --ike psk --psk 'shared key' --profile windows
 """
 
 import argparse
+import dataclasses
 import json
 import os
+import select
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import l2tp as w  # noqa: E402
 from client.ppp import Profile  # noqa: E402
 from client.ppp_wire import describe  # noqa: E402
+from client.ike import Initiator  # noqa: E402
+from client.profiles import PROFILES, p1_list, p2_list  # noqa: E402
 from client.session import Client  # noqa: E402
 from client.transport import EspConfig, EspTransport, UdpTransport  # noqa: E402
 
@@ -34,7 +45,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--server", required=True, help="the LNS's address")
     ap.add_argument("--local", required=True, help="our address (the socket binds to it)")
-    ap.add_argument("--sport", type=int, default=1701, help="our L2TP UDP port")
+    ap.add_argument("--sport", type=int,
+                    help="our L2TP UDP port (default 1701; with --ike, the profile's: random for macos)")
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--auth", default="mschapv2",
@@ -47,13 +59,27 @@ def parse_args(argv):
     ap.add_argument("--sequencing", action="store_true", help="send Sequencing Required in ICCN")
     ap.add_argument("--no-compress", action="store_true", help="do not ask for ACFC and PFC")
     ap.add_argument("--esp-config", help="JSON file with the static ESP SAs")
+    ap.add_argument("--ike", choices=("psk",), help="negotiate the ESP SAs with IKEv1 (pre-shared key)")
+    ap.add_argument("--psk", help="the IKE pre-shared key")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="windows",
+                    help="whose built-in client to imitate in IKE (proposals, vendor IDs, L2TP source port)")
+    ap.add_argument("--ike-proposals", help="phase-1 offer instead of the profile's, e.g. aes256-sha1-modp2048,...")
+    ap.add_argument("--esp-proposals", help="phase-2 offer instead of the profile's, e.g. aes128-sha256,...")
+    ap.add_argument("--no-natt", action="store_true", help="do not announce NAT traversal")
+    ap.add_argument("--ike-retransmit", type=float, default=2.0, help="seconds before the first IKE retransmit")
     ap.add_argument("--ping", help="host to ping through the tunnel")
     ap.add_argument("--count", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to bring the link up")
     ap.add_argument("--hold", type=float, default=0.0, help="seconds to stay connected before hanging up")
+    ap.add_argument("--hold-stdin", action="store_true",
+                    help="stay connected (answering pings) until a line or end of file on standard input")
     ap.add_argument("--trace", action="store_true",
                     help="print every L2TP control message with its AVPs and every PPP control packet")
     args = ap.parse_args(argv)
+    if args.ike and args.esp_config:
+        ap.error("--ike and --esp-config exclude each other")
+    if args.ike and not args.psk:
+        ap.error("--ike psk needs --psk")
     args.auth = [a.strip() for a in args.auth.split(",")]
     bad = [a for a in args.auth if a not in ("mschapv2", "chap", "pap")]
     if bad:
@@ -61,12 +87,40 @@ def parse_args(argv):
     return args
 
 
+def log(line):
+    print(line, flush=True)
+
+
+def start_ike(args):
+    """IKE first; returns (initiator, transport) or (initiator, None) when it failed."""
+    prof = PROFILES[args.profile]
+    if args.ike_proposals:
+        prof = dataclasses.replace(prof, p1=p1_list(args.ike_proposals))
+    if args.esp_proposals:
+        prof = dataclasses.replace(prof, p2=p2_list(args.esp_proposals))
+    sport = args.sport or prof.sport()
+    ike = Initiator(args.local, args.server, args.psk, prof, l2tp_sport=sport, log=log,
+                    retransmit=args.ike_retransmit, natt=not args.no_natt)
+    if not ike.connect():
+        return ike, None
+    transport = EspTransport(args.local, args.server, EspConfig(ike.esp), sport=sport, sock=ike.esp_socket())
+    return ike, transport
+
+
 def main(argv=None):
     args = parse_args(argv)
-    if args.esp_config:
-        transport = EspTransport(args.local, args.server, EspConfig.load(args.esp_config), sport=args.sport)
+    ike = None
+    t0 = time.monotonic()
+    if args.ike:
+        ike, transport = start_ike(args)
+        if transport is None:
+            ike.close()
+            print(json.dumps({"reached": "ike", "ike": ike.summary(), "failure": ike.failure, "ok": False}))
+            return 1
+    elif args.esp_config:
+        transport = EspTransport(args.local, args.server, EspConfig.load(args.esp_config), sport=args.sport or 1701)
     else:
-        transport = UdpTransport(args.local, args.server, sport=args.sport)
+        transport = UdpTransport(args.local, args.server, sport=args.sport or 1701)
     profile = Profile(user=args.user, password=args.password, auth=args.auth, mppe=args.mppe,
                       stateless=args.stateless, compress=not args.no_compress)
 
@@ -77,12 +131,11 @@ def main(argv=None):
     def ppp_trace(direction, proto, info):
         print(f"  PPP {direction} {describe(proto, info)}", flush=True)
 
-    def log(line):
-        print(line, flush=True)
-
     client = Client(transport, profile, secret=args.secret, sequencing=args.sequencing, log=log, hide=args.hide,
                     trace=trace if args.trace else None, ppp_trace=ppp_trace if args.trace else None)
+    t1 = time.monotonic()
     ok = client.connect(args.timeout)
+    t_l2tp = round(time.monotonic() - t1, 3)
     if ok and args.ping:
         got = client.ping(args.ping, args.count)
         ok = got == args.count
@@ -91,12 +144,26 @@ def main(argv=None):
     if ok and args.hold > 0:
         client.run_until(lambda: client.failure() is not None, args.hold)
         ok = client.failure() is None
+    if ok and args.hold_stdin:
+        log("holding the connection until standard input has a line")
+        client.run_until(lambda: client.failure() is not None or select.select([sys.stdin], [], [], 0)[0],
+                         float("inf"))
+        ok = client.failure() is None
     clean = client.disconnect()
     summary = client.summary()
     summary["clean_disconnect"] = clean
     if ok and not clean:
         summary["failure"] = summary["failure"] or "the tunnel did not close cleanly"
         ok = False
+    if ike is not None:
+        ike.hang_up()
+        ike.close()
+        summary["ike"] = ike.summary()
+        if summary["failure"] is None and ike.failure:
+            summary["failure"] = ike.failure
+    summary["setup_s"] = {"l2tp_ppp": t_l2tp} | ({"main_mode": ike.times.get("main_mode_s"),
+                                                   "quick_mode": ike.times.get("quick_mode_s")} if ike else {})
+    summary["total_s"] = round(time.monotonic() - t0, 3)
     summary["ok"] = ok
     transport.close()
     print(json.dumps(summary))

@@ -1,6 +1,7 @@
 """An L2TP/IPsec client written apart from the gateway: an L2TP LAC
 (RFC 2661), a PPP client (RFC 1661, 1334, 1994, 2759, 1332, 1877, 3078,
-3079) and the ESP transport with static keys (RFC 4303, 3948).
+3079), an IKEv1 initiator (RFC 2407, 2408, 2409, 3947) and the ESP
+transport with static or negotiated keys (RFC 4303, 3948).
 
 It is the gateway's end-to-end test peer, the demo's client and a load
 generator; nothing here is shared with the gateway's C++ code. Run with

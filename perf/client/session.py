@@ -30,7 +30,9 @@ class Client:
         self.reached = "none"  # tunnel, session, lcp, auth, ipcp, running
         self.pings_sent = 0
         self.pings_received = 0
+        self.echoes_answered = 0
         self._replies = set()
+        self._on_reply = None
 
     # ------------------------------------------------------------ loop
     def failure(self):
@@ -79,6 +81,7 @@ class Client:
         self.reached = "session"
 
         self.ppp = PppClient(self.session.send_ppp, self.profile, log=self.log, trace=self.ppp_trace)
+        self.ppp.on_ip = self._ip_input
         self.session.on_ppp = self.ppp.input
         self.ppp.start()
         steps = (("lcp", lambda: self.ppp.lcp.opened), ("auth", lambda: self.ppp.auth_ok or
@@ -100,7 +103,7 @@ class Client:
     def ping(self, host, count, interval=0.2, wait=2.0, size=56):
         """ICMP echo to host from the assigned address, inside the tunnel."""
         ident = int.from_bytes(os.urandom(2), "big")
-        self.ppp.on_ip = lambda pkt: self._echo_reply(pkt, host, ident)
+        self._on_reply = lambda ip: self._echo_reply(ip, host, ident)
         payload = bytes((i & 0xFF) for i in range(size))
         for seq in range(count):
             pkt = IP(src=self.ppp.ipcp.address, dst=host) / ICMP(type=8, id=ident, seq=seq) / payload
@@ -113,11 +116,22 @@ class Client:
         self.log(f"ping {host}: {self.pings_sent} sent, {self.pings_received} replies")
         return self.pings_received
 
-    def _echo_reply(self, pkt, host, ident):
+    def _ip_input(self, pkt):
+        """Answers echo requests to our address, as any host would, so that
+        the inside can ping the client; hands the rest to ping()."""
         try:
             ip = IP(pkt)
-        except Exception:  # scapy's parse failure of a malformed packet: not a reply
+        except Exception:  # scapy's parse failure of a malformed packet: ignored
             return
+        if ICMP in ip and ip[ICMP].type == 8 and ip.dst == self.ppp.ipcp.address:
+            reply = IP(src=ip.dst, dst=ip.src) / ICMP(type=0, id=ip[ICMP].id, seq=ip[ICMP].seq) / \
+                bytes(ip[ICMP].payload)
+            self.ppp.send_ip(bytes(reply))
+            self.echoes_answered += 1
+        elif self._on_reply is not None:
+            self._on_reply(ip)
+
+    def _echo_reply(self, ip, host, ident):
         if ip.src == host and ICMP in ip and ip[ICMP].type == 0 and ip[ICMP].id == ident \
                 and ip[ICMP].seq not in self._replies:
             self._replies.add(ip[ICMP].seq)
@@ -163,5 +177,6 @@ class Client:
             "mppe": p.mppe_mode if p else None,
             "pings_sent": self.pings_sent,
             "pings_received": self.pings_received,
+            "echoes_answered": self.echoes_answered,
             "failure": self.failure(),
         }

@@ -95,7 +95,9 @@ class EspConfig:
 
 
 class EspTransport:
-    def __init__(self, local, server, config, sport=L2TP_PORT, dport=L2TP_PORT):
+    def __init__(self, local, server, config, sport=L2TP_PORT, dport=L2TP_PORT, sock=None):
+        """sock: a UDP socket already bound to port 4500 (IKE's, after it
+        floated there), shared rather than bound twice; not closed here."""
         self.local, self.server = local, server
         self.sport, self.dport = sport, dport
         self.config = config
@@ -105,7 +107,10 @@ class EspTransport:
         self.seq = 1
         self.dropped = 0
         self.last_error = None
-        if config.encap == "udp":
+        self.own_sock = sock is None
+        if sock is not None:
+            self.sock = sock
+        elif config.encap == "udp":
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind((local, esp_ref.NAT_T_PORT))
@@ -160,4 +165,5 @@ class EspTransport:
                 return None
 
     def close(self):
-        self.sock.close()
+        if self.own_sock:
+            self.sock.close()
