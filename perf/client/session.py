@@ -133,8 +133,9 @@ class Client:
 
     def _echo_reply(self, ip, host, ident):
         if ip.src == host and ICMP in ip and ip[ICMP].type == 0 and ip[ICMP].id == ident \
-                and ip[ICMP].seq not in self._replies:
-            self._replies.add(ip[ICMP].seq)
+                and (ident, ip[ICMP].seq) not in self._replies:
+            # Each ping() has its own identifier: a reply counts once per call.
+            self._replies.add((ident, ip[ICMP].seq))
             self.pings_received += 1
 
     def disconnect(self, timeout=10.0):
