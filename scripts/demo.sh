@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: builds l2tpgw, brings up the gateway on virtual ports (af_packet
 # on veth pairs into network namespaces), connects two clients with static
-# SAs (one raw ESP, one ESP-in-UDP behind NAT), an inside host, moves traffic
-# and prints what happened. Cleans up after itself.
+# SAs (one raw ESP, one ESP-in-UDP behind NAT) and a third that negotiates
+# everything (IKEv1, L2TP, PPP with MS-CHAPv2 and MPPE), an inside host,
+# moves traffic and prints what happened. Cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -52,18 +53,13 @@ key() { openssl rand -hex "$1"; }
 declare -A k=(
   [A_IN_ENC]=$(key 16) [A_IN_AUTH]=$(key 20) [A_OUT_ENC]=$(key 16) [A_OUT_AUTH]=$(key 20)
   [B_IN_ENC]=$(key 20) [B_OUT_ENC]=$(key 20)
-  [C_IN_ENC]=$(key 16) [C_IN_AUTH]=$(key 20) [C_OUT_ENC]=$(key 16) [C_OUT_AUTH]=$(key 20)
+  [PSK]=$(key 16)
 )
 password=$(key 12)
 conf_file=$dir/l2tpgw.conf
 sed "s|@DIR@|$dir|" conf/demo.conf.in >"$conf_file"
 for name in "${!k[@]}"; do sed -i "s|@$name@|${k[$name]}|" "$conf_file"; done
 printf 'users = ( { name = "demo"; password = "%s"; } );\n' "$password" >"$dir/users.conf"
-cat >"$dir/client-c-esp.json" <<EOF
-{"encap": "none", "cipher": "aes-cbc-128", "integrity": "hmac-sha1-96",
- "spi_out": $((0xa003)), "cipher_key_out": "${k[C_IN_ENC]}", "integrity_key_out": "${k[C_IN_AUTH]}",
- "spi_in": $((0xb003)), "cipher_key_in": "${k[C_OUT_ENC]}", "integrity_key_in": "${k[C_OUT_AUTH]}"}
-EOF
 
 echo "== starting the data plane (DPDK, af_packet ports gw-out and gw-in) and the control plane"
 ip netns exec l2gw-gw build/dataplane/core/l2tpgw-dataplane --no-pci --no-huge -m 512 --no-shconf \
@@ -91,17 +87,22 @@ out=$(ip netns exec l2gw-client /usr/bin/python3 scripts/demo_client.py --iface 
 echo "$out" | grep -v '^SUMMARY '
 summary=$(echo "$out" | sed -n 's/^SUMMARY //p')
 sleep 0.5
+# What the gateway itself counted, for the summary: its word, not the clients'.
+ctl stats --json >"$dir/stats-ab.json"
 
 echo
-echo "== client C negotiates L2TP and PPP inside its SAs and pings the inside host"
+echo "== client C (Windows' offer) negotiates IKEv1, then L2TP and PPP inside its SAs, and pings the inside host"
 ip netns exec l2gw-client /usr/bin/python3 perf/l2tp_client.py --server 198.51.100.1 \
   --local 198.51.100.9 --user demo --password "$password" --mppe 128 --stateless \
-  --esp-config "$dir/client-c-esp.json" --ping 10.0.0.2 --count 20 --hold 4 >"$dir/client-c.log" 2>&1 &
+  --ike psk --psk "${k[PSK]}" --profile windows --ping 10.0.0.2 --count 20 --hold 4 \
+  >"$dir/client-c.log" 2>&1 &
 c_pid=$!
 for _ in $(seq 100); do
   ctl users 2>/dev/null | grep -q running && break
   sleep 0.1
 done
+echo "-- l2tpgwctl ike"
+ctl ike
 echo "-- l2tpgwctl tunnels"
 ctl tunnels
 echo "-- l2tpgwctl users"
@@ -129,29 +130,39 @@ echo
 echo "== control plane log (last lines)"
 tail -n 12 "$dir/controlplane.log" | sed 's/^/  /'
 
-/usr/bin/python3 - "$summary" "$c_summary" <<'PY'
+/usr/bin/python3 - "$summary" "$c_summary" "$dir/stats-ab.json" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
+st = json.load(open(sys.argv[3]))
+decapped = sum(sa["counters"]["packets"] for sa in st["sas"]
+               if sa["direction"] == "in" and sa["spi"] in (0xa001, 0xa002))
+drops = st["drops"]
 try:
     c = json.loads(sys.argv[2])
 except json.JSONDecodeError:
     c = {"failure": "no summary", "pings_received": 0, "pings_sent": 0}
 print()
 print("== summary")
-print(f"  The gateway answered ARP and ping on both ports, decrypted {s['sent']} ESP packets from two "
-      f"clients (raw ESP with AES-CBC/HMAC-SHA1, and ESP in UDP 4500 with AES-GCM), and sent back "
+print(f"  The gateway answered ARP and ping on both ports, decrypted {decapped} ESP packets "
+      f"from two clients (raw ESP with AES-CBC/HMAC-SHA1, and ESP in UDP 4500 with AES-GCM; "
+      f"{s['sent']} echo requests among them), and sent back "
       f"{s['replies']} encrypted echo replies that the clients decrypted with an independent ESP "
       f"implementation, in {s['seconds']} s ({s['replies_per_s']} replies/s, {s['reply_mbit_s']} Mbit/s "
       f"of ESP replies; the client, a Python program on an af_packet link, is the limit here, not "
       f"the gateway: see docs/PERFORMANCE.md). Through client A's L2TP session (ESP, UDP 1701, L2TP, "
       f"PPP) {s['session_sent']} pings reached the Linux host on the inside, and {s['session_replies']} "
       f"of its replies came back through the tunnel. L2TP and IKE control packets went to the control "
-      f"plane; the forged packet and the replay were dropped under esp_auth and esp_replay.")
+      f"plane; it dropped {drops.get('esp_auth', 0)} forged packet(s) under esp_auth and "
+      f"{drops.get('esp_replay', 0)} replay(s) under esp_replay (one of each was sent).")
 if c.get("ok"):
-    print(f"  Client C negotiated its link with the gateway's LNS inside its ESP SAs: an L2TP tunnel and "
+    ike = c.get("ike") or {}
+    print(f"  Client C offered what Windows offers; IKEv1 Main Mode chose {ike.get('p1')} and Quick Mode "
+          f"ESP {ike.get('esp')} (SPIs in {ike.get('spi_in')}, out {ike.get('spi_out')}); inside those SAs "
+          f"it negotiated an L2TP tunnel and "
           f"session, LCP, MS-CHAPv2, IPCP (address {c['address']}) and CCP ({c['mppe']}); "
           f"{c['pings_received']} of {c['pings_sent']} pings to the inside host came back through "
-          f"ESP, L2TP, PPP and MPPE, then it hung up and the gateway removed the session.")
+          f"ESP, L2TP, PPP and MPPE, then it hung up (CDN, StopCCN, IKE Deletes) and the gateway "
+          f"removed the session and both SAs.")
 else:
     print(f"  Client C did not get its link up: {c.get('failure')} (see the control plane log above).")
 PY
