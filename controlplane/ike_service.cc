@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
+#include "controlplane/ike/fragment.h"
 #include "controlplane/ike/wire_util.h"
 #include "controlplane/names.h"
 #include "controlplane/udp_datagram.h"
@@ -53,15 +55,10 @@ std::string lower(std::string_view s) {
 std::string id_text(const ike::Identification& id) {
   switch (static_cast<ike::IdType>(id.type)) {
     case ike::IdType::ipv4_addr:
-      return format_ipv4(id.ipv4());
     case ike::IdType::fqdn:
-    case ike::IdType::user_fqdn: {
-      std::string s;
-      for (const auto c : id.data) {
-        s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
-      }
-      return s;
-    }
+    case ike::IdType::user_fqdn:
+    case ike::IdType::der_asn1_dn:
+      return ike::identity_text(id);
     default:
       return "type " + std::to_string(id.type);
   }
@@ -86,6 +83,11 @@ Bytes local_id_body(const std::string& configured, std::uint32_t local_addr) {
   return ike::encode_id(
       ike::IdType::fqdn, 17, port_ike,
       std::span(reinterpret_cast<const std::uint8_t*>(configured.data()), configured.size()));
+}
+
+bool any_psk_peer(const IkeSettings& s) {
+  return std::any_of(s.peers.begin(), s.peers.end(),
+                     [](const IkePeerKey& p) { return p.auth == ike::AuthMethod::psk; });
 }
 
 std::chrono::seconds seconds_left(std::chrono::steady_clock::time_point at,
@@ -135,6 +137,7 @@ struct IkeService::IkeSa {
   Clock::time_point last_rx{};
   Clock::time_point expires{};
   Bytes last_out;  // our last Main Mode reply, sent again on timeout
+  ike::FragmentReassembly fragments;
   Clock::time_point next_retransmit{};
   unsigned retransmits = 0;
   bool half_open = false;
@@ -152,6 +155,11 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
   _mm_config.policy = ike::default_phase1_policy();
   _mm_config.policy.allow_md5 = _settings.allow_md5;
   _mm_config.policy.allow_modp1024 = _settings.allow_modp1024;
+  // The suites of a method nothing is configured for are not offered to anyone.
+  std::erase_if(_mm_config.policy.suites, [this](const ike::Phase1Suite& s) {
+    return s.auth == ike::AuthMethod::psk ? !_settings.psk_possible() && !any_psk_peer(_settings)
+                                          : !_settings.certificates();
+  });
   _mm_config.psk_for = [this](ike::Endpoint peer) -> std::optional<ike::SecretBytes> {
     if (peer.address.size() != 4) {
       return std::nullopt;
@@ -162,6 +170,25 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
     _mm_config.id_keys.push_back({k->id, k->psk});
   }
   _mm_config.local_id = local_id_body(_settings.local_id, _local_addr);
+  _mm_config.methods_for = [this](ike::Endpoint peer) {
+    ike::AuthMethods m{_settings.psk_possible(), _settings.certificates()};
+    if (peer.address.size() == 4) {
+      if (const auto* p = _settings.peer_at(ike::get32(peer.address, 0))) {
+        m = {p->auth == ike::AuthMethod::psk, p->auth == ike::AuthMethod::rsa_sig};
+      }
+    }
+    return m;
+  };
+  _mm_config.authorize = [this](ike::Endpoint peer, const ike::Identification& id,
+                                ike::AuthMethod method) {
+    return _settings.authorize(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0, id,
+                               method);
+  };
+  if (_settings.certificates()) {
+    _mm_config.trust = _settings.trust;
+    _mm_config.credential = _settings.credential;
+    _mm_config.wall_clock = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
+  }
   _qm_config.policy = ike::default_phase2_policy();
   _qm_config.policy.allow_md5 = _settings.allow_md5;
   _qm_config.policy.allow_modp1024 = _settings.allow_modp1024;
@@ -172,6 +199,11 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
   _log.info("ike", "responder on UDP 500/4500 of " + format_ipv4(_local_addr) + "; phase 1 [" +
                        _mm_config.policy.describe() + "]; phase 2 [" +
                        _qm_config.policy.describe() + "]");
+  if (_settings.certificates()) {
+    _log.info("ike", "RSA signatures: our certificate " + _settings.credential->subject() + "; " +
+                         std::to_string(_settings.trust->ca_subjects().size()) + " trusted CAs, " +
+                         std::to_string(_settings.trust->crl_count()) + " CRLs");
+  }
 }
 
 IkeService::~IkeService() = default;
@@ -275,6 +307,31 @@ void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& loc
     ++_counters.wrong_peer;
     return;
   }
+  if (h.next_payload == static_cast<std::uint8_t>(ike::PayloadType::fragment)) {
+    std::string why;
+    const auto status = sa.fragments.add(msg, why);
+    if (status == ike::FragmentReassembly::Status::refused) {
+      ++_counters.dropped;
+      _log.debug("ike", "fragment from " + format_ipv4(ipv4_of(peer)) + " dropped: " + why);
+      return;
+    }
+    if (status == ike::FragmentReassembly::Status::complete) {
+      const ike::Bytes whole = sa.fragments.whole();
+      ike::Header inner;
+      // The message inside must belong to this SA and must not be
+      // fragments again (no recursion on a peer's say-so).
+      if (ike::parse_header(whole, inner) != ike::ParseError::none || inner.icookie != h.icookie ||
+          inner.rcookie != h.rcookie ||
+          inner.next_payload == static_cast<std::uint8_t>(ike::PayloadType::fragment)) {
+        ++_counters.dropped;
+        _log.debug("ike", "reassembled message from " + format_ipv4(ipv4_of(peer)) +
+                              " dropped: not a message of this ISAKMP SA");
+        return;
+      }
+      on_isakmp(whole, local, peer, now);
+    }
+    return;
+  }
   switch (type) {
     case ike::ExchangeType::main_mode:
       main_mode(&sa, msg, local, peer, now);
@@ -346,6 +403,7 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
     sa->next_retransmit = now + _settings.retransmit_interval;
   }
   if (sa->mm->state() == ike::MainModeState::failed) {
+    ++_counters.dropped;
     _log.warning("ike", "Main Mode with " + format_ipv4(ipv4_of(peer)) + " failed: " + step.cause);
     for (auto it = _sas.begin(); it != _sas.end(); ++it) {
       if (it->second.get() == sa) {
@@ -369,8 +427,11 @@ void IkeService::established(IkeSa& sa, Clock::time_point now) {
     life = std::min(life, isakmp.transform.life_seconds);
   }
   sa.expires = now + std::chrono::seconds(life);
+  const bool rsa = isakmp.transform.suite.auth == ike::AuthMethod::rsa_sig;
   _log.info("ike", "IKE SA established with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " +
-                       sa.peer_id + "): " + suite_text(isakmp.transform.suite) +
+                       sa.peer_id + "): " + suite_text(isakmp.transform.suite) + ", auth " +
+                       (rsa ? "RSA signature (certificate " + isakmp.peer_certificate + ")"
+                            : std::string("pre-shared key")) +
                        ", NAT: " + nat_text(isakmp.nat));
   if (isakmp.initial_contact) {
     drop_stale(sa);

@@ -1,6 +1,13 @@
 #include "controlplane/ike_settings.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <libconfig.h++>
+#include <sstream>
 
 #include "dataplane/config/config.h"
 #include "dataplane/config/settings.h"
@@ -21,13 +28,27 @@ ike::SecretBytes read_psk(const Reader& r, const Setting& s) {
   return ike::SecretBytes(v.begin(), v.end());
 }
 
+bool same_id(const IkePeerKey& a, const IkePeerKey& b) {
+  if (!a.id_dn.empty() || !b.id_dn.empty()) {
+    return ike::dn_equal(a.id_dn, b.id_dn);
+  }
+  return a.id == b.id;
+}
+
 void read_peers(const Reader& r, const Setting& list, IkeSettings& out) {
   r.require_list(list);
   for (int i = 0; i < list.getLength(); ++i) {
     const Setting& g = list[i];
     r.require_group(g);
-    r.check_keys(g, {"address", "id", "psk"});
+    r.check_keys(g, {"address", "id", "psk", "auth"});
     IkePeerKey k;
+    if (auto a = r.opt_string(g, "auth")) {
+      if (*a == "rsa") {
+        k.auth = ike::AuthMethod::rsa_sig;
+      } else if (*a != "psk") {
+        r.fail(r.require(g, "auth"), "auth must be \"psk\" or \"rsa\", not '" + *a + "'");
+      }
+    }
     if (const Setting* a = r.find(g, "address")) {
       const auto v = parse_ipv4(r.as_string(*a));
       if (!v) {
@@ -41,17 +62,106 @@ void read_peers(const Reader& r, const Setting& list, IkeSettings& out) {
       }
       k.id = *id;
     }
-    if (!k.address.has_value() == k.id.empty()) {
-      r.fail(g, "a peer key names exactly one of address or id");
+    if (k.auth == ike::AuthMethod::psk) {
+      if (!k.address.has_value() == k.id.empty()) {
+        r.fail(g, "a peer key names exactly one of address or id");
+      }
+      k.psk = read_psk(r, r.require(g, "psk"));
+    } else {
+      if (!k.address && k.id.empty()) {
+        r.fail(g, "an rsa peer names an address, an id or both");
+      }
+      if (const Setting* p = r.find(g, "psk")) {
+        r.fail(*p, "an rsa peer takes no psk");
+      }
+      if (!out.certificates()) {
+        r.fail(r.require(g, "auth"), "auth = \"rsa\" needs ca, certificate and private_key");
+      }
+      // A DN has TYPE=value parts; anything else is an FQDN, user FQDN or
+      // dotted quad, compared with the certified ID as the peer sends it.
+      if (k.id.find('=') != std::string::npos) {
+        auto dn = ike::dn_from_text(k.id);
+        if (!dn) {
+          r.fail(r.require(g, "id"),
+                 "id '" + k.id + "' is not a distinguished name like \"C=CH, O=test, CN=client\"");
+        }
+        k.id_dn = std::move(*dn);
+      }
     }
-    k.psk = read_psk(r, r.require(g, "psk"));
     for (const auto& other : out.peers) {
-      if ((k.address && other.address == k.address) || (!k.id.empty() && other.id == k.id)) {
-        r.fail(g, "a second key for the same peer");
+      if ((k.address && other.address == k.address) ||
+          (!k.id.empty() && !other.id.empty() && same_id(k, other))) {
+        r.fail(g, "a second entry for the same peer");
       }
     }
     out.peers.push_back(std::move(k));
   }
+}
+
+std::string resolve(const Reader& r, const std::string& v) {
+  const std::filesystem::path p(v);
+  return p.is_absolute()
+             ? p.string()
+             : (std::filesystem::path(r.file()).parent_path() / p).lexically_normal().string();
+}
+
+// A whole PEM file, or an error at the setting naming the path.
+std::string read_pem(const Reader& r, const Setting& s, const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    r.fail(s, "cannot read '" + path + "': " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+void read_certificates(const Reader& r, const Setting& g, IkeSettings& out) {
+  const Setting* ca = r.find(g, "ca");
+  const Setting* cert = r.find(g, "certificate");
+  const Setting* key = r.find(g, "private_key");
+  const Setting* crl = r.find(g, "crl");
+  if (ca == nullptr && cert == nullptr && key == nullptr) {
+    if (crl != nullptr) {
+      r.fail(*crl, "crl without ca, certificate and private_key");
+    }
+    return;
+  }
+  if (ca == nullptr || cert == nullptr || key == nullptr) {
+    const Setting& some = ca != nullptr ? *ca : cert != nullptr ? *cert : *key;
+    r.fail(some, "RSA signatures need ca, certificate and private_key together");
+  }
+  out.ca_path = resolve(r, r.as_string(*ca));
+  out.certificate_path = resolve(r, r.as_string(*cert));
+  out.private_key_path = resolve(r, r.as_string(*key));
+  std::string crl_pem;
+  if (crl != nullptr) {
+    out.crl_path = resolve(r, r.as_string(*crl));
+    crl_pem = read_pem(r, *crl, out.crl_path);
+  }
+  std::string why;
+  const auto ca_pem = read_pem(r, *ca, out.ca_path);
+  auto trust = ike::TrustStore::from_pem(ca_pem, {}, why);
+  if (!trust) {
+    r.fail(*ca, "'" + out.ca_path + "': " + why);
+  }
+  if (crl != nullptr) {
+    trust = ike::TrustStore::from_pem(ca_pem, crl_pem, why);
+    if (!trust) {
+      r.fail(*crl, "'" + out.crl_path + "': " + why);
+    }
+  }
+  const auto cert_pem = read_pem(r, *cert, out.certificate_path);
+  auto key_pem = read_pem(r, *key, out.private_key_path);
+  auto cred = ike::LocalCredential::from_pem(cert_pem, key_pem, why);
+  ike::wipe(key_pem.data(), key_pem.size());
+  if (!cred) {
+    const bool about_key = why.find("key") != std::string::npos;
+    r.fail(about_key ? *key : *cert,
+           "'" + (about_key ? out.private_key_path : out.certificate_path) + "': " + why);
+  }
+  out.trust = std::make_shared<const ike::TrustStore>(std::move(*trust));
+  out.credential = std::make_shared<const ike::LocalCredential>(std::move(*cred));
 }
 
 std::uint32_t u32(const Reader& r, const Setting& g, const char* key, std::uint32_t dflt,
@@ -68,10 +178,28 @@ std::chrono::milliseconds secs(const Reader& r, const Setting& g, const char* ke
 
 void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
   r.require_group(g);
-  r.check_keys(g, {"psk", "peers", "local_id", "allow_md5", "allow_modp1024", "allow_tunnel",
-                   "ike_lifetime", "sa_lifetime", "sa_lifetime_kb", "max_half_open",
-                   "max_half_open_per_peer", "max_ike_sas_per_peer", "retransmit_interval",
-                   "retransmits", "dpd_interval", "dpd_failures", "nat_keepalive"});
+  r.check_keys(g, {"psk",
+                   "peers",
+                   "local_id",
+                   "allow_md5",
+                   "allow_modp1024",
+                   "allow_tunnel",
+                   "ike_lifetime",
+                   "sa_lifetime",
+                   "sa_lifetime_kb",
+                   "max_half_open",
+                   "max_half_open_per_peer",
+                   "max_ike_sas_per_peer",
+                   "retransmit_interval",
+                   "retransmits",
+                   "dpd_interval",
+                   "dpd_failures",
+                   "nat_keepalive",
+                   "ca",
+                   "certificate",
+                   "private_key",
+                   "crl"});
+  read_certificates(r, g, out);
   if (const Setting* s = r.find(g, "psk")) {
     out.default_psk = read_psk(r, *s);
   }
@@ -103,8 +231,10 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
     r.fail(s != nullptr ? *s : r.require(g, "max_half_open"),
            "max_half_open_per_peer exceeds max_half_open");
   }
-  if (!out.default_psk && out.peers.empty()) {
-    r.fail(g, "no pre-shared key: set psk or peers");
+  if (!out.default_psk && !out.certificates() &&
+      std::none_of(out.peers.begin(), out.peers.end(),
+                   [](const IkePeerKey& p) { return p.auth == ike::AuthMethod::psk; })) {
+    r.fail(g, "no pre-shared key and no certificate: set psk, peers or ca/certificate/private_key");
   }
 }
 
@@ -122,11 +252,86 @@ std::optional<ike::SecretBytes> IkeSettings::psk_for_address(std::uint32_t addr)
 std::vector<const IkePeerKey*> IkeSettings::id_keys() const {
   std::vector<const IkePeerKey*> out;
   for (const auto& p : peers) {
-    if (!p.id.empty()) {
+    if (!p.id.empty() && p.auth == ike::AuthMethod::psk) {
       out.push_back(&p);
     }
   }
   return out;
+}
+
+bool IkePeerKey::matches(const ike::Identification& peer) const {
+  if (!id_dn.empty()) {
+    return peer.type == static_cast<std::uint8_t>(ike::IdType::der_asn1_dn) &&
+           ike::dn_equal(peer.data, id_dn);
+  }
+  switch (static_cast<ike::IdType>(peer.type)) {
+    case ike::IdType::ipv4_addr:
+      return ike::identity_text(peer) == id;
+    case ike::IdType::fqdn:
+    case ike::IdType::user_fqdn: {
+      const std::string text = ike::identity_text(peer);
+      return text.size() == id.size() &&
+             std::equal(text.begin(), text.end(), id.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b));
+             });
+    }
+    default:
+      return false;
+  }
+}
+
+bool IkeSettings::psk_possible() const {
+  return default_psk.has_value() || !id_keys().empty();
+}
+
+const IkePeerKey* IkeSettings::peer_at(std::uint32_t addr) const {
+  for (const auto& p : peers) {
+    if (p.address == addr) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::string_view method_name(ike::AuthMethod m) {
+  return m == ike::AuthMethod::psk ? "psk" : "rsa";
+}
+
+}  // namespace
+
+std::string IkeSettings::authorize(std::uint32_t addr, const ike::Identification& id,
+                                   ike::AuthMethod method) const {
+  if (const IkePeerKey* p = peer_at(addr)) {
+    if (p->auth != method) {
+      return "this address is configured for auth " + std::string(method_name(p->auth));
+    }
+    if (method == ike::AuthMethod::rsa_sig && !p->id.empty() && !p->matches(id)) {
+      return "this address is configured for ID " + p->id;
+    }
+    return {};
+  }
+  bool rsa_list = false;
+  for (const auto& p : peers) {
+    if (!p.id.empty() && p.matches(id)) {
+      if (p.auth != method) {
+        return "this ID is configured for auth " + std::string(method_name(p.auth));
+      }
+      if (p.address) {
+        return "this ID is configured for address " + format_ipv4(*p.address);
+      }
+      return {};
+    }
+    rsa_list = rsa_list || (p.auth == ike::AuthMethod::rsa_sig && !p.id.empty() && !p.address);
+  }
+  // rsa peers listed by ID alone are the list of identities a certificate
+  // may authenticate; with none, every ID our CAs certify is accepted.
+  if (method == ike::AuthMethod::rsa_sig && rsa_list) {
+    return "not the ID of any rsa peer";
+  }
+  return {};
 }
 
 IkeSettings load_ike_settings(const std::string& path) {

@@ -4,8 +4,14 @@
 //   ike = {
 //     psk = "shared by every peer without its own";       # the default key
 //     peers = ( { address = "198.51.100.7"; psk = "..."; },  # by source address
-//               { id = "laptop.example.org"; psk = "..."; } );  # by IDii (FQDN,
+//               { id = "laptop.example.org"; psk = "..."; },  # by IDii (FQDN,
 //                                                    # user FQDN or IPv4 address)
+//               { address = "198.51.100.9"; auth = "rsa"; id = "C=CH, O=test, CN=client"; },
+//               { id = "C=CH, O=test, CN=laptop"; auth = "rsa"; } );
+//     ca = "ca.pem";                 # RSA signatures: trusted CAs (PEM bundle),
+//     certificate = "gw.pem";        # our certificate (+ intermediates), PEM
+//     private_key = "gw.key";        # its RSA key, PEM, unencrypted
+//     crl = "ca.crl";                # optional: PEM CRLs, checked when given
 //     local_id = "192.0.2.1";        # our IDir: an IPv4 address or an FQDN;
 //                                    # default: the outside port's address
 //     allow_md5 = false; allow_modp1024 = true; allow_tunnel = false;
@@ -27,18 +33,28 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "controlplane/ike/algorithms.h"
 #include "controlplane/ike/secret.h"
+#include "controlplane/ike/x509.h"
 
 namespace l2tpgw::cp {
 
+// One `peers` entry. A psk peer names exactly one of address or id and
+// carries a key; an rsa peer names an address, an id or both and no key.
 struct IkePeerKey {
   std::optional<std::uint32_t> address;  // host order
-  std::string id;                        // the IDii text: FQDN, user FQDN or dotted quad
+  std::string id;                        // the IDii text: FQDN, user FQDN, dotted quad or DN
   ike::SecretBytes psk;
+  ike::AuthMethod auth = ike::AuthMethod::psk;
+  ike::Bytes id_dn;  // DER when `id` is a distinguished name (rsa only)
+
+  // Whether an authenticated ID payload is this peer's `id`.
+  bool matches(const ike::Identification& id) const;
 };
 
 struct IkeSettings {
@@ -60,11 +76,26 @@ struct IkeSettings {
   std::chrono::milliseconds dpd_interval{30000};
   std::uint32_t dpd_failures = 5;
   std::chrono::milliseconds nat_keepalive{20000};
+  // RSA signatures: all three or none; the paths as resolved (relative ones
+  // against the configuration file's directory).
+  std::string ca_path, certificate_path, private_key_path, crl_path;
+  std::shared_ptr<const ike::TrustStore> trust;
+  std::shared_ptr<const ike::LocalCredential> credential;
+
+  bool certificates() const noexcept { return trust && credential; }
 
   // The key for a source address: its own, else the default.
   std::optional<ike::SecretBytes> psk_for_address(std::uint32_t addr) const;
   // Keys bound to peer IDs, tried when the address has no key of its own.
   std::vector<const IkePeerKey*> id_keys() const;
+  // The methods a source may negotiate in message 1: its own entry's, else
+  // psk when any key could apply and rsa when certificates are configured.
+  bool psk_possible() const;
+  const IkePeerKey* peer_at(std::uint32_t addr) const;
+  // Empty when a peer proven to hold `id` may use `method` from `addr`,
+  // else why not (see docs/IKE.md, "Certificates").
+  std::string authorize(std::uint32_t addr, const ike::Identification& id,
+                        ike::AuthMethod method) const;
 };
 
 // Throws ConfigError.

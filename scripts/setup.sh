@@ -12,7 +12,7 @@ packages=(
   iproute2 tcpdump iputils-ping ethtool nftables procps openssl
   # Third-party peers of the interoperability tests.
   xl2tpd softether-vpnserver softether-vpncmd
-  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins
 )
 
 missing=()

@@ -456,6 +456,12 @@ Bytes encode_cert(std::uint8_t encoding, ByteView data) {
   return out;
 }
 
+Bytes encode_cert_request(std::uint8_t type, ByteView authority) {
+  Bytes out{type};
+  out.insert(out.end(), authority.begin(), authority.end());
+  return out;
+}
+
 ParseError parse_opaque(ByteView body) noexcept {
   return body.empty() ? ParseError::empty_payload : ParseError::none;
 }

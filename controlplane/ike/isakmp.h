@@ -253,6 +253,9 @@ Bytes encode_id(IdType type, std::uint8_t protocol, std::uint16_t port, ByteView
 
 // ---- Certificate, certificate request (RFC 2408 §3.9, §3.10) ----
 
+// RFC 2408 §3.9 Certificate Encoding: the one IKEv1 peers use for X.509.
+inline constexpr std::uint8_t cert_x509_signature = 4;
+
 struct Certificate {
   std::uint8_t encoding = 0;  // 4 = X.509 Certificate - Signature
   ByteView data;
@@ -264,6 +267,8 @@ struct CertificateRequest {
 [[nodiscard]] ParseError parse_cert(ByteView body, Certificate& out) noexcept;
 [[nodiscard]] ParseError parse_cert_request(ByteView body, CertificateRequest& out) noexcept;
 Bytes encode_cert(std::uint8_t encoding, ByteView data);
+// An empty authority asks for any certificate of that type.
+Bytes encode_cert_request(std::uint8_t type, ByteView authority);
 
 // ---- KE, Hash, Signature, Nonce, Vendor ID, NAT-D: opaque bodies ----
 

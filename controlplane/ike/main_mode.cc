@@ -39,27 +39,6 @@ MainModeRandom MainModeRandom::fresh() {
 
 namespace {
 
-std::string id_text(const Identification& id) {
-  switch (static_cast<IdType>(id.type)) {
-    case IdType::ipv4_addr: {
-      const auto a = id.ipv4();
-      return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-             std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
-    }
-    case IdType::fqdn:
-    case IdType::user_fqdn: {
-      std::string s;
-      for (const auto c : id.data) {
-        s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
-      }
-      return s;
-    }
-    default:
-      return "ID type " + std::to_string(id.type) + " (" + std::to_string(id.data.size()) +
-             " bytes)";
-  }
-}
-
 std::vector<ByteView> bodies_of(const std::vector<PayloadView>& payloads, PayloadType t) {
   std::vector<ByteView> out;
   for (const auto& p : payloads) {
@@ -153,7 +132,7 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
   return step;
 }
 
-MainModeStep MainModeResponder::msg1(const Datagram&, const Message& m) {
+MainModeStep MainModeResponder::msg1(const Datagram& d, const Message& m) {
   const auto* sa_payload = m.find(PayloadType::sa);
   if (sa_payload == nullptr) {
     return fail(MainModeFailure::missing_payload, "SA in message 1");
@@ -163,10 +142,20 @@ MainModeStep MainModeResponder::msg1(const Datagram&, const Message& m) {
     return fail(MainModeFailure::malformed, "SA: " + std::string(to_string(e)));
   }
   _sa.icookie = m.header.icookie;
-  // Only the pre-shared key suites: certificates take another exchange.
-  Phase1Policy psk_only = _config.policy;
-  std::erase_if(psk_only.suites, [](const Phase1Suite& s) { return s.auth != AuthMethod::psk; });
-  const auto match = match_phase1(sa, psk_only);
+  // Only the methods this source may use (a peer configured for one
+  // method never negotiates the other).
+  AuthMethods methods;
+  if (_config.methods_for) {
+    methods = _config.methods_for(d.peer);
+  }
+  if (!_config.trust || !_config.credential || !_config.wall_clock) {
+    methods.rsa = false;
+  }
+  Phase1Policy allowed = _config.policy;
+  std::erase_if(allowed.suites, [&](const Phase1Suite& s) {
+    return s.auth == AuthMethod::psk ? !methods.psk : !methods.rsa;
+  });
+  const auto match = match_phase1(sa, allowed);
   if (!match.chosen) {
     auto step = fail(MainModeFailure::no_proposal_chosen,
                      "offered [" + match.offered + "]; configured [" + match.configured + "]");
@@ -212,11 +201,12 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
                                                  " bytes for " + std::string(name(suite.group)) +
                                                  " (" + std::to_string(want) + " expected)");
   }
+  const bool rsa = suite.auth == AuthMethod::rsa_sig;
   std::optional<SecretBytes> psk;
-  if (_config.psk_for) {
+  if (!rsa && _config.psk_for) {
     psk = _config.psk_for(d.peer);
   }
-  if (!psk && _config.id_keys.empty()) {
+  if (!rsa && !psk && _config.id_keys.empty()) {
     return fail(MainModeFailure::no_psk, {});
   }
   if (_random.nonce.size() < 8 || _random.nonce.size() > 256) {
@@ -244,13 +234,22 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
 
   _gxy = std::move(gxy);
   _have_address_key = psk.has_value();
-  if (psk) {
-    derive(*psk);
+  if (rsa) {
+    derive(skeyid_sig(suite.hash, _sa.ni_b, _sa.nr_b, _gxy));
+  } else if (psk) {
+    derive(skeyid_psk(suite.hash, *psk, _sa.ni_b, _sa.nr_b));
   }
 
   MessageBuilder b(reply_header());
   b.add(PayloadType::key_exchange, _dh->public_value());
   b.add(PayloadType::nonce, _sa.nr_b);
+  if (rsa) {
+    // RFC 2408 §3.10: one CERTREQ per CA we accept, naming its subject, so
+    // a peer holding several certificates sends the one we can check.
+    for (const auto& ca : _config.trust->ca_subjects()) {
+      b.add(PayloadType::certificate_request, encode_cert_request(cert_x509_signature, ca));
+    }
+  }
   if (nat_t) {
     for (const auto& h : responder_natd(suite.hash, _sa.icookie, _sa.rcookie, d.local, d.peer)) {
       b.add(natd_type, h);
@@ -260,11 +259,10 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   return {std::move(b).finish(), MainModeFailure::none, {}};
 }
 
-void MainModeResponder::derive(const SecretBytes& psk) {
+void MainModeResponder::derive(SecretBytes skeyid) {
   const auto& suite = _sa.transform.suite;
-  auto keys =
-      derive_phase1(suite.hash, suite.cipher, skeyid_psk(suite.hash, psk, _sa.ni_b, _sa.nr_b), _gxy,
-                    _sa.icookie, _sa.rcookie, _gxi, _dh->public_value());
+  auto keys = derive_phase1(suite.hash, suite.cipher, std::move(skeyid), _gxy, _sa.icookie,
+                            _sa.rcookie, _gxi, _dh->public_value());
   _skeyid = std::move(keys.skeyid);
   _sa.skeyid_d = std::move(keys.skeyid_d);
   _sa.skeyid_a = std::move(keys.skeyid_a);
@@ -280,7 +278,7 @@ bool id_names(const Identification& id, const std::string& configured) {
     case IdType::ipv4_addr:
     case IdType::fqdn:
     case IdType::user_fqdn:
-      return id_text(id) == configured;
+      return identity_text(id) == configured;
     default:
       return false;
   }
@@ -292,6 +290,9 @@ MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
   if ((h.flags & flag_encryption) == 0) {
     return fail(MainModeFailure::not_encrypted, {});
   }
+  if (_sa.transform.suite.auth == AuthMethod::rsa_sig) {
+    return verify5_rsa(d, h);
+  }
   MainModeStep first;
   if (_have_address_key) {
     first = verify5(d, h, nullptr);
@@ -300,7 +301,7 @@ MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
     }
   }
   for (const auto& k : _config.id_keys) {
-    derive(k.psk);
+    derive(skeyid_psk(_sa.transform.suite.hash, k.psk, _sa.ni_b, _sa.nr_b));
     auto step = verify5(d, h, &k.id);
     if (step.failure != MainModeFailure::psk_mismatch) {
       return step;
@@ -356,7 +357,12 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
   _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
   (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
   if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
-    return fail(MainModeFailure::id_rejected, id_text(_sa.peer_id));
+    return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id));
+  }
+  if (_config.authorize) {
+    if (auto why = _config.authorize(d.peer, _sa.peer_id, AuthMethod::psk); !why.empty()) {
+      return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id) + ": " + why);
+    }
   }
   for (const auto body : bodies_of(payloads, PayloadType::notification)) {
     Notification n;
@@ -365,12 +371,145 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
       _sa.initial_contact = true;
     }
   }
+  return reply6(d, next_iv);
+}
 
-  const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
-                         _sai_b, _config.local_id);
+namespace {
+
+MainModeFailure failure_of(CertError e) {
+  switch (e) {
+    case CertError::none:
+      return MainModeFailure::none;
+    case CertError::missing:
+      return MainModeFailure::cert_missing;
+    case CertError::malformed:
+      return MainModeFailure::cert_malformed;
+    case CertError::untrusted:
+      return MainModeFailure::cert_untrusted;
+    case CertError::expired:
+      return MainModeFailure::cert_expired;
+    case CertError::not_yet_valid:
+      return MainModeFailure::cert_not_yet_valid;
+    case CertError::revoked:
+      return MainModeFailure::cert_revoked;
+    case CertError::key_usage:
+      return MainModeFailure::cert_key_usage;
+    case CertError::not_rsa:
+      return MainModeFailure::cert_not_rsa;
+  }
+  return MainModeFailure::internal;
+}
+
+}  // namespace
+
+MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) {
+  const auto& suite = _sa.transform.suite;
+  Bytes plain;
+  SecretBytes next_iv;
+  if (const auto e = decrypt_message(d.bytes, suite.cipher, _sa.enc_key, _iv, plain, next_iv);
+      e != CryptError::none) {
+    return fail(MainModeFailure::malformed, std::string(to_string(e)));
+  }
+  std::vector<PayloadView> payloads;
+  if (const auto e =
+          walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads);
+      e != ParseError::none) {
+    // Only the peer knows g^xy: noise here is a forgery or corruption, and
+    // the exchange waits for the peer's retransmission.
+    return fail(MainModeFailure::malformed,
+                "message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) + ")");
+  }
+  const auto* id = find_in(payloads, PayloadType::identification);
+  const auto* sig = find_in(payloads, PayloadType::signature);
+  if (id == nullptr || sig == nullptr) {
+    return fail(MainModeFailure::missing_payload, "ID and SIG in message 5");
+  }
+  Identification peer_id;
+  if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
+    return fail(MainModeFailure::id_mismatch, "message 5 ID: " + std::string(to_string(e)));
+  }
+  std::vector<ByteView> chain;
+  std::string other_encodings;
+  for (const auto body : bodies_of(payloads, PayloadType::certificate)) {
+    Certificate c;
+    if (const auto e = parse_cert(body, c); e != ParseError::none) {
+      return fail(MainModeFailure::cert_malformed, "CERT payload: " + std::string(to_string(e)));
+    }
+    if (c.encoding == cert_x509_signature) {
+      chain.push_back(c.data);
+    } else {
+      other_encodings += (other_encodings.empty() ? "" : ", ") + std::to_string(c.encoding);
+    }
+  }
+  if (chain.empty()) {
+    return fail(MainModeFailure::cert_missing,
+                other_encodings.empty()
+                    ? "message 5 carries no CERT payload"
+                    : "no X.509 signature certificate (CERT encodings " + other_encodings + ")");
+  }
+  auto check = _config.trust->verify(chain, _config.wall_clock());
+  if (check.error != CertError::none) {
+    return fail(failure_of(check.error), check.detail);
+  }
+  const X509Certificate& cert = *check.leaf;
+  if (!cert.names(peer_id)) {
+    const auto alt = cert.alt_names();
+    return fail(MainModeFailure::id_mismatch, "ID " + identity_text(peer_id) +
+                                                  " not in certificate " + cert.subject() +
+                                                  (alt.empty() ? "" : " (" + alt + ")"));
+  }
+  const auto expected = hash_i(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
+                               _sa.rcookie, _sai_b, id->body);
+  if (!cert.verify_raw(expected, sig->body)) {
+    return fail(MainModeFailure::bad_signature, "SIG_I (" + std::to_string(sig->body.size()) +
+                                                    " bytes) does not verify with the key of " +
+                                                    cert.subject());
+  }
+  _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
+  (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
+  _sa.peer_certificate = cert.subject() + ", issued by " + cert.issuer();
+  if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
+    return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id));
+  }
+  if (_config.authorize) {
+    if (auto why = _config.authorize(d.peer, _sa.peer_id, AuthMethod::rsa_sig); !why.empty()) {
+      return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id) + ": " + why);
+    }
+  }
+  for (const auto body : bodies_of(payloads, PayloadType::notification)) {
+    Notification n;
+    if (parse_notification(body, n) == ParseError::none &&
+        n.type == static_cast<std::uint16_t>(NotifyType::initial_contact)) {
+      _sa.initial_contact = true;
+    }
+  }
+  return reply6(d, next_iv);
+}
+
+MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& next_iv) {
+  const auto& suite = _sa.transform.suite;
   MessageBuilder b(reply_header());
-  b.add(PayloadType::identification, _config.local_id);
-  b.add(PayloadType::hash, hr);
+  if (suite.auth == AuthMethod::rsa_sig) {
+    // RFC 4945 §3.1: our ID is our certificate's subject DN; RFC 2407
+    // §4.6.2 allows UDP/500 in phase 1, as for the pre-shared key's ID.
+    const Bytes idir = encode_id(IdType::der_asn1_dn, 17, 500, _config.credential->subject_der());
+    const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
+                           _sai_b, idir);
+    const auto sig = _config.credential->sign_raw(hr);
+    if (!sig) {
+      return fail(MainModeFailure::internal, "signing HASH_R");
+    }
+    b.add(PayloadType::identification, idir);
+    for (const auto& der : _config.credential->chain()) {
+      b.add(PayloadType::certificate, encode_cert(cert_x509_signature, der));
+    }
+    b.add(PayloadType::signature, *sig);
+  } else {
+    const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
+                           _sai_b, _config.local_id);
+    b.add(PayloadType::identification, _config.local_id);
+    b.add(PayloadType::hash, hr);
+  }
   Bytes reply = std::move(b).finish();
   if (encrypt_message(reply, suite.cipher, _sa.enc_key, next_iv, _sa.last_block) !=
       CryptError::none) {

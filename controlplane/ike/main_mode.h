@@ -1,5 +1,6 @@
 // The responder's side of IKEv1 Main Mode with pre-shared keys (RFC 2409
-// §5.4, six messages), NAT-T (RFC 3947 and its drafts) included: pure logic
+// §5.4) or RSA signatures with X.509 certificates (RFC 2409 §5.1, RFC 4945),
+// six messages, NAT-T (RFC 3947 and its drafts) included: pure logic
 // over datagrams. The caller owns sockets, timers and retransmission
 // timeouts; this class only turns each received message into a reply and,
 // at the end, the keys of the ISAKMP SA or a named failure cause.
@@ -8,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +22,7 @@
 #include "controlplane/ike/nat_t.h"
 #include "controlplane/ike/proposal.h"
 #include "controlplane/ike/secret.h"
+#include "controlplane/ike/x509.h"
 
 namespace l2tpgw::ike {
 
@@ -35,6 +38,16 @@ namespace l2tpgw::ike {
   X(not_encrypted, "message 5 is not encrypted")       \
   X(psk_mismatch, "pre-shared key mismatch")           \
   X(id_rejected, "peer identity not accepted")         \
+  X(cert_missing, "no certificate")                    \
+  X(cert_malformed, "malformed certificate")           \
+  X(cert_untrusted, "certificate not trusted")         \
+  X(cert_expired, "certificate expired")               \
+  X(cert_not_yet_valid, "certificate not yet valid")   \
+  X(cert_revoked, "certificate revoked")               \
+  X(cert_key_usage, "certificate not for signatures")  \
+  X(cert_not_rsa, "certificate key is not RSA")        \
+  X(id_mismatch, "no matching ID")                     \
+  X(bad_signature, "signature invalid")                \
   X(internal, "internal error")
 
 enum class MainModeFailure : std::uint8_t {
@@ -61,8 +74,28 @@ struct Datagram {
   Endpoint peer;   // where it came from
 };
 
+// The authentication methods a source may negotiate.
+struct AuthMethods {
+  bool psk = true;
+  bool rsa = false;
+};
+
 struct MainModeConfig {
-  Phase1Policy policy;  // only its PSK suites are used here
+  Phase1Policy policy;
+  // RFC 2409 §5: the method is chosen in message 1, before the peer's
+  // identity is known, so it follows the source address; suites of the
+  // other method are refused. Empty function: pre-shared keys only.
+  std::function<AuthMethods(Endpoint peer)> methods_for;
+  // RSA signatures: the CAs and CRLs the peer's chain is checked against,
+  // our certificate and key (our ID is its subject DN), and the wall clock
+  // of the validity checks (seconds since the Unix epoch). RSA suites are
+  // refused unless all three are set.
+  std::shared_ptr<const TrustStore> trust;
+  std::shared_ptr<const LocalCredential> credential;
+  std::function<std::int64_t()> wall_clock;
+  // The peer policy once the identity is proven: empty when this ID may
+  // authenticate with this method from this address, else why not.
+  std::function<std::string(Endpoint peer, const Identification& id, AuthMethod method)> authorize;
   // RFC 2409 §5.4: in Main Mode the key must be chosen before the peer's
   // identity is known, so it is looked up by the peer's address.
   std::function<std::optional<SecretBytes>(Endpoint peer)> psk_for;
@@ -106,6 +139,7 @@ struct IsakmpSa {
   Identification peer_id;  // data points into peer_id_bytes
   Bytes peer_id_bytes;
   PeerCapabilities peer_caps;
+  std::string peer_certificate;  // subject and issuer of the peer's certificate (RSA)
   NatDetection nat;
   Address local;  // the endpoints of the last message (after NAT-T floating)
   Address peer;
@@ -138,8 +172,12 @@ class MainModeResponder {
   // Message 5 under the current keys; a psk_mismatch step leaves the state
   // alone so that the next candidate key can be tried.
   MainModeStep verify5(const Datagram& d, const Header& h, const std::string* bound_id);
-  // Derives SKEYID and its children from one candidate key.
-  void derive(const SecretBytes& psk);
+  // Message 5 with RSA signatures: the peer's chain, ID and SIG_I.
+  MainModeStep verify5_rsa(const Datagram& d, const Header& h);
+  // Message 6: our ID and HASH_R, or our ID, CERTs and SIG_R.
+  MainModeStep reply6(const Datagram& d, const SecretBytes& next_iv);
+  // Derives the children of SKEYID (RFC 2409 §5).
+  void derive(SecretBytes skeyid);
   MainModeStep fail(MainModeFailure f, std::string detail);
   Header reply_header() const;
 

@@ -275,7 +275,7 @@ std::vector<Bytes> responder_vendor_ids(const PeerCapabilities& peer) {
     add(VendorId::dpd);
   }
   if (peer.fragmentation) {
-    add(VendorId::fragmentation);
+    add(VendorId::fragmentation);  // reassembled by ike/fragment.h
   }
   return out;
 }

@@ -19,7 +19,16 @@ independent IKEv1 initiator with a pre-shared key:
     behind NAT", float to 4500 and the SAs carry ESP in UDP 4500;
   - a wrong pre-shared key: the log names "pre-shared key mismatch";
   - an MD5-only offer: the log names "no proposal chosen" with what was
-    offered and what is configured.
+    offered and what is configured;
+  - RSA signatures with X.509 certificates (IKEv1 Main Mode, `auth =
+    pubkey`): strongSwan's pki makes a CA, the gateway's and the client's
+    certificates and a CRL at test time; charon authenticates with its
+    certificate and checks ours, directly and behind the NAT, and its ESP
+    authenticates in the data plane as with the pre-shared key (behind the
+    NAT charon splits its message 5 in IKE fragments, payload 132, which we
+    reassemble); a client
+    certificate from a CA the gateway does not trust gives "certificate not
+    trusted", a revoked one "certificate revoked".
 
 Exit 0 when every check passed. Usage: ike.py BUILD_DIR
 """
@@ -68,7 +77,52 @@ def netns_setup():
         checksums_in_software(ns, dev)
 
 
+CA_DN = "C=CH, O=test, CN=Test CA"
+GW_DN = "C=CH, O=test, CN=gw"
+CLIENT_DN = "C=CH, O=test, CN=client"
+REVOKED_DN = "C=CH, O=test, CN=revoked"
+EVIL_CA_DN = "C=CH, O=evil, CN=Evil CA"
+
+
+def make_pki(d):
+    """A CA, the gateway's and clients' certificates and a CRL, made with
+    strongSwan's pki (an implementation independent of ours)."""
+    pki = os.path.join(d, "pki")
+    os.makedirs(pki, exist_ok=True)
+
+    def run(args, out):
+        with open(os.path.join(pki, out), "wb") as f:
+            f.write(subprocess.run(["pki", *args], check=True, capture_output=True).stdout)
+
+    def key(name):
+        run(["--gen", "--type", "rsa", "--size", "2048", "--outform", "pem"], name + ".key")
+
+    def issue(name, dn, ca, san=None):
+        pub = subprocess.run(["pki", "--pub", "--in", os.path.join(pki, name + ".key")], check=True,
+                             capture_output=True).stdout
+        args = ["pki", "--issue", "--cacert", os.path.join(pki, ca + ".pem"), "--cakey",
+                os.path.join(pki, ca + ".key"), "--dn", dn, "--lifetime", "7300", "--outform", "pem"]
+        if san:
+            args += ["--san", san]
+        with open(os.path.join(pki, name + ".pem"), "wb") as f:
+            f.write(subprocess.run(args, input=pub, check=True, capture_output=True).stdout)
+
+    for ca, dn in (("ca", CA_DN), ("evilca", EVIL_CA_DN)):
+        key(ca)
+        run(["--self", "--ca", "--lifetime", "7300", "--in", os.path.join(pki, ca + ".key"), "--dn", dn,
+             "--outform", "pem"], ca + ".pem")
+    for name, dn, ca, san in (("gw", GW_DN, "ca", GW_OUT), ("client", CLIENT_DN, "ca", CLIENT),
+                              ("revoked", REVOKED_DN, "ca", None), ("evil", CLIENT_DN, "evilca", None)):
+        key(name)
+        issue(name, dn, ca, san)
+    run(["--signcrl", "--cacert", os.path.join(pki, "ca.pem"), "--cakey", os.path.join(pki, "ca.key"),
+         "--reason", "key-compromise", "--cert", os.path.join(pki, "revoked.pem"), "--outform", "pem"],
+        "ca.crl")
+    return pki
+
+
 def config(d):
+    pki = os.path.join(d, "pki")
     return f"""
 dataplane = {{ workers = [1]; channel = "ike"; max_sas = 64; punt_rate = 2000; }};
 controlplane = {{ socket = "{d}/ctl.sock"; log_level = "info"; }};
@@ -76,20 +130,24 @@ ports = (
   {{ name = "outside"; role = "outside"; vdev = "net_af_packet0,iface=ike-out"; address = "{GW_OUT}/24"; }},
   {{ name = "inside"; role = "inside"; vdev = "net_af_packet1,iface=ike-in"; address = "{GW_IN}/24"; }}
 );
-ike = {{ psk = "{PSK}"; allow_tunnel = true; retransmit_interval = 1; retransmits = 3; }};
+ike = {{ psk = "{PSK}"; allow_tunnel = true; retransmit_interval = 1; retransmits = 3;
+         ca = "{pki}/ca.pem"; certificate = "{pki}/gw.pem"; private_key = "{pki}/gw.key";
+         crl = "{pki}/ca.crl"; }};
 """
 
 
 STRONGSWAN_CONF = """
 charon {{
   load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints aes sha1 sha2 hmac kernel-libipsec kernel-netlink socket-default vici
   # Our traffic selector is the gateway itself: charon's route to it
   # through the TUN device would swallow charon's own IKE and ESP packets,
   # unless they carry a mark that skips its routing table (allow_peer_ts).
   install_routes = yes
   retransmit_tries = 3
   retransmit_timeout = 1.0
+  # IKE fragmentation (payload 132) above this size, when the peer announced it.
+  fragment_size = {fragment_size}
   plugins {{
     kernel-libipsec {{
       allow_peer_ts = yes
@@ -108,6 +166,7 @@ charon {{
     charon {{
       path = {d}/charon.log
       time_format = %T
+      flush_line = yes
       default = 1
       ike = 2
       esp = 2
@@ -125,13 +184,12 @@ connections {{
     proposals = {proposals}
     encap = {encap}
     dpd_delay = 0
+    send_cert = always
     local {{
-      auth = psk
-      id = {client}
+{local}
     }}
     remote {{
-      auth = psk
-      id = {gw}
+{remote}
     }}
     children {{
       l2tp {{
@@ -144,13 +202,25 @@ connections {{
   }}
 }}
 secrets {{
-  ike-gw {{
-    id-1 = {gw}
-    id-2 = {client}
-    secret = "{psk}"
-  }}
+{secrets}
 }}
 """
+
+
+def psk_auth(client, psk):
+    local = f"      auth = psk\n      id = {client}"
+    remote = f"      auth = psk\n      id = {GW_OUT}"
+    secrets = f'  ike-gw {{\n    id-1 = {GW_OUT}\n    id-2 = {client}\n    secret = "{psk}"\n  }}'
+    return local, remote, secrets, None
+
+
+def cert_auth(pki, name):
+    """charon with its certificate `name` checks ours against our CA."""
+    local = f"      auth = pubkey\n      certs = {pki}/{name}.pem"
+    remote = f'      auth = pubkey\n      id = "{GW_DN}"\n      cacerts = {pki}/ca.pem'
+    # swanctl loads private keys from private/ beside its swanctl.conf.
+    return local, remote, "", f"{pki}/{name}.key"
+
 
 
 class Charon:
@@ -163,12 +233,16 @@ class Charon:
         os.makedirs(self.d, exist_ok=True)
         self.proc = None
 
-    def start(self, psk, encap, proposals="aes256-sha1-modp2048"):
+    def start(self, psk, encap, proposals="aes256-sha1-modp2048", auth=None, fragment_size=1280):
         with open(os.path.join(self.d, "strongswan.conf"), "w") as f:
-            f.write(STRONGSWAN_CONF.format(d=self.d))
+            f.write(STRONGSWAN_CONF.format(d=self.d, fragment_size=fragment_size))
+        local, remote, secrets, key = auth or psk_auth(self.local, psk)
+        if key:
+            os.makedirs(os.path.join(self.d, "private"), exist_ok=True)
+            shutil.copy(key, os.path.join(self.d, "private", "peer.key"))
         with open(os.path.join(self.d, "swanctl.conf"), "w") as f:
-            f.write(SWANCTL_CONF.format(client=self.local, gw=GW_OUT, psk=psk, encap="yes" if encap else "no",
-                                        proposals=proposals))
+            f.write(SWANCTL_CONF.format(client=self.local, gw=GW_OUT, encap="yes" if encap else "no",
+                                        proposals=proposals, local=local, remote=remote, secrets=secrets))
         env = dict(os.environ, STRONGSWAN_CONF=os.path.join(self.d, "strongswan.conf"))
         script = "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "unshare", "-m", "sh", "-c", script],
@@ -215,23 +289,37 @@ def send_udp_into_tunnel(count, ns=NS_CL, local=CLIENT):
     return sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", prog, check_rc=False).returncode
 
 
-def run_case(gw, d, tag, behind_nat):
+def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
     where = f"behind a masquerading NAT ({PRIVATE} as {CLIENT})" if behind_nat else "direct"
-    print(f"== charon, IKEv1 PSK, tunnel mode, NAT-T, {where}")
+    method = "RSA signatures (X.509)" if pki else "PSK"
+    print(f"== charon, IKEv1 {method}, tunnel mode, NAT-T, {where}")
     # kernel-libipsec cannot receive raw ESP and fakes a NAT itself when
     # there is none, so charon always floats to 4500 and asks for UDP
     # encapsulation.
     charon = Charon(d, tag, NS_PV, PRIVATE) if behind_nat else Charon(d, tag)
-    rc, out = charon.start(PSK, encap=True)
-    check(rc == 0 and "loaded connection 'gw'" in out, "swanctl loaded the connection")
+    rc, out = charon.start(PSK, encap=True, auth=cert_auth(pki, "client") if pki else None,
+                           fragment_size=fragment_size)
+    check(rc == 0 and "loaded connection 'gw'" in out, f"swanctl loaded the connection: {out.strip()[-300:]}")
     before = gw.log()
     rc, out = charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "30")
     check(rc == 0, f"charon reports the CHILD_SA established (exit {rc})")
     # charon reports success once it sent HASH(3); we may still be on it.
     wait_for(lambda: "IPsec SA established with " in gw.log()[len(before):], 10)
     log = gw.log()[len(before):]
-    check(f"IKE SA established with {CLIENT} (ID {charon.local})" in log,
+    peer_id = CLIENT_DN if pki else charon.local
+    check(f"IKE SA established with {CLIENT} (ID {peer_id})" in log,
           "our log: IKE SA established (Main Mode), with charon's ID")
+    if pki:
+        check(f"auth RSA signature (certificate {CLIENT_DN}, issued by {CA_DN})" in log,
+              "the line names the method: RSA signature, with the certificate")
+        check(wait_for(lambda: f"authentication of '{GW_DN}' with RSA_EMSA_PKCS1_NULL successful"
+                       in charon.log(), 5),
+              "charon verified our certificate and SIG_R (raw PKCS#1 v1.5, RSA_EMSA_PKCS1_NULL)")
+        if fragment_size < 1280:
+            line = next((l for l in charon.log().splitlines() if "splitting IKE message" in l), "")
+            check(line != "", f"charon sent IKE fragments and we reassembled them: {line.strip()}")
+    else:
+        check("auth pre-shared key" in log, "the line names the method: pre-shared key")
     check("NAT: peer behind NAT" in log, "our log names the NAT status ('peer behind NAT')")
     check("IPsec SA established with " + CLIENT in log, "our log: IPsec SA established (Quick Mode)")
     check("tunnel, NAT-T udp 4500" in log, "the IPsec line says 'tunnel, NAT-T udp 4500'")
@@ -286,14 +374,30 @@ def run_md5_only(gw, d):
     return charon
 
 
+def run_cert_refused(gw, d, pki, name, expect):
+    print(f"== charon with the certificate '{name}': {expect}")
+    charon = Charon(d, "cert-" + name)
+    charon.start(PSK, True, auth=cert_auth(pki, name))
+    before = gw.log()
+    charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "15")
+    check(wait_for(lambda: expect in gw.log()[len(before):], 15), f"our log names the cause: {expect}")
+    line = next((l for l in gw.log()[len(before):].splitlines() if expect in l), "")
+    print(line)
+    check(f"Main Mode with {CLIENT} failed: {expect}" in line, "one line, naming the peer")
+    check("PRIVATE KEY" not in gw.log(), "no key material in our log")
+    charon.stop()
+    return charon
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
     if (not os.path.exists("/usr/lib/ipsec/charon") or shutil.which("swanctl") is None or
-            shutil.which("ethtool") is None or shutil.which("nft") is None):
+            shutil.which("ethtool") is None or shutil.which("nft") is None or shutil.which("pki") is None):
         print("strongSwan missing (scripts/setup.sh installs it)")
         return 1
     d = tempfile.mkdtemp(prefix="l2tpgw-ike-")
     gw = Gateway(build, d, NS_GW, "ike")
+    pki = make_pki(d)
     with open(gw.conf, "w") as f:
         f.write(config(d))
     netns_setup()
@@ -305,6 +409,12 @@ def main():
         charons.append(run_case(gw, d, "nat", True))
         charons.append(run_wrong_psk(gw, d))
         charons.append(run_md5_only(gw, d))
+        charons.append(run_case(gw, d, "cert-direct", False, pki))
+        # Behind the NAT charon also splits message 5 (its ID, certificate
+        # and signature) in IKE fragments, which we reassemble.
+        charons.append(run_case(gw, d, "cert-nat", True, pki, fragment_size=600))
+        charons.append(run_cert_refused(gw, d, pki, "evil", "certificate not trusted"))
+        charons.append(run_cert_refused(gw, d, pki, "revoked", "certificate revoked"))
         print(gw.ctl("drops"))
     finally:
         for c in charons:

@@ -13,6 +13,7 @@
 
 #include "controlplane/ctl_commands.h"
 #include "controlplane/udp_datagram.h"
+#include "tests/unit/ike/cert_vectors.h"
 #include "tests/unit/ike/test_util.h"
 #include "tests/unit/ike/vectors.h"
 
@@ -44,12 +45,12 @@ class IkeServiceTest : public ::testing::Test {
       _calls.push_back(m);
       return channel::make_ack(channel::AckResult::ok);
     };
-    h.mm_random = [] {
+    h.mm_random = [rsa = _rsa] {
       ike::MainModeRandom r;
-      const auto ck = hex(vec::mm_rcky);
+      const auto ck = hex(rsa ? ike::certvec::rsa_rcky : vec::mm_rcky);
       std::copy(ck.begin(), ck.end(), r.rcookie.begin());
-      r.nonce = hex(vec::mm_nr);
-      r.dh_private = hex(vec::mm_xr);
+      r.nonce = hex(rsa ? ike::certvec::rsa_nr : vec::mm_nr);
+      r.dh_private = hex(rsa ? ike::certvec::rsa_xr : vec::mm_xr);
       return r;
     };
     h.qm_random = [] {
@@ -105,8 +106,21 @@ class IkeServiceTest : public ::testing::Test {
     EXPECT_EQ(last_reply(4500), vec::mm_msg6);
   }
 
+  // RSA signatures: the CA (with its CRL) and the gateway's credential of
+  // gen_cert_vectors.py, the responder's randomness of its exchange.
+  void use_certificates() {
+    std::string why;
+    auto trust = ike::TrustStore::from_pem(ike::certvec::ca_pem, ike::certvec::crl_pem, why);
+    auto cred = ike::LocalCredential::from_pem(ike::certvec::gw_pem, ike::certvec::gw_key_pem, why);
+    ASSERT_TRUE(trust && cred) << why;
+    _settings.trust = std::make_shared<const ike::TrustStore>(std::move(*trust));
+    _settings.credential = std::make_shared<const ike::LocalCredential>(std::move(*cred));
+    _rsa = true;
+  }
+
   std::ostringstream _out;
   Logger _log{_out};
+  bool _rsa = false;
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
   std::vector<channel::CtrlMsg> _calls;
@@ -117,7 +131,7 @@ TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
   const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
   main_mode(*s, t0);
   EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID 198.51.100.5): "
-                            "aes-256/sha1/modp2048, NAT: peer behind NAT"),
+                            "aes-256/sha1/modp2048, auth pre-shared key, NAT: peer behind NAT"),
             std::string::npos)
       << _out.str();
   EXPECT_EQ(s->half_open(), 0u);
@@ -283,8 +297,11 @@ TEST_F(IkeServiceTest, WrongPskIsNamed) {
 TEST_F(IkeServiceTest, KeyByPeerIdentity) {
   _settings.default_psk.reset();
   const auto psk = hex(vec::mm_psk);
-  _settings.peers.push_back(
-      {std::nullopt, "198.51.100.5", ike::SecretBytes(psk.begin(), psk.end())});
+  _settings.peers.push_back({std::nullopt,
+                             "198.51.100.5",
+                             ike::SecretBytes(psk.begin(), psk.end()),
+                             ike::AuthMethod::psk,
+                             {}});
   auto s = make();
   const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
   main_mode(*s, t0);
@@ -392,6 +409,97 @@ TEST_F(IkeServiceTest, GarbageIsCountedNotFatal) {
   s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
   EXPECT_EQ(s->counters().unknown_sa, 1u);
   EXPECT_TRUE(_sent.empty());
+}
+
+TEST_F(IkeServiceTest, RsaSignaturesEstablishAndNameTheMethod) {
+  use_certificates();
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg2);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg4);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg6);
+  EXPECT_NE(
+      _out.str().find("RSA signatures: our certificate C=CH, O=test, CN=gw; 1 trusted CAs, 1 CRLs"),
+      std::string::npos)
+      << _out.str();
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID C=CH, O=test, CN=client): "
+                            "aes-256/sha1/ecp256, auth RSA signature (certificate C=CH, O=test, "
+                            "CN=client, issued by C=CH, O=test, CN=Test CA), NAT: none"),
+            std::string::npos)
+      << _out.str();
+  ASSERT_EQ(s->sas(t0).size(), 1u);
+  EXPECT_EQ(s->sas(t0)[0].peer_id, "C=CH, O=test, CN=client");
+}
+
+TEST_F(IkeServiceTest, FragmentedMessage5IsReassembled) {
+  use_certificates();
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t0);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t0);
+  const auto sent = _sent.size();
+  s->on_punt(punt(hex(ike::certvec::rsa_msg5_frag3), 500), t0);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg5_frag1), 500), t0);
+  EXPECT_EQ(_sent.size(), sent);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg5_frag2), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg6);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID C=CH, O=test, CN=client)"),
+            std::string::npos)
+      << _out.str();
+  // Fragments for cookies of no SA are only counted.
+  auto stray = hex(ike::certvec::rsa_msg5_frag1);
+  stray[8] ^= 1;
+  s->on_punt(punt(stray, 500), t0);
+  EXPECT_EQ(s->counters().unknown_sa, 1u);
+}
+
+TEST_F(IkeServiceTest, RefusedCertificatesGiveOneLineEach) {
+  use_certificates();
+  const std::pair<const char*, const char*> cases[] = {
+      {ike::certvec::rsa_msg5_untrusted,
+       "Main Mode with 203.0.113.9 failed: certificate not trusted: C=CH, O=test, CN=client "
+       "(issuer C=CH, O=other, CN=Other CA): unable to get local issuer certificate\n"},
+      {ike::certvec::rsa_msg5_revoked,
+       "Main Mode with 203.0.113.9 failed: certificate revoked: C=CH, O=test, CN=revoked"},
+      {ike::certvec::rsa_msg5_expired,
+       "Main Mode with 203.0.113.9 failed: certificate expired: C=CH, O=test, CN=old valid until "
+       "2011-01-01 00:00:00 UTC\n"},
+      {ike::certvec::rsa_msg5_wrong_id,
+       "Main Mode with 203.0.113.9 failed: no matching ID: ID intruder.example.org not in "
+       "certificate C=CH, O=test, CN=client"},
+      {ike::certvec::rsa_msg5_bad_sig, "Main Mode with 203.0.113.9 failed: signature invalid: "},
+  };
+  auto s = make();
+  auto t = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  std::uint64_t dropped = 0;
+  for (const auto& [m5, line] : cases) {
+    _out.str("");
+    s->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t);
+    s->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t);
+    s->on_punt(punt(hex(m5), 500), t);
+    EXPECT_NE(_out.str().find(line), std::string::npos) << _out.str();
+    EXPECT_EQ(_out.str().find("PRIVATE"), std::string::npos);
+    EXPECT_EQ(s->counters().dropped, ++dropped);
+    EXPECT_TRUE(s->sas(t).empty());
+    t += std::chrono::seconds(1);
+  }
+}
+
+TEST_F(IkeServiceTest, PeerConfiguredForPskIsNotOfferedRsa) {
+  use_certificates();
+  const auto psk = hex(vec::mm_psk);
+  _settings.peers.push_back(
+      {client, "", ike::SecretBytes(psk.begin(), psk.end()), ike::AuthMethod::psk, {}});
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t0);
+  EXPECT_NE(_out.str().find("Main Mode with 203.0.113.9 failed: no proposal chosen: offered "
+                            "[#1.1 (AES-CBC-256/SHA1/ECP256/RSA-SIG: not configured)]"),
+            std::string::npos)
+      << _out.str();
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "dataplane/config/config.h"
 #include "tests/unit/cp/config_file.h"
+#include "tests/unit/ike/cert_vectors.h"
 
 namespace l2tpgw::cp {
 namespace {
@@ -90,6 +93,149 @@ TEST_F(IkeSettingsTest, ErrorsNameFileAndLine) {
 
   e = error_of("ike = { psk = \"12345678\";\n max_half_open = 4; };\n");
   EXPECT_NE(e.find("max_half_open_per_peer exceeds max_half_open"), std::string::npos) << e;
+}
+
+// Certificate files beside the configuration file, from gen_cert_vectors.py.
+class IkeCertSettingsTest : public IkeSettingsTest {
+ protected:
+  void SetUp() override {
+    _dir = "/tmp/l2tpgw-ike-certs-" + std::to_string(::getpid());
+    std::filesystem::create_directories(_dir);
+    _path = _dir + "/gw.conf";
+    put("ca.pem", ike::certvec::ca_pem);
+    put("crl.pem", ike::certvec::crl_pem);
+    put("gw.pem", ike::certvec::gw_pem);
+    put("gw.key", ike::certvec::gw_key_pem);
+    put("client.key", ike::certvec::client_key_pem);
+  }
+  void TearDown() override { std::filesystem::remove_all(_dir); }
+  void put(const std::string& name, std::string_view text) {
+    std::ofstream(_dir + "/" + name) << text;
+  }
+  std::string _dir;
+};
+
+// A DN from its text; a test failure (not undefined behaviour) when it does not parse.
+ike::Bytes dn_of(std::string_view text) {
+  auto d = ike::dn_from_text(text);
+  EXPECT_TRUE(d) << text;
+  return d.value_or(ike::Bytes{});
+}
+
+ike::Identification dn_id(const ike::Bytes& der) {
+  ike::Identification id;
+  id.type = static_cast<std::uint8_t>(ike::IdType::der_asn1_dn);
+  id.data = der;
+  return id;
+}
+
+TEST_F(IkeCertSettingsTest, ReadsCertificatesAndRsaPeers) {
+  const IkeSettings s = load_ike_settings(write(R"(
+ike = { ca = "ca.pem"; certificate = "gw.pem"; private_key = "gw.key"; crl = "crl.pem";
+        peers = ( { address = "198.51.100.9"; auth = "rsa"; id = "C=CH, O=test, CN=client"; },
+                  { address = "198.51.100.7"; psk = "address-secret"; },
+                  { id = "C=CH, O=test, CN=laptop"; auth = "rsa"; },
+                  { id = "psk.example.org"; psk = "id-secret-1"; } ); };
+)"));
+  ASSERT_TRUE(s.certificates());
+  EXPECT_EQ(s.ca_path, _dir + "/ca.pem");
+  EXPECT_EQ(s.crl_path, _dir + "/crl.pem");
+  EXPECT_EQ(s.credential->subject(), "C=CH, O=test, CN=gw");
+  EXPECT_EQ(s.trust->crl_count(), 1u);
+  ASSERT_EQ(s.peers.size(), 4u);
+  EXPECT_EQ(s.peers[0].auth, ike::AuthMethod::rsa_sig);
+  EXPECT_FALSE(s.peers[0].id_dn.empty());
+  // Only the psk peer with an id is an identity key.
+  ASSERT_EQ(s.id_keys().size(), 1u);
+  EXPECT_EQ(s.id_keys()[0]->id, "psk.example.org");
+  EXPECT_TRUE(s.psk_possible());
+
+  const auto client = dn_of("C=CH, O=test, CN=client");
+  const auto laptop = dn_of("c=CH, o=test, cn=LAPTOP");
+  const auto stranger = dn_of("C=CH, O=test, CN=stranger");
+  using ike::AuthMethod;
+  // The rsa peer at its address must prove its configured ID.
+  EXPECT_EQ(s.authorize(0xc6336409, dn_id(client), AuthMethod::rsa_sig), "");
+  EXPECT_EQ(s.authorize(0xc6336409, dn_id(laptop), AuthMethod::rsa_sig),
+            "this address is configured for ID C=CH, O=test, CN=client");
+  EXPECT_EQ(s.authorize(0xc6336409, dn_id(client), AuthMethod::psk),
+            "this address is configured for auth rsa");
+  // From elsewhere: an ID bound to an address stays there, the rsa peers
+  // listed by ID alone are the accepted identities.
+  EXPECT_EQ(s.authorize(0x01020304, dn_id(laptop), AuthMethod::rsa_sig), "");
+  EXPECT_EQ(s.authorize(0x01020304, dn_id(client), AuthMethod::rsa_sig),
+            "this ID is configured for address 198.51.100.9");
+  EXPECT_EQ(s.authorize(0x01020304, dn_id(stranger), AuthMethod::rsa_sig),
+            "not the ID of any rsa peer");
+  EXPECT_EQ(s.authorize(0x01020304, dn_id(laptop), AuthMethod::psk),
+            "this ID is configured for auth rsa");
+  ike::Identification fqdn;
+  const ike::Bytes name{'P', 'S', 'K', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'o', 'r', 'g'};
+  fqdn.type = static_cast<std::uint8_t>(ike::IdType::fqdn);
+  fqdn.data = name;
+  EXPECT_EQ(s.authorize(0x01020304, fqdn, AuthMethod::rsa_sig),
+            "this ID is configured for auth psk");
+  EXPECT_EQ(s.authorize(0x01020304, fqdn, AuthMethod::psk), "");
+}
+
+TEST_F(IkeCertSettingsTest, WithoutRsaPeersEveryCertifiedIdIsAccepted) {
+  const IkeSettings s = load_ike_settings(
+      write("ike = { ca = \"ca.pem\"; certificate = \"gw.pem\"; private_key = \"gw.key\"; };\n"));
+  EXPECT_TRUE(s.certificates());
+  EXPECT_FALSE(s.psk_possible());
+  EXPECT_EQ(s.authorize(0x01020304, dn_id(dn_of("CN=anyone")), ike::AuthMethod::rsa_sig), "");
+}
+
+TEST_F(IkeCertSettingsTest, ErrorsNameFileLineAndWhat) {
+  auto e = error_of(
+      "ike = {\n  ca = \"missing.pem\";\n  certificate = \"gw.pem\";\n"
+      "  private_key = \"gw.key\"; };\n");
+  EXPECT_NE(e.find(_path + ":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("cannot read '" + _dir + "/missing.pem'"), std::string::npos) << e;
+
+  e = error_of(
+      "ike = { ca = \"ca.pem\";\n certificate = \"gw.pem\";\n"
+      " private_key = \"client.key\"; };\n");
+  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("does not belong to the certificate"), std::string::npos) << e;
+  EXPECT_EQ(e.find("BEGIN"), std::string::npos) << "no key material: " << e;
+
+  e = error_of("ike = { ca = \"gw.key\"; certificate = \"gw.pem\"; private_key = \"gw.key\"; };\n");
+  EXPECT_NE(e.find("no PEM certificate"), std::string::npos) << e;
+
+  e = error_of("ike = {\n ca = \"ca.pem\"; };\n");
+  EXPECT_NE(e.find(_path + ":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("need ca, certificate and private_key together"), std::string::npos) << e;
+
+  e = error_of("ike = { psk = \"12345678\";\n crl = \"crl.pem\"; };\n");
+  EXPECT_NE(e.find("crl without ca"), std::string::npos) << e;
+
+  e = error_of(
+      "ike = { psk = \"12345678\";\n peers = ( { address = \"1.2.3.4\"; auth = \"rsa\"; } ); };\n");
+  EXPECT_NE(e.find(_path + ":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs ca, certificate and private_key"), std::string::npos) << e;
+
+  const std::string certs =
+      "ike = { ca = \"ca.pem\"; certificate = \"gw.pem\"; private_key = \"gw.key\";\n";
+  e = error_of(certs + " peers = ( { address = \"1.2.3.4\";\n auth = \"rsa-sig\"; } ); };\n");
+  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("auth must be \"psk\" or \"rsa\""), std::string::npos) << e;
+
+  e = error_of(certs + " peers = ( { auth = \"rsa\";\n id = \"CN=x, bogus\"; } ); };\n");
+  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("is not a distinguished name"), std::string::npos) << e;
+
+  e = error_of(certs +
+               " peers = ( { auth = \"rsa\"; id = \"CN=x\";\n psk = \"12345678\"; } ); };\n");
+  EXPECT_NE(e.find("an rsa peer takes no psk"), std::string::npos) << e;
+
+  e = error_of(certs +
+               " peers = ( { auth = \"rsa\"; id = \"CN=x, O=y\"; },\n"
+               " { auth = \"rsa\"; id = \"cn=X,o=Y\"; } ); };\n");
+  EXPECT_NE(e.find("a second entry for the same peer"), std::string::npos) << e;
+
+  e = error_of("ike = { peers = ( ); };\n");
+  EXPECT_NE(e.find("no pre-shared key and no certificate"), std::string::npos) << e;
 }
 
 }  // namespace
