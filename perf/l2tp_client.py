@@ -20,6 +20,11 @@ the ESP SA pair first, as the named system's built-in client would offer it
 
     l2tp_client.py --server 198.51.100.1 --local 192.168.1.7 --user alice \\
         --password secret --ike psk --psk 'shared key' --profile windows
+
+Once connected, the IKE side answers R-U-THERE (RFC 3706) when the profile
+announced DPD. Faults for the gateway's tests: --vanish-after (silence, no
+hang-up), --corrupt-esp (damaged ICVs), --rekey-after and --rekey-p1-after
+(a new phase 2, or phase 1 and 2, under pings).
 """
 
 import argparse
@@ -73,6 +78,20 @@ def parse_args(argv):
     ap.add_argument("--hold", type=float, default=0.0, help="seconds to stay connected before hanging up")
     ap.add_argument("--hold-stdin", action="store_true",
                     help="stay connected (answering pings) until a line or end of file on standard input")
+    ap.add_argument("--vanish-after", type=float, metavar="SECONDS",
+                    help="once connected (and pinged), stay up SECONDS, then stop sending and answering "
+                         "anything, without any hang-up; exit after --vanish-for or, with --hold-stdin, "
+                         "a line on standard input")
+    ap.add_argument("--vanish-for", type=float, default=60.0, help="seconds of silence before exiting")
+    ap.add_argument("--corrupt-esp", type=int, default=0, metavar="N",
+                    help="once connected, damage the ICV of the next N ESP packets we send")
+    ap.add_argument("--rekey-after", type=int, metavar="N",
+                    help="with --ike and --ping: before echo number N, run a second Quick Mode on the same "
+                         "ISAKMP SA, send on the new pair, then Delete the old one")
+    ap.add_argument("--rekey-p1-after", type=int, metavar="N",
+                    help="with --ike and --ping, without NAT: before echo number N, run a new Main Mode "
+                         "(no INITIAL-CONTACT) and a Quick Mode on it, send on the new pair, then Delete the "
+                         "old IPsec SA and the old ISAKMP SA")
     ap.add_argument("--trace", action="store_true",
                     help="print every L2TP control message with its AVPs and every PPP control packet")
     args = ap.parse_args(argv)
@@ -80,6 +99,12 @@ def parse_args(argv):
         ap.error("--ike and --esp-config exclude each other")
     if args.ike and not args.psk:
         ap.error("--ike psk needs --psk")
+    if args.corrupt_esp and not (args.ike or args.esp_config):
+        ap.error("--corrupt-esp needs ESP (--ike or --esp-config)")
+    if args.rekey_after is not None and not (args.ike and args.ping):
+        ap.error("--rekey-after needs --ike and --ping")
+    if args.rekey_p1_after is not None and not (args.ike and args.ping):
+        ap.error("--rekey-p1-after needs --ike and --ping")
     args.auth = [a.strip() for a in args.auth.split(",")]
     bad = [a for a in args.auth if a not in ("mschapv2", "chap", "pap")]
     if bad:
@@ -104,7 +129,42 @@ def start_ike(args):
     if not ike.connect():
         return ike, None
     transport = EspTransport(args.local, args.server, EspConfig(ike.esp), sport=sport, sock=ike.esp_socket())
+    transport.on_ike = ike.handle
     return ike, transport
+
+
+def rekey(ike, transport):
+    """Phase 2 again under traffic: the new pair carries what we send at
+    once, the old one is deleted right after (RFC 2408 §3.15) and its
+    inbound SA kept until the pings end, for what was already in flight."""
+    old = ike.rekey()
+    if old is None:
+        return None
+    transport.rekeyed(EspConfig(ike.esp))
+    ike.delete_ipsec(old[0])
+    return old
+
+
+def rekey_phase1(args, ike, client, transport):
+    """Phase 1 again: a second ISAKMP SA from the same port 500 (cookies
+    tell them apart), a Quick Mode on it, then the old IPsec SA and the old
+    ISAKMP SA deleted through the old one (RFC 2408 §3.15). Returns the
+    new initiator, or None (the old one stays)."""
+    if ike.floated:
+        log("IKE: phase-1 rekey behind a NAT is not implemented here")
+        return None
+    prof = dataclasses.replace(ike.profile, initial_contact=False)
+    log("IKE: rekeying phase 1")
+    new = Initiator(args.local, args.server, args.psk, prof, l2tp_sport=ike.l2tp_sport, log=log,
+                    retransmit=args.ike_retransmit, natt=not args.no_natt, sock500=ike.sock500)
+    if not new.connect():
+        return None
+    transport.rekeyed(EspConfig(new.esp))
+    transport.on_ike = new.handle
+    client.on_poll = new.poll
+    ike.hang_up()
+    new.own_sock500, ike.own_sock500 = ike.own_sock500, False
+    return new
 
 
 def main(argv=None):
@@ -133,17 +193,54 @@ def main(argv=None):
 
     client = Client(transport, profile, secret=args.secret, sequencing=args.sequencing, log=log, hide=args.hide,
                     trace=trace if args.trace else None, ppp_trace=ppp_trace if args.trace else None)
+    if ike is not None:
+        client.on_poll = ike.poll
     t1 = time.monotonic()
     ok = client.connect(args.timeout)
     t_l2tp = round(time.monotonic() - t1, 3)
+    if ok and args.corrupt_esp:
+        transport.corrupt_next = args.corrupt_esp
+        log(f"ESP: damaging the ICV of the next {args.corrupt_esp} packets we send")
+    rekeyed = []
+    p1 = []
+    before = None
+    if ok and (args.rekey_after is not None or args.rekey_p1_after is not None):
+        def before(seq):
+            if seq == args.rekey_after:
+                old = rekey(p1[-1] if p1 else ike, transport)
+                if old is not None:
+                    rekeyed.append(old)
+            if seq == args.rekey_p1_after:
+                cur = p1[-1] if p1 else ike
+                new = rekey_phase1(args, cur, client, transport)
+                if new is not None:
+                    rekeyed.append((cur.spi_in, cur.spi_out, cur.esp))
+                    p1.append(new)
     if ok and args.ping:
-        got = client.ping(args.ping, args.count)
+        got = client.ping(args.ping, args.count, before=before)
+        # What we damaged on purpose may have been echoes: those are lost, not failures.
+        got = min(args.count, got + getattr(transport, "corrupted", 0))
+        for old in rekeyed:
+            transport.retire(int.from_bytes(old[0], "big"))
+        wanted = (args.rekey_after is not None) + (args.rekey_p1_after is not None)
+        if len(rekeyed) < wanted and client.lac.failure is None:
+            client.lac.failure = (p1[-1] if p1 else ike).failure or "the rekey did not happen"
+        if p1:
+            ike.close()
+            summary_p1 = {"old_cookies": f"{ike.icookie.hex()}:{ike.rcookie.hex()}"}
+            ike = p1[-1]
+            ike.rekeyed_from = summary_p1
         ok = got == args.count
         if not ok and client.failure() is None:
             client.lac.failure = client.lac.failure or f"{args.count - got} of {args.count} pings unanswered"
     if ok and args.hold > 0:
         client.run_until(lambda: client.failure() is not None, args.hold)
         ok = client.failure() is None
+    if ok and args.vanish_after is not None:
+        client.run_until(lambda: client.failure() is not None, args.vanish_after)
+        ok = client.failure() is None
+        if ok:
+            return vanish(args, client, ike, transport, t0)
     if ok and args.hold_stdin:
         log("holding the connection until standard input has a line")
         client.run_until(lambda: client.failure() is not None or select.select([sys.stdin], [], [], 0)[0],
@@ -159,15 +256,47 @@ def main(argv=None):
         ike.hang_up()
         ike.close()
         summary["ike"] = ike.summary()
+        if getattr(ike, "rekeyed_from", None):
+            summary["ike"]["rekeyed_from"] = ike.rekeyed_from
         if summary["failure"] is None and ike.failure:
             summary["failure"] = ike.failure
     summary["setup_s"] = {"l2tp_ppp": t_l2tp} | ({"main_mode": ike.times.get("main_mode_s"),
                                                    "quick_mode": ike.times.get("quick_mode_s")} if ike else {})
     summary["total_s"] = round(time.monotonic() - t0, 3)
     summary["ok"] = ok
+    add_esp_summary(summary, transport, rekeyed)
     transport.close()
     print(json.dumps(summary))
     return 0 if ok else 1
+
+
+def add_esp_summary(summary, transport, rekeyed=()):
+    if isinstance(transport, EspTransport):
+        summary["esp_corrupted"] = transport.corrupted
+        summary["esp_send_errors"] = transport.send_errors
+        summary["esp_received_by_spi"] = {f"0x{k:08x}": v for k, v in transport.received_by_spi.items()}
+        if rekeyed:
+            summary["rekeyed_from"] = [{"spi_in": f"0x{o[0].hex()}", "spi_out": f"0x{o[1].hex()}"} for o in rekeyed]
+
+
+def vanish(args, client, ike, transport, t0):
+    """Silence without a goodbye: sockets stay open (so the kernel sends no
+    ICMP unreachable) but nothing is read or answered, then exit."""
+    summary = client.summary()
+    if ike is not None:
+        ike.vanish()
+        summary["ike"] = ike.summary()
+    log(f"vanishing: no more packets, no hang-up ({'until a line on standard input' if args.hold_stdin else f'{args.vanish_for} s'})")
+    if args.hold_stdin:
+        select.select([sys.stdin], [], [], args.vanish_for)
+    else:
+        time.sleep(args.vanish_for)
+    summary["vanished"] = True
+    summary["total_s"] = round(time.monotonic() - t0, 3)
+    summary["ok"] = True
+    add_esp_summary(summary, transport)
+    print(json.dumps(summary), flush=True)
+    os._exit(0)  # no close, no Delete, no StopCCN on the way out
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ L2TP/IPsec, RFC 3193; tunnel mode between two subnets for interop runs),
 with NAT traversal (RFC 3947 or the drafts 02/03: vendor IDs, NAT-D,
 floating to UDP 4500 behind the non-ESP marker, UDP-encapsulated modes,
 NAT-OA). hang_up() deletes the IPsec SA and then the ISAKMP SA
-(Informational exchanges protected by HASH(1), §5.7).
+(Informational exchanges protected by HASH(1), §5.7). Once connected,
+handle() answers the responder's R-U-THERE (RFC 3706) and notes its
+Deletes; rekey() runs another Quick Mode on the same ISAKMP SA, and
+delete_ipsec() retires the pair it replaced.
 
 One exchange at a time, synchronous: each request is retransmitted until a
 reply that belongs to it arrives or the tries run out. The first failure
@@ -12,7 +15,6 @@ ends the negotiation with its cause in `failure`."""
 
 import hmac
 import os
-import select
 import socket
 import struct
 import time
@@ -20,6 +22,7 @@ import time
 from . import ike_keys as k
 from . import isakmp as i
 from .profiles import ESP_AUTH_NAME, ESP_CIPHER_NAME, P1
+from .transport import readable
 
 IKE_PORT, NATT_PORT = 500, 4500
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
@@ -34,16 +37,21 @@ class IkeFailure(Exception):
 
 class Initiator:
     def __init__(self, local, server, psk, profile, l2tp_sport=L2TP_PORT, log=print, retransmit=2.0, tries=4,
-                 tunnel=None, trace=False, natt=True):
+                 tunnel=None, trace=False, natt=True, sock500=None):
         """tunnel: None for transport mode (L2TP), or (local subnet, remote
-        subnet) as "a.b.c.d/n" for tunnel mode."""
+        subnet) as "a.b.c.d/n" for tunnel mode. sock500: the port-500 socket
+        of an earlier ISAKMP SA with the same peer (a phase-1 rekey), shared
+        and not closed here."""
         self.local, self.server, self.psk = local, server, psk.encode() if isinstance(psk, str) else psk
         self.profile, self.l2tp_sport, self.log = profile, l2tp_sport, log
         self.retransmit, self.tries, self.tunnel, self.trace = retransmit, tries, tunnel, trace
         self.use_natt = natt
-        self.sock500 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock500.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock500.bind((local, IKE_PORT))
+        self.own_sock500 = sock500 is None
+        if sock500 is None:
+            sock500 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock500.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock500.bind((local, IKE_PORT))
+        self.sock500 = sock500
         self.sock4500 = None
         self.floated = False
         self.dport = IKE_PORT
@@ -63,6 +71,10 @@ class Initiator:
         self.established = False
         self.ipsec_up = False
         self.last_p1_iv = None
+        self.silent = False        # vanished: reads nothing, answers nothing
+        self.dpd_answered = 0
+        self.deletes_received = []
+        self.rekeys = 0
 
     # ------------------------------------------------------------ transport
     def _sock(self):
@@ -76,7 +88,7 @@ class Initiator:
 
     def _recv(self, timeout):
         s = self._sock()
-        if not select.select([s], [], [], max(timeout, 0))[0]:
+        if not readable(s, timeout):
             return None
         data, (addr, _) = s.recvfrom(65535)
         if addr != self.server:
@@ -396,21 +408,30 @@ class Initiator:
                  f"{'tunnel' if self.tunnel else 'transport'}{', UDP 4500' if self.floated else ''}, "
                  f"SPIs in 0x{self.spi_in.hex()} out 0x{self.spi_out.hex()}")
 
-    def _protected_notify(self, h, reply):
-        """An Informational under the ISAKMP SA: a Notify refusing Quick Mode
-        ends it; a Delete of our SA too."""
+    def _verified_informational(self, h, reply):
+        """The payloads of an encrypted Informational whose HASH(1)
+        verifies (RFC 2409 §5.7), or None."""
         try:
             iv = k.phase2_iv(self.p1.hash, self.last_p1_iv, h.msgid, k.CIPHERS[self.p1.enc][1])
             plain, _ = self._decrypt(h, reply, iv)
             pl = i.unchain(h.next_payload, plain)
         except (ValueError, i.IsakmpError):
-            return
+            return None
         if not pl or pl[0][0] != i.PL_HASH:
-            return
+            return None
         total = sum(4 + len(b) for _, b in pl)
         want = k.hash_1(self.p1.hash, self.keys["a"], h.msgid, plain[4 + len(pl[0][1]):total])
         if not hmac.compare_digest(pl[0][1], want):
+            return None
+        return pl
+
+    def _protected_notify(self, h, reply):
+        """An Informational under the ISAKMP SA: a Notify refusing Quick Mode
+        ends it; a Delete of our SA too; an R-U-THERE is answered."""
+        pl = self._verified_informational(h, reply)
+        if pl is None:
             return
+        self._answer_dpd(pl)
         for body in i.find(pl, i.PL_N):
             _, ntype, _, _ = i.parse_notify(body)
             if ntype < 8192:  # RFC 2408 §3.14.1: error types
@@ -429,6 +450,76 @@ class Initiator:
             self.failure = f"IKE: {e}"
             self.log(f"failed: {self.failure}")
             return False
+
+    # ------------------------------------------------------------ once connected
+    def poll(self):
+        """Reads what waits on port 500. After floating, port 4500 is the ESP
+        transport's to read: it hands IKE datagrams to handle()."""
+        if self.floated or self.silent:
+            return
+        while readable(self.sock500, 0):
+            data, (addr, _) = self.sock500.recvfrom(65535)
+            if addr == self.server:
+                self.handle(data)
+
+    def handle(self, data):
+        """One ISAKMP datagram from the responder after Quick Mode: only
+        protected Informationals of our ISAKMP SA count."""
+        if self.silent or not self.established:
+            return
+        h = self._header(data)
+        if h is None or h.rcookie != self.rcookie or h.exch != i.EXCH_INFO or not h.flags & i.FLAG_ENC:
+            return
+        pl = self._verified_informational(h, data)
+        if pl is None:
+            return
+        self._answer_dpd(pl)
+        for body in i.find(pl, i.PL_D):
+            try:
+                proto, spis = i.parse_delete(body)
+            except struct.error:
+                continue
+            what = "ISAKMP SA" if proto == i.PROTO_ISAKMP else f"SPIs {', '.join('0x' + s.hex() for s in spis)}"
+            self.deletes_received.append(what)
+            self.log(f"IKE: the responder deleted {what}")
+
+    def _answer_dpd(self, pl):
+        for body in i.find(pl, i.PL_N):
+            try:
+                _, ntype, spi, data = i.parse_notify(body)
+            except i.IsakmpError:
+                continue
+            # RFC 3706 §5: the ACK echoes the cookies and the sequence number.
+            if ntype == i.N_R_U_THERE and spi == self.icookie + self.rcookie and len(data) == 4:
+                self._informational(i.PL_N, i.notify(i.N_R_U_THERE_ACK, i.PROTO_ISAKMP, spi, data))
+                self.dpd_answered += 1
+                self.log(f"IKE: R-U-THERE {int.from_bytes(data, 'big')} answered")
+
+    def vanish(self):
+        """From now on nothing is read and nothing sent, Deletes included:
+        a peer that lost power or its network."""
+        self.silent = True
+        self.established = self.ipsec_up = False
+
+    def rekey(self):
+        """A new Quick Mode on the same ISAKMP SA (the old pair stays until
+        delete_ipsec()); returns the old (spi_in, spi_out, esp)."""
+        old = (self.spi_in, self.spi_out, self.esp)
+        self.log(f"IKE: rekeying phase 2 (old SPIs in 0x{self.spi_in.hex()} out 0x{self.spi_out.hex()})")
+        try:
+            self.quick_mode()
+        except IkeFailure as e:
+            self.failure = f"IKE: rekey: {e}"
+            self.log(f"failed: {self.failure}")
+            self.spi_in, self.spi_out, self.esp = old
+            return None
+        self.rekeys += 1
+        return old
+
+    def delete_ipsec(self, spi_in):
+        """Delete for one IPsec SA named by our inbound SPI (RFC 2408 §3.15)."""
+        self._informational(i.PL_D, i.delete(i.PROTO_ESP, [spi_in]))
+        self.log(f"IKE: Delete sent for the IPsec SA (SPI 0x{spi_in.hex()})")
 
     def esp_socket(self):
         """The UDP 4500 socket that ESP shares with IKE after floating."""
@@ -456,7 +547,8 @@ class Initiator:
             self.established = False
 
     def close(self):
-        self.sock500.close()
+        if self.own_sock500:
+            self.sock500.close()
         if self.sock4500:
             self.sock4500.close()
 
@@ -475,4 +567,8 @@ class Initiator:
             "udp_encap": self.floated,
             "peer_id": self.peer_id,
             "l2tp_sport": self.l2tp_sport,
+            "dpd": i.VID_DPD in self.profile.vendor_ids,
+            "dpd_answered": self.dpd_answered,
+            "deletes_received": self.deletes_received,
+            "rekeys": self.rekeys,
         } | self.times

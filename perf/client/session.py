@@ -33,6 +33,7 @@ class Client:
         self.echoes_answered = 0
         self._replies = set()
         self._on_reply = None
+        self.on_poll = None  # called once per loop turn: IKE's own socket
 
     # ------------------------------------------------------------ loop
     def failure(self):
@@ -58,6 +59,8 @@ class Client:
             data = self.transport.recv(min(wait, 0.5))
             if data is not None:
                 self.lac.handle(data)
+            if self.on_poll is not None:
+                self.on_poll()
             now = time.monotonic()
             self.lac.tick(now)
             if self.ppp is not None:
@@ -100,12 +103,15 @@ class Client:
             self.log(f"failed: timed out: {what}")
         return False
 
-    def ping(self, host, count, interval=0.2, wait=2.0, size=56):
-        """ICMP echo to host from the assigned address, inside the tunnel."""
+    def ping(self, host, count, interval=0.2, wait=2.0, size=56, before=None):
+        """ICMP echo to host from the assigned address, inside the tunnel.
+        before(seq), when given, runs before each echo is sent."""
         ident = int.from_bytes(os.urandom(2), "big")
         self._on_reply = lambda ip: self._echo_reply(ip, host, ident)
         payload = bytes((i & 0xFF) for i in range(size))
         for seq in range(count):
+            if before is not None:
+                before(seq)
             pkt = IP(src=self.ppp.ipcp.address, dst=host) / ICMP(type=8, id=ident, seq=seq) / payload
             self.ppp.send_ip(bytes(pkt))
             self.pings_sent += 1

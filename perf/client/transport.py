@@ -42,7 +42,7 @@ class UdpTransport:
         deadline = time.monotonic() + max(timeout, 0)
         while True:
             left = deadline - time.monotonic()
-            if not select.select([self.sock], [], [], max(left, 0))[0]:
+            if not readable(self.sock, left):
                 return None
             data, (addr, port) = self.sock.recvfrom(65535)
             if addr == self.server:
@@ -102,11 +102,18 @@ class EspTransport:
         self.sport, self.dport = sport, dport
         self.config = config
         self.out_spec = config.sa("out")
-        self.in_sa = config.sa("in").scapy_sa()
+        # Inbound SAs by SPI: after a rekey the old one still delivers
+        # until the peer stops using it.
+        self.in_sas = {config.spi_in: config.sa("in").scapy_sa()}
         self.out_sa = self.out_spec.scapy_sa()
         self.seq = 1
         self.dropped = 0
         self.last_error = None
+        self.on_ike = None      # receives IKE datagrams found on a shared UDP 4500 socket
+        self.corrupt_next = 0   # outgoing packets still to be damaged (a test's fault)
+        self.corrupted = 0
+        self.send_errors = 0
+        self.received_by_spi = {}
         self.own_sock = sock is None
         if sock is not None:
             self.sock = sock
@@ -125,10 +132,21 @@ class EspTransport:
         self.seq += 1
         ip_bytes = bytes(protected)
         esp_bytes = ip_bytes[(ip_bytes[0] & 0x0F) * 4:]
-        if self.config.encap == "udp":
-            self.sock.sendto(esp_bytes, (self.server, esp_ref.NAT_T_PORT))
-        else:
-            self.sock.sendto(esp_bytes, (self.server, 0))
+        if self.corrupt_next > 0:
+            # The last byte is the ICV's: the receiver's integrity check must fail.
+            esp_bytes = esp_bytes[:-1] + bytes([esp_bytes[-1] ^ 0x5A])
+            self.corrupt_next -= 1
+            self.corrupted += 1
+        try:
+            if self.config.encap == "udp":
+                self.sock.sendto(esp_bytes, (self.server, esp_ref.NAT_T_PORT))
+            else:
+                self.sock.sendto(esp_bytes, (self.server, 0))
+        except OSError as e:
+            # A local firewall (EPERM) or a full buffer: lost like on a wire,
+            # and L2TP's retransmission is there for it.
+            self.send_errors += 1
+            self.last_error = f"send: {e}"
 
     def _esp_payload(self):
         """ESP bytes of the next datagram from the server, or None."""
@@ -137,6 +155,8 @@ class EspTransport:
             return None
         if self.config.encap == "udp":
             # RFC 3948 §2.2/§2.3: a zero marker is IKE, 0xFF a keepalive.
+            if len(data) > 4 and data[:4] == b"\0\0\0\0" and self.on_ike is not None:
+                self.on_ike(data[4:])
             if len(data) < 8 or data[:4] == b"\0\0\0\0":
                 return None
             return data
@@ -146,14 +166,16 @@ class EspTransport:
         deadline = time.monotonic() + max(timeout, 0)
         while True:
             left = deadline - time.monotonic()
-            if not select.select([self.sock], [], [], max(left, 0))[0]:
+            if not readable(self.sock, left):
                 return None
             esp_bytes = self._esp_payload()
-            if esp_bytes is not None and struct.unpack_from("!I", esp_bytes)[0] == self.config.spi_in:
+            spi = struct.unpack_from("!I", esp_bytes)[0] if esp_bytes is not None and len(esp_bytes) >= 4 else None
+            if spi in self.in_sas:
                 # Re-parsed so that scapy dissects the ESP header it decrypts.
                 outer = IP(bytes(IP(src=self.server, dst=self.local, proto=esp_ref.IPPROTO_ESP) / Raw(esp_bytes)))
                 try:
-                    plain = self.in_sa.decrypt(outer)
+                    plain = self.in_sas[spi].decrypt(outer)
+                    self.received_by_spi[spi] = self.received_by_spi.get(spi, 0) + 1
                 except Exception as e:  # scapy raises on a bad ICV or padding: count, never accept
                     self.dropped += 1
                     self.last_error = str(e)
@@ -164,6 +186,26 @@ class EspTransport:
             if time.monotonic() >= deadline:
                 return None
 
+    def rekeyed(self, config):
+        """A new SA pair from a second Quick Mode: what we send moves to it
+        at once; the old inbound SA keeps delivering until retire()."""
+        self.config = config
+        self.out_spec = config.sa("out")
+        self.out_sa = self.out_spec.scapy_sa()
+        self.seq = 1
+        self.in_sas[config.spi_in] = config.sa("in").scapy_sa()
+
+    def retire(self, spi_in):
+        self.in_sas.pop(spi_in, None)
+
     def close(self):
         if self.own_sock:
             self.sock.close()
+
+
+def readable(sock, timeout):
+    """Whether sock has a datagram within timeout seconds. poll(), not
+    select(): a load run holds thousands of sockets, past select's 1024."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(max(timeout, 0) * 1000.0))
