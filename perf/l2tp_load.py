@@ -154,8 +154,9 @@ class LoadRun:
     def client(self, i, local):
         a = self.args
         s = self.stats
-        t0 = time.monotonic()
         with self.in_flight:
+            # Latency from the setup's start, not from the queue for a slot.
+            t0 = time.monotonic()
             ike, transport = self.transport(local)
             if transport is None:
                 s.fail(cause_of(ike.failure))

@@ -2,13 +2,13 @@
 # Session setup rate and sessions held: the gateway on af_packet ports in
 # namespaces, perf/l2tp_load.py connecting N clients (one address each,
 # behind a next hop, as a carrier's clients arrive) at a set rate; each
-# holds its session with a ping a second until all are up and HOLD seconds
+# holds its session with a ping every PING_INTERVAL seconds until all are up and HOLD seconds
 # have passed. Reports the load generator's summary, the control plane's
 # CPU time per setup (its own cost, whatever the client side's speed), and
 # the peak memory of both processes.
 #
 #   perf/setup_scale.sh [-b BUILD] [-n CLIENTS] [-r RATE] [-i IN_FLIGHT] [-t HOLD] [-m MPPE]
-#                       [-k IKE_PROPOSALS]
+#                       [-p PING_INTERVAL] [-k IKE_PROPOSALS]
 #
 # Without -k the clients speak L2TP in plain UDP (trusted by address);
 # with -k each negotiates IKEv1 first (PSK, Windows' profile with the
@@ -21,12 +21,13 @@ root=$(cd "$here/.." && pwd)
 build=$root/build
 clients=100
 rate=50
-in_flight=64
+in_flight=16
 hold=10
+ping_interval=10
 mppe=none
 ike=
 py=/usr/bin/python3
-while getopts "b:n:r:i:t:m:k:h" opt; do
+while getopts "b:n:r:i:t:m:p:k:h" opt; do
   case $opt in
     b) build=$(cd "$OPTARG" && pwd) ;;
     n) clients=$OPTARG ;;
@@ -34,8 +35,9 @@ while getopts "b:n:r:i:t:m:k:h" opt; do
     i) in_flight=$OPTARG ;;
     t) hold=$OPTARG ;;
     m) mppe=$OPTARG ;;
+    p) ping_interval=$OPTARG ;;
     k) ike=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
   esac
 done
 dp=$build/dataplane/core/l2tpgw-dataplane
@@ -45,6 +47,9 @@ for b in "$dp" "$cp" "$ctl"; do
   [[ -x $b ]] || { echo "setup_scale: $b not built" >&2; exit 1; }
 done
 
+# The namespaces have fixed names: one run at a time.
+exec 9>/run/l2tpgw-setup-scale.lock
+flock -n 9 || { echo "setup_scale: another run is active" >&2; exit 1; }
 work=$(mktemp -d /tmp/l2tpgw-scale.XXXXXX)
 dp_pid= cp_pid= prefix=l2tpgwscale$$ channel=scale$$
 namespaces="lsc-gw lsc-cl lsc-in"
@@ -125,6 +130,7 @@ ticks0=$(cpu_ticks "$cp_pid")
 rc=0
 ip netns exec lsc-cl "$py" "$here/l2tp_load.py" --server 198.51.100.1 --first 10.252.0.10 \
   --clients "$clients" --rate "$rate" --in-flight "$in_flight" --hold "$hold" --ping 10.0.0.2 \
+  --ping-interval "$ping_interval" \
   --user load --password "$password" --mppe "$mppe" --add-addresses cl0 "${ike_args[@]}" \
   >"$work/load.json" || rc=$?
 ticks1=$(cpu_ticks "$cp_pid")
