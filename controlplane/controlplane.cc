@@ -72,7 +72,19 @@ std::unique_ptr<LnsService> ControlPlane::make_lns() {
     if (!_dp) {
       return std::nullopt;
     }
+    // A negotiated pair is known exactly; a peer may hold two around a
+    // rekey, and the directory would pair either outbound SA.
+    if (_ike) {
+      if (const auto p = _ike->pair_of(in_spi, peer)) {
+        return SaRef{p->spi_out, p->peer_addr};
+      }
+    }
     return find_outbound_pair(read_sa_directory(_dp->segment()), in_spi, peer);
+  };
+  hooks.release_sa = [this](std::uint32_t in_spi, std::uint32_t peer, const std::string& why) {
+    if (_ike) {
+      _ike->release_pair(in_spi, peer, why);
+    }
   };
   return std::make_unique<LnsService>(*_opts.lns, outside != nullptr ? outside->address.addr : 0,
                                       _log, std::move(hooks));
@@ -92,6 +104,18 @@ std::unique_ptr<IkeService> ControlPlane::make_ike() {
       return std::nullopt;
     }
     return _dp->call(m, _opts.ack_timeout);
+  };
+  // The LNS follows the pairs: a rekey moves its tunnels and sessions, a
+  // pair removed for good ends them (docs/ARCHITECTURE.md).
+  hooks.pair_moved = [this](const IpsecPairRef& from, const IpsecPairRef& to) {
+    if (_lns) {
+      _lns->on_pair_moved(from.peer_addr, from.spi_in, to.spi_in, to.spi_out);
+    }
+  };
+  hooks.pair_gone = [this](const IpsecPairRef& pair, const std::string& why) {
+    if (_lns) {
+      _lns->on_pair_gone(pair.peer_addr, pair.spi_in, why, Clock::now());
+    }
   };
   return std::make_unique<IkeService>(*_opts.ike, outside != nullptr ? outside->address.addr : 0,
                                       _log, std::move(hooks));
@@ -232,14 +256,16 @@ bool ControlPlane::step() {
   }
   std::size_t work = _dp->poll_events();
   work += _dp->poll_punts([this, now](const channel::PuntMsg& m) { on_punt(m, now); });
-  // The protocol timers are seconds apart; 10 ms is precise enough and keeps
-  // a walk over every session out of the 1 ms loop.
+  // The protocol timers are seconds apart; each pass walks every tunnel and
+  // every IKE SA, so its cost grows with the sessions held: 100 ms keeps a
+  // retransmit within a tenth of a second of its time and the walks a small
+  // share of the work (docs/PERFORMANCE.md, "Session setup").
   if (_lns && now >= _next_lns_poll) {
-    _next_lns_poll = now + std::chrono::milliseconds(10);
+    _next_lns_poll = now + std::chrono::milliseconds(100);
     _lns->poll(now);
   }
   if (_ike && now >= _next_ike_poll) {
-    _next_ike_poll = now + std::chrono::milliseconds(10);
+    _next_ike_poll = now + std::chrono::milliseconds(100);
     _ike->poll(now);
   }
   _punts.maybe_summarize(now);

@@ -119,6 +119,8 @@ struct IkeService::IpsecSa {
   std::uint32_t spi_in = 0;
   std::uint32_t spi_out = 0;
   std::uint32_t peer_addr = 0;
+  std::uint16_t peer_port = 0;  // with UDP encapsulation; 0 for raw ESP
+  bool udp = false;
   std::string transform;
   Clock::time_point established{};
   Clock::time_point expires{};
@@ -593,6 +595,8 @@ void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_poin
   s.spi_in = pair.inbound.spi;
   s.spi_out = pair.outbound.spi;
   s.peer_addr = peer_addr;
+  s.udp = pair.udp_encapsulated;
+  s.peer_port = pair.udp_encapsulated ? pair.peer.port : 0;
   s.transform = pair.describe();
   s.established = now;
   s.expires = now + std::chrono::seconds(pair.life_seconds);
@@ -603,13 +607,100 @@ void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_poin
                 std::to_string(pair.life_seconds) + " s" +
                 (pair.life_kilobytes != 0 ? " / " + std::to_string(pair.life_kilobytes) + " KB"
                                           : std::string()));
+  // Older pairs of the peer stay until it deletes them, but what they
+  // carry moves now: the peer sends on the newest pair at once, and
+  // replies must go out on it too (RFC 2408 practice; Windows expects it).
+  std::vector<IpsecPairRef> older;
+  for (const auto& [key, other] : _sas) {
+    for (const IpsecSa& o : other->ipsec) {
+      if (o.peer_addr == s.peer_addr && o.udp == s.udp && o.peer_port == s.peer_port) {
+        older.push_back({o.peer_addr, o.spi_in, o.spi_out});
+      }
+    }
+  }
+  const IpsecPairRef fresh{s.peer_addr, s.spi_in, s.spi_out};
   sa.ipsec.push_back(std::move(s));
+  if (_hooks.pair_moved) {
+    for (const auto& o : older) {
+      _hooks.pair_moved(o, fresh);
+    }
+  }
+}
+
+// The newest other pair of the same peer, or nullptr.
+const IkeService::IpsecSa* IkeService::newest_sibling(const IpsecSa& of) const {
+  const IpsecSa* best = nullptr;
+  for (const auto& [key, sa] : _sas) {
+    for (const IpsecSa& o : sa->ipsec) {
+      if (&o != &of && o.peer_addr == of.peer_addr && o.udp == of.udp && o.peer_port == of.peer_port &&
+          (best == nullptr || o.established > best->established)) {
+        best = &o;
+      }
+    }
+  }
+  return best;
+}
+
+std::optional<IpsecPairRef> IkeService::pair_of(std::uint32_t spi_in, std::uint32_t peer_addr) const {
+  for (const auto& [key, sa] : _sas) {
+    for (const IpsecSa& o : sa->ipsec) {
+      if (o.spi_in == spi_in && o.peer_addr == peer_addr) {
+        return IpsecPairRef{o.peer_addr, o.spi_in, o.spi_out};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool IkeService::release_pair(std::uint32_t spi_in, std::uint32_t peer_addr, const std::string& why) {
+  for (auto it = _sas.begin(); it != _sas.end(); ++it) {
+    IkeSa& sa = *it->second;
+    for (std::size_t i = 0; i < sa.ipsec.size(); ++i) {
+      if (sa.ipsec[i].spi_in != spi_in || sa.ipsec[i].peer_addr != peer_addr) {
+        continue;
+      }
+      remove_ipsec(sa, i, why, true, false);
+      if (sa.ipsec.empty() && sa.isakmp() != nullptr && !sa.ended) {
+        delete_isakmp(sa);
+        _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
+                             ") deleted: " + why);
+      }
+      if (sa.ended && sa.ipsec.empty()) {
+        erase(it);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void IkeService::delete_isakmp(IkeSa& sa) {
+  const ike::IsakmpSa& k = *sa.isakmp();
+  Bytes cookies(16);
+  std::copy(k.icookie.begin(), k.icookie.end(), cookies.begin());
+  std::copy(k.rcookie.begin(), k.rcookie.end(), cookies.begin() + 8);
+  const ike::ByteView spis[] = {cookies};
+  send_informational(
+      sa, ike::PayloadType::delete_,
+      ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::isakmp), 16, spis));
+  sa.ended = true;
+  sa.quick_modes.clear();
 }
 
 void IkeService::remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why,
-                              bool tell_peer) {
+                              bool tell_peer, bool notify) {
   const IpsecSa s = sa.ipsec[index];
+  std::optional<IpsecPairRef> successor;
+  if (const IpsecSa* n = newest_sibling(sa.ipsec[index])) {
+    successor = IpsecPairRef{n->peer_addr, n->spi_in, n->spi_out};
+  }
   sa.ipsec.erase(sa.ipsec.begin() + static_cast<std::ptrdiff_t>(index));
+  const IpsecPairRef ref{s.peer_addr, s.spi_in, s.spi_out};
+  // Before the SAs leave the data plane: sessions move first, so none
+  // is left naming a deleted SA.
+  if (notify && successor && _hooks.pair_moved) {
+    _hooks.pair_moved(ref, *successor);
+  }
   sa_del(channel::Direction::in, s.spi_in, s.peer_addr);
   sa_del(channel::Direction::out, s.spi_out, s.peer_addr);
   if (tell_peer && sa.isakmp() != nullptr && !sa.ended) {
@@ -624,6 +715,9 @@ void IkeService::remove_ipsec(IkeSa& sa, std::size_t index, const std::string& w
   }
   _log.info("ike", "IPsec SA with " + format_ipv4(s.peer_addr) + " (SPIs in " + spi_hex(s.spi_in) +
                        " out " + spi_hex(s.spi_out) + ") removed: " + why);
+  if (notify && !successor && _hooks.pair_gone) {
+    _hooks.pair_gone(ref, why);
+  }
 }
 
 void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
@@ -709,11 +803,12 @@ void IkeService::poll(Clock::time_point now) {
   }
   for (auto it = _sas.begin(); it != _sas.end();) {
     IkeSa& sa = *it->second;
-    const std::string peer = format_ipv4(ipv4_of(sa.peer));
+    // Formatted only for a log line: this loop visits every SA each pass.
+    const auto peer = [&sa] { return format_ipv4(ipv4_of(sa.peer)); };
     // Main Mode: our last reply again until the next message comes.
     if (sa.half_open && now >= sa.next_retransmit) {
       if (sa.retransmits >= _settings.retransmits || sa.last_out.empty()) {
-        _log.warning("ike", "Main Mode with " + peer + " failed: retransmits exhausted (" +
+        _log.warning("ike", "Main Mode with " + peer() + " failed: retransmits exhausted (" +
                                 std::to_string(sa.retransmits) + " sent, no answer in " +
                                 std::to_string((now - sa.last_rx) / std::chrono::seconds(1)) +
                                 " s)");
@@ -735,7 +830,7 @@ void IkeService::poll(Clock::time_point now) {
       }
       if (now >= ex.next_retransmit && !ex.last_out.empty()) {
         if (ex.retransmits >= _settings.retransmits) {
-          _log.warning("ike", "Quick Mode with " + peer + " (ID " + sa.peer_id +
+          _log.warning("ike", "Quick Mode with " + peer() + " (ID " + sa.peer_id +
                                   ") failed: retransmits exhausted (no HASH(3))");
           q = sa.quick_modes.erase(q);
           continue;
@@ -756,22 +851,13 @@ void IkeService::poll(Clock::time_point now) {
     }
     if (sa.isakmp() != nullptr && !sa.ended) {
       if (now >= sa.expires) {
-        const ike::IsakmpSa& k = *sa.isakmp();
-        Bytes cookies(16);
-        std::copy(k.icookie.begin(), k.icookie.end(), cookies.begin());
-        std::copy(k.rcookie.begin(), k.rcookie.end(), cookies.begin() + 8);
-        const ike::ByteView spis[] = {cookies};
-        send_informational(
-            sa, ike::PayloadType::delete_,
-            ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::isakmp),
-                               16, spis));
-        sa.ended = true;
-        _log.info("ike", "IKE SA with " + peer + " (ID " + sa.peer_id + ") expired");
+        delete_isakmp(sa);
+        _log.info("ike", "IKE SA with " + peer() + " (ID " + sa.peer_id + ") expired");
       } else if (sa.next_dpd != Clock::time_point{} && now >= sa.next_dpd) {
         if (now - sa.last_rx < _settings.dpd_interval) {
           sa.next_dpd = sa.last_rx + _settings.dpd_interval;
         } else if (sa.dpd_unanswered >= _settings.dpd_failures) {
-          _log.warning("ike", "peer " + peer + " (ID " + sa.peer_id +
+          _log.warning("ike", "peer " + peer() + " (ID " + sa.peer_id +
                                   ") is dead: " + std::to_string(sa.dpd_unanswered) +
                                   " R-U-THERE unanswered (RFC 3706)");
           while (!sa.ipsec.empty()) {

@@ -34,6 +34,13 @@
 
 namespace l2tpgw::cp {
 
+// An IPsec SA pair as the LNS knows it: the peer sends through spi_in.
+struct IpsecPairRef {
+  std::uint32_t peer_addr = 0;
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
+};
+
 struct IkeHooks {
   // A whole IPv4 packet out of the outside port, in the clear.
   std::function<bool(std::span<const std::uint8_t>)> send;
@@ -42,6 +49,12 @@ struct IkeHooks {
   // Fresh randomness for each responder; tests inject fixed values.
   std::function<ike::MainModeRandom()> mm_random = [] { return ike::MainModeRandom::fresh(); };
   std::function<ike::QuickModeRandom()> qm_random = [] { return ike::QuickModeRandom::fresh(); };
+  // What rides on a pair follows it: `moved` when a newer pair of the same
+  // peer (address, and port with NAT-T) takes over from `from` (a rekey:
+  // a new pair installed, or the old one removed while a newer one lives);
+  // `gone` when a pair is removed with no other pair of the peer left.
+  std::function<void(const IpsecPairRef& from, const IpsecPairRef& to)> pair_moved;
+  std::function<void(const IpsecPairRef& pair, const std::string& why)> pair_gone;
 };
 
 // Punted datagrams the service did not use, by why.
@@ -100,6 +113,13 @@ class IkeService {
   // Retransmissions, lifetimes, DPD, NAT keepalives.
   void poll(Clock::time_point now);
 
+  // The pair whose inbound SA is spi_in of peer_addr, if IKE made it.
+  std::optional<IpsecPairRef> pair_of(std::uint32_t spi_in, std::uint32_t peer_addr) const;
+  // The LNS gave up on what the pair carried (the client went silent):
+  // the pair goes with a Delete, and its ISAKMP SA too when it carries no
+  // other pair. No pair_gone for it. False when no such pair.
+  bool release_pair(std::uint32_t spi_in, std::uint32_t peer_addr, const std::string& why);
+
   // Per-peer trace, switched at run time (l2tpgwctl ike-trace): every
   // ISAKMP message to and from a traced address is logged, one line each,
   // with its exchange, message id, flags and payload types (those of an
@@ -128,7 +148,10 @@ class IkeService {
   IkeSa* create(const ike::Header& h, const ike::Address& peer, Clock::time_point now);
   void established(IkeSa& sa, Clock::time_point now);
   void install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now);
-  void remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why, bool tell_peer);
+  void remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why, bool tell_peer,
+                    bool notify = true);
+  const IpsecSa* newest_sibling(const IpsecSa& of) const;
+  void delete_isakmp(IkeSa& sa);
   void drop_stale(const IkeSa& fresh);
   void set_half_open(IkeSa& sa, bool half_open);
   void erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it);

@@ -134,7 +134,10 @@ void LnsService::on_ppp(std::span<const std::uint8_t> payload, const l2tp::Endpo
     return;
   }
   Link& link = *it->second;
-  if (!(link.l2tp.peer == from)) {
+  // The data plane let the frame through only from an SA of the session's
+  // peer; around a rekey that may be the other pair of the same peer.
+  if (link.l2tp.peer.addr != from.addr || link.l2tp.peer.port != from.port ||
+      link.l2tp.peer.spi.has_value() != from.spi.has_value()) {
     ++_counters.wrong_peer;
     return;
   }
@@ -182,6 +185,10 @@ void LnsService::handle(l2tp::LnsOutput& out, Clock::time_point now) {
                 on_closed(key.first, key.second,
                           std::string("L2TP tunnel closed: ") + l2tp::close_cause_name(e.cause));
               }
+            }
+            if (e.cause == l2tp::CloseCause::peer_silent) {
+              release_if_unused(e.peer, "L2TP tunnel " + std::to_string(e.tunnel_id) +
+                                            " closed: the client went silent");
             }
           }
         },
@@ -324,6 +331,14 @@ void LnsService::drain(Link& link, Clock::time_point now) {
         remove_from_dataplane(link);
         l2tp::LnsOutput out;
         _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id, rc, instant(now), out);
+        // The client stopped answering LCP echoes: when this was the
+        // tunnel's last session, the tunnel and its IPsec SA go too rather
+        // than wait for the CDN's retransmissions to find the same.
+        const l2tp::Tunnel* t = _lns.find_tunnel(link.l2tp.tunnel_id);
+        if (ev.peer_silent && t != nullptr && t->sessions().empty()) {
+          _lns.abandon_tunnel(link.l2tp.tunnel_id, l2tp::CloseCause::peer_silent,
+                              "closed: the client went silent (LCP echo timeout)", out);
+        }
         handle(out, now);
         break;
       }
@@ -400,6 +415,54 @@ void LnsService::remove_from_dataplane(Link& link) {
                                 ": delete from the data plane: " +
                                 (ack ? ack_result_name(ack->result) : std::string("no ack")));
   }
+}
+
+void LnsService::release_if_unused(const l2tp::Endpoint& peer, const std::string& why) {
+  if (!peer.spi || !_hooks.release_sa || !_lns.tunnels_on(peer.addr, *peer.spi).empty()) {
+    return;
+  }
+  _log.info("l2tp", "IPsec SA " + spi_hex(*peer.spi) + " of " + format_ipv4(peer.addr) +
+                        " released: " + why);
+  _hooks.release_sa(*peer.spi, peer.addr, why);
+}
+
+void LnsService::on_pair_moved(std::uint32_t peer, std::uint32_t from_in, std::uint32_t to_in,
+                               std::uint32_t to_out) {
+  _lns.move_spi(peer, from_in, to_in);
+  for (auto& [key, link] : _links) {
+    l2tp::Endpoint& p = link->l2tp.peer;
+    if (link->finished || p.addr != peer || p.spi != from_in) {
+      continue;
+    }
+    p.spi = to_in;
+    link->out_sa = SaRef{to_out, peer};
+    if (!link->in_dataplane) {
+      continue;
+    }
+    const auto ack = _hooks.call(channel::make_session_set_sa(key.first, key.second, to_in, to_out));
+    const bool ok = ack && ack->result == channel::AckResult::ok;
+    const std::string text = session_name(key.first, key.second) + " moved to IPsec SAs in " +
+                             spi_hex(to_in) + " out " + spi_hex(to_out) +
+                             (ok ? std::string()
+                                 : ": " + (ack ? ack_result_name(ack->result) : std::string("no ack")));
+    if (ok) {
+      _log.info("session", text);
+    } else {
+      ++_counters.dp_refused;
+      _log.warning("session", text);
+    }
+  }
+}
+
+void LnsService::on_pair_gone(std::uint32_t peer, std::uint32_t in_spi, const std::string& why,
+                              Clock::time_point now) {
+  l2tp::LnsOutput out;
+  for (const auto id : _lns.tunnels_on(peer, in_spi)) {
+    _lns.abandon_tunnel(id, l2tp::CloseCause::transport_gone, "closed: IPsec SA removed (" + why + ")",
+                        out);
+  }
+  handle(out, now);
+  reap();
 }
 
 // Links are erased only here, called last by every entry point: deeper

@@ -46,6 +46,10 @@ struct LnsHooks {
   std::function<std::optional<channel::Ack>(const channel::CtrlMsg&)> call;
   // The outbound SA paired with the inbound SA `in_spi` of `peer`.
   std::function<std::optional<SaRef>(std::uint32_t in_spi, std::uint32_t peer)> outbound_for;
+  // The client behind inbound SA `in_spi` went silent and no tunnel is
+  // left on it: IKE removes the pair (and its ISAKMP SA when that carries
+  // no other), telling the peer. Unset without IKE.
+  std::function<void(std::uint32_t in_spi, std::uint32_t peer, const std::string& why)> release_sa;
 };
 
 // Punted packets the service could not use, by why.
@@ -96,6 +100,15 @@ class LnsService {
   // Timers of both protocols.
   void poll(Clock::time_point now);
 
+  // IKE moved a peer to a newer SA pair (a rekey): tunnels and sessions on
+  // inbound SA from_in now use to_in/to_out, in the data plane too.
+  void on_pair_moved(std::uint32_t peer, std::uint32_t from_in, std::uint32_t to_in,
+                     std::uint32_t to_out);
+  // IKE removed a pair with no successor: what it carried ends here,
+  // without messages (none can be protected any more).
+  void on_pair_gone(std::uint32_t peer, std::uint32_t in_spi, const std::string& why,
+                    Clock::time_point now);
+
   // Ends one session (CDN) or every session of a user; how many were ended.
   std::size_t disconnect_session(std::uint16_t tunnel_id, std::uint16_t session_id,
                                  Clock::time_point now);
@@ -124,6 +137,7 @@ class LnsService {
   bool push_session(Link& link);
   void remove_from_dataplane(Link& link);
   void reap();
+  void release_if_unused(const l2tp::Endpoint& peer, const std::string& why);
 
   LnsSettings _settings;
   std::uint32_t _local_addr;

@@ -265,6 +265,35 @@ bool Lns::close_session(std::uint16_t tunnel_id, std::uint16_t session_id, const
   return _tunnels.at(it->second)->close_session(session_id, rc, now, out);
 }
 
+bool Lns::abandon_tunnel(std::uint16_t tunnel_id, CloseCause cause, const std::string& why,
+                         LnsOutput& out) {
+  const auto it = _by_id.find(tunnel_id);
+  if (it == _by_id.end()) {
+    return false;
+  }
+  _tunnels.at(it->second)->abandon(cause, why, out);
+  remove_finished();
+  return true;
+}
+
+void Lns::move_spi(std::uint32_t addr, std::uint32_t from, std::uint32_t to) noexcept {
+  for (auto& [key, t] : _tunnels) {
+    if (key.addr == addr && t->peer().spi == from) {
+      t->set_spi(to);
+    }
+  }
+}
+
+std::vector<std::uint16_t> Lns::tunnels_on(std::uint32_t addr, std::uint32_t spi) const {
+  std::vector<std::uint16_t> ids;
+  for (const auto& [key, t] : _tunnels) {
+    if (key.addr == addr && t->peer().spi == spi && t->state() != TunnelState::finished) {
+      ids.push_back(t->id());
+    }
+  }
+  return ids;
+}
+
 bool Lns::close_tunnel(std::uint16_t tunnel_id, const ResultCode& rc, Instant now, LnsOutput& out) {
   const auto it = _by_id.find(tunnel_id);
   if (it == _by_id.end()) {

@@ -40,6 +40,13 @@ class Lns {
   bool close_session(std::uint16_t tunnel_id, std::uint16_t session_id, const ResultCode& rc,
                      Instant now, LnsOutput& out);
   bool close_tunnel(std::uint16_t tunnel_id, const ResultCode& rc, Instant now, LnsOutput& out);
+  // Ends a tunnel without a message to the peer (Tunnel::abandon).
+  bool abandon_tunnel(std::uint16_t tunnel_id, CloseCause cause, const std::string& why,
+                      LnsOutput& out);
+  // IKE rekey: tunnels of peer addr that use inbound SA `from` use `to`.
+  void move_spi(std::uint32_t addr, std::uint32_t from, std::uint32_t to) noexcept;
+  // The live tunnels of peer addr carried by inbound SA spi.
+  std::vector<std::uint16_t> tunnels_on(std::uint32_t addr, std::uint32_t spi) const;
 
   const LnsCounters& counters() const noexcept { return _counters; }
   std::size_t tunnel_count() const noexcept { return _tunnels.size(); }

@@ -26,6 +26,8 @@ const char* close_cause_name(CloseCause c) noexcept {
       return "protocol_error";
     case CloseCause::refused:
       return "refused";
+    case CloseCause::transport_gone:
+      return "transport_gone";
   }
   return "unknown";
 }

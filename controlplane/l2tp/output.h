@@ -56,6 +56,7 @@ enum class CloseCause : std::uint8_t {
   unknown_mandatory,  // unknown AVP or message type with the M bit (§4.1)
   protocol_error,     // a message the state machine cannot take
   refused,            // version, limits or policy at setup
+  transport_gone,     // the IPsec SA carrying the tunnel was removed: nothing can be sent
 };
 
 const char* close_cause_name(CloseCause c) noexcept;

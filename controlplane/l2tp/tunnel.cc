@@ -523,6 +523,24 @@ bool Tunnel::close_session(std::uint16_t session_id, const ResultCode& rc, Insta
   return true;
 }
 
+void Tunnel::abandon(CloseCause cause, const std::string& why, LnsOutput& out) {
+  if (_state == TunnelState::finished) {
+    return;
+  }
+  if (_state == TunnelState::closing || _state == TunnelState::held_after_stop) {
+    // Already ended (StopCCN sent or received): only the wait for its
+    // acknowledgement was left, and nothing can be sent any more.
+    _state = TunnelState::finished;
+    return;
+  }
+  log(cp::LogLevel::warning, why, out);
+  while (!_sessions.empty()) {
+    remove_session(_sessions.begin()->first, cause, std::nullopt, out);
+  }
+  end(cause, std::nullopt, out);
+  _state = TunnelState::finished;
+}
+
 void Tunnel::close(const ResultCode& rc, CloseCause cause, const std::string& why, Instant now,
                    LnsOutput& out) {
   if (_state == TunnelState::closing || _state == TunnelState::held_after_stop ||

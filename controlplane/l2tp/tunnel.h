@@ -54,6 +54,10 @@ class Tunnel {
   // Local teardown: StopCCN with rc (all sessions go with it, §5.7).
   void close(const ResultCode& rc, CloseCause cause, const std::string& why, Instant now,
              LnsOutput& out);
+  // Local teardown without a message to the peer, which can no longer be
+  // reached (its IPsec SA is gone) or has gone silent: every session and
+  // the tunnel end at once with `cause`; why is logged.
+  void abandon(CloseCause cause, const std::string& why, LnsOutput& out);
   // Local teardown of one session: CDN with rc. False when unknown.
   bool close_session(std::uint16_t session_id, const ResultCode& rc, Instant now, LnsOutput& out,
                      CloseCause cause = CloseCause::local_request);

@@ -121,7 +121,7 @@ void Session::start_proxied(Time now, const ProxyInfo& proxy) {
   advance(now);
 }
 
-void Session::go_down(std::string_view cause) {
+void Session::go_down(std::string_view cause, bool peer_silent) {
   if (_phase == Phase::terminated) {
     return;
   }
@@ -130,6 +130,7 @@ void Session::go_down(std::string_view cause) {
   Event e;
   e.kind = EventKind::down;
   e.cause = cause;
+  e.peer_silent = peer_silent;
   _events.push_back(std::move(e));
 }
 
@@ -281,8 +282,10 @@ void Session::advance(Time now) {
     return;
   }
   if (_lcp.dead()) {
-    fail(now, "LCP echo timeout: no reply to " + std::to_string(_ctx.settings.echo_max_missed) +
-                  " Echo-Requests");
+    const std::string cause = "LCP echo timeout: no reply to " +
+                              std::to_string(_ctx.settings.echo_max_missed) + " Echo-Requests";
+    _lcp.fsm().close(now, cause);
+    go_down(cause, true);
     return;
   }
   const FsmState ls = _lcp.fsm().state();

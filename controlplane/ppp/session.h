@@ -84,6 +84,7 @@ struct Event {
   EventKind kind = EventKind::down;
   SessionUp up;       // kind == up
   std::string cause;  // kind == down
+  bool peer_silent = false;  // kind == down: LCP echo requests went unanswered
 };
 
 class Session {
@@ -131,7 +132,7 @@ class Session {
   void advance(Time now);
   void begin_network(Time now);
   void fail(Time now, std::string_view cause);
-  void go_down(std::string_view cause);
+  void go_down(std::string_view cause, bool peer_silent = false);
   void release_address() noexcept;
 
   const SessionContext _ctx;

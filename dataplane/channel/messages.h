@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 5;
+inline constexpr std::uint16_t version = 6;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -32,6 +32,7 @@ enum class MsgType : std::uint16_t {
   session_del = 8,
   session_event = 9,
   session_mppe_reset = 10,
+  session_set_sa = 11,
 };
 
 struct MsgHeader {
@@ -135,6 +136,16 @@ struct SessionDel {
 // SessionDel.
 using SessionMppeReset = SessionDel;
 
+// A session moves to another SA pair of the same peer (an IKE rekey). Its
+// MPPE state, counters and slot stay: a session_add would restart them.
+struct SessionSetSa {
+  MsgHeader hdr;
+  std::uint16_t local_tunnel_id;
+  std::uint16_t local_session_id;
+  std::uint32_t sa_in_spi;
+  std::uint32_t sa_out_spi;
+};
+
 enum class SessionEventKind : std::uint8_t {
   // Stateful MPPE lost packets: the control plane must send a CCP
   // Reset-Request (RFC 3078 §8.2, RFC 1962 §2.2).
@@ -212,6 +223,7 @@ union CtrlMsg {
   SessionAdd session_add;
   SessionDel session_del;
   SessionMppeReset session_mppe_reset;
+  SessionSetSa session_set_sa;
   SessionEvent session_event;
   std::uint8_t bytes[ctrl_elem_size];
 };
@@ -244,6 +256,17 @@ inline CtrlMsg make_session_ref(MsgType type, std::uint16_t tunnel_id, std::uint
   m.session_del.hdr.type = type;
   m.session_del.local_tunnel_id = tunnel_id;
   m.session_del.local_session_id = session_id;
+  return m;
+}
+
+inline CtrlMsg make_session_set_sa(std::uint16_t tunnel_id, std::uint16_t session_id,
+                                   std::uint32_t sa_in_spi, std::uint32_t sa_out_spi) noexcept {
+  CtrlMsg m{};
+  m.session_set_sa.hdr.type = MsgType::session_set_sa;
+  m.session_set_sa.local_tunnel_id = tunnel_id;
+  m.session_set_sa.local_session_id = session_id;
+  m.session_set_sa.sa_in_spi = sa_in_spi;
+  m.session_set_sa.sa_out_spi = sa_out_spi;
   return m;
 }
 

@@ -32,6 +32,9 @@ channel::Ack apply(Runtime& rt, channel::CtrlMsg& msg) {
     case channel::MsgType::session_mppe_reset:
       return rt.sessions->mppe_reset(msg.session_mppe_reset.local_tunnel_id,
                                      msg.session_mppe_reset.local_session_id);
+    case channel::MsgType::session_set_sa:
+      return rt.sessions->set_sa(msg.session_set_sa.local_tunnel_id, msg.session_set_sa.local_session_id,
+                                 msg.session_set_sa.sa_in_spi, msg.session_set_sa.sa_out_spi);
     default:
       return channel::make_ack(channel::AckResult::bad_message);
   }

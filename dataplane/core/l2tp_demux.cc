@@ -173,6 +173,30 @@ void mppe_input(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned frame_off, 
   forward_inner(w, m, s, inner_off, static_cast<unsigned>(inner.size()) - proto_len);
 }
 
+// A plain session (SPI 0) takes only plain packets, an ESP session those
+// of any inbound SA of its own peer: during an IKE rekey the client sends
+// on the new SA while the session may still name the old one, or the other
+// way round (packets in flight). The peer is the SA's: its address and, with
+// UDP encapsulation, its port, since clients behind one NAT share the address.
+// The second lookup runs only while SPIs differ, i.e. around a rekey.
+bool same_peer_sa(WorkerCtx& w, const channel::SessionParams& sp, const SaState* via) noexcept {
+  const std::uint32_t want = __atomic_load_n(&sp.sa_in_spi, __ATOMIC_RELAXED);
+  if (via == nullptr || want == 0) {
+    return via == nullptr && want == 0;
+  }
+  if (via->params.spi == want) {
+    return true;
+  }
+  const SaState* own = w.rt.sas->find_inbound(want);
+  if (own == nullptr) {
+    return false;
+  }
+  const channel::SaParams& a = own->params;
+  const channel::SaParams& b = via->params;
+  return a.peer_addr == b.peer_addr && a.encap == b.encap &&
+         (a.encap == channel::Encap::none || a.peer_port == b.peer_port);
+}
+
 }  // namespace
 
 void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexcept {
@@ -198,10 +222,7 @@ void l2tp_demux(WorkerCtx& w, const PortInfo& outside, const Decapped& d) noexce
     return;
   }
   const channel::SessionParams& sp = s->params;
-  // A plain session (SPI 0) takes only plain packets, an ESP session only
-  // its own SA's.
-  const std::uint32_t spi = d.sa != nullptr ? d.sa->params.spi : 0;
-  if (sp.sa_in_spi != spi || sp.peer_addr != ip->src.host() || sp.peer_port != udp->src.host()) {
+  if (!same_peer_sa(w, sp, d.sa) || sp.peer_addr != ip->src.host() || sp.peer_port != udp->src.host()) {
     w.drop(m, Drop::l2tp_wrong_sa);
     return;
   }

@@ -108,10 +108,12 @@ struct OutPath {
 
 OutPath out_path(WorkerCtx& w, const SessionState& s) noexcept {
   const channel::SessionParams& sp = s.params;
-  if (sp.sa_out_spi == 0) {
+  // Moved by the main thread on a rekey (SessionTable::set_sa).
+  const std::uint32_t out_spi = __atomic_load_n(&sp.sa_out_spi, __ATOMIC_RELAXED);
+  if (out_spi == 0) {
     return {nullptr, static_cast<unsigned>(w.rt.outside_port().mtu - sizeof(wire::Ipv4Hdr)), true};
   }
-  SaState* sa = w.rt.sas->find_outbound(sp.sa_out_spi, sp.peer_addr);
+  SaState* sa = w.rt.sas->find_outbound(out_spi, sp.peer_addr);
   return {sa, sa != nullptr ? sa->max_payload : 0u, sa != nullptr};
 }
 

@@ -181,6 +181,21 @@ Ack SessionTable::mppe_reset(std::uint16_t tunnel_id, std::uint16_t session_id) 
   return channel::make_ack(AckResult::ok, s->slot);
 }
 
+Ack SessionTable::set_sa(std::uint16_t tunnel_id, std::uint16_t session_id, std::uint32_t sa_in_spi,
+                         std::uint32_t sa_out_spi) {
+  SessionState* s = lookup(_by_ids, ids_key(tunnel_id, session_id));
+  if (s == nullptr) {
+    return channel::make_ack(AckResult::not_found);
+  }
+  if ((s->params.sa_in_spi == 0) != (sa_in_spi == 0) || (s->params.sa_out_spi == 0) != (sa_out_spi == 0)) {
+    return channel::make_ack(AckResult::bad_params);
+  }
+  __atomic_store_n(&s->params.sa_in_spi, sa_in_spi, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->params.sa_out_spi, sa_out_spi, __ATOMIC_RELAXED);
+  publish_dir(s->slot, &s->params);
+  return channel::make_ack(AckResult::ok, s->slot);
+}
+
 Ack SessionTable::del(std::uint16_t tunnel_id, std::uint16_t session_id) {
   const std::uint32_t ids = ids_key(tunnel_id, session_id);
   SessionState* s = lookup(_by_ids, ids);

@@ -54,6 +54,10 @@ class SessionTable {
   channel::Ack add(const channel::SessionParams& p);
   channel::Ack del(std::uint16_t tunnel_id, std::uint16_t session_id);
   channel::Ack mppe_reset(std::uint16_t tunnel_id, std::uint16_t session_id);
+  // Moves a session to another SA pair in place (workers read the SPIs
+  // with relaxed atomic loads); a plain session stays plain.
+  channel::Ack set_sa(std::uint16_t tunnel_id, std::uint16_t session_id, std::uint32_t sa_in_spi,
+                      std::uint32_t sa_out_spi);
   void reclaim();
 
  private:

@@ -84,9 +84,10 @@ class Plan:
         c[1] += len(l4)
         return wire
 
-    def forward(self, s, src_mac, inner, **kw):
-        """inner from session s that must come out of the inside port."""
-        self.from_client(s.sa_in, lp.client_l4(s, inner, csum_src=_private(s), **kw), src_mac, len(self.outside))
+    def forward(self, s, src_mac, inner, sa=None, **kw):
+        """inner from session s (through its inbound SA unless sa is given)
+        that must come out of the inside port."""
+        self.from_client(sa or s.sa_in, lp.client_l4(s, inner, csum_src=_private(s), **kw), src_mac, len(self.outside))
         dst = IP(inner).dst
         self.exp_inside.append(mac_bytes(next_hop_mac(dst)) + mac_bytes(INSIDE_MAC) + b"\x08\x00"
                                + lp.forwarded(inner))
@@ -148,7 +149,16 @@ def clients(gw):
     sessions = [a, b, c, d1, d2]
     for s in sessions:
         gw.add_session(s)
+    # Second inbound SAs of peers a and b, as an IKE rekey leaves them: a's
+    # at its address (raw ESP), b's at its address and UDP port behind the NAT.
+    global REKEYED
+    REKEYED = {"a": gw.add_sa(SaSpec("in", 0x1011, PEER_A, "aes-cbc-256", "hmac-sha256-128")),
+               "b": gw.add_sa(SaSpec("in", 0x1012, NAT, "aes-cbc-128", "hmac-sha1-96", encap="udp",
+                                     peer_port=40001))}
     return sessions
+
+
+REKEYED = {}
 
 
 # A Configure-Request with no options, an Echo-Request with its magic
@@ -238,6 +248,13 @@ def plan_traffic(plan, a, b, c, d1, d2):
               inner=inner(b))
     plan.drop("l2tp_wrong_sa", "b's ids in b's SA from c's L2TP port", b, MAC_NAT, sport=c.peer_port)
     plan.drop("l2tp_wrong_sa", "a's ids in d's SA", d1, MAC_D, ids=a.ids, inner=inner(a))
+    # Around a rekey a session takes any inbound SA of its own peer, and no other's.
+    plan.forward(a, MAC_A, inner_packet(a.address, INSIDE_HOST, "udp", 50, ip_id=0x700), sa=REKEYED["a"])
+    plan.forward(b, MAC_NAT, inner_packet(b.address, INSIDE_HOST, "udp", 51, ip_id=0x701), sa=REKEYED["b"],
+                 acfc=True, pfc=True, ns=4)
+    plan.drop("l2tp_wrong_sa", "d's ids in a's second SA", a, MAC_A, sa=REKEYED["a"], ids=d1.ids, inner=inner(d1))
+    plan.drop("l2tp_wrong_sa", "c's ids and port in b's second SA (same NAT, other UDP port)", b, MAC_NAT,
+              sa=REKEYED["b"], ids=c.ids, sport=c.peer_port, inner=inner(c))
     plan.drop("l2tp_malformed", "Length beyond the message", a, MAC_A, length=True, length_value=1000)
     plan.drop("l2tp_malformed", "Length 4, below the header", a, MAC_A, length=True, length_value=4)
     plan.drop("l2tp_malformed", "version 3", a, MAC_A, version=3)

@@ -59,6 +59,10 @@ class IkeServiceTest : public ::testing::Test {
       r.nonce = hex(vec::qm_nr);
       return r;
     };
+    h.pair_moved = [this](const IpsecPairRef& from, const IpsecPairRef& to) {
+      _moved.emplace_back(from, to);
+    };
+    h.pair_gone = [this](const IpsecPairRef& p, const std::string& why) { _gone.emplace_back(p, why); };
     return std::make_unique<IkeService>(_settings, gw, _log, std::move(h));
   }
 
@@ -124,6 +128,8 @@ class IkeServiceTest : public ::testing::Test {
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
   std::vector<channel::CtrlMsg> _calls;
+  std::vector<std::pair<IpsecPairRef, IpsecPairRef>> _moved;
+  std::vector<std::pair<IpsecPairRef, std::string>> _gone;
 };
 
 TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
@@ -498,6 +504,78 @@ TEST_F(IkeServiceTest, PeerConfiguredForPskIsNotOfferedRsa) {
   s->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t0);
   EXPECT_NE(_out.str().find("Main Mode with 203.0.113.9 failed: no proposal chosen: offered "
                             "[#1.1 (AES-CBC-256/SHA1/ECP256/RSA-SIG: not configured)]"),
+            std::string::npos)
+      << _out.str();
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
+
+namespace l2tpgw::cp {
+namespace {
+
+// A pair deleted by the peer with no other pair of that peer left: what it
+// carried must end (the LNS hears pair_gone, once, with the cause).
+TEST_F(IkeServiceTest, PeerDeleteWithoutSuccessorReportsThePairGone) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  EXPECT_TRUE(_moved.empty());  // no older pair to move from
+  const auto p = s->pair_of(vec::qm_spi_r, client);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->spi_out, 0xc0ffee01u);
+  EXPECT_FALSE(s->pair_of(vec::qm_spi_r, client + 1).has_value());
+  s->on_punt(punt(hex(vec::info_delete), 4500), t0);
+  ASSERT_EQ(_gone.size(), 1u);
+  EXPECT_EQ(_gone[0].first.peer_addr, client);
+  EXPECT_EQ(_gone[0].first.spi_in, vec::qm_spi_r);
+  EXPECT_EQ(_gone[0].first.spi_out, 0xc0ffee01u);
+  EXPECT_EQ(_gone[0].second, "deleted by the peer");
+  EXPECT_TRUE(_moved.empty());
+  EXPECT_FALSE(s->pair_of(vec::qm_spi_r, client).has_value());
+}
+
+TEST_F(IkeServiceTest, HardLifetimeWithoutSuccessorReportsThePairGone) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  channel::SaLifetimeEvent e{};
+  e.dir = channel::Direction::out;
+  e.kind = channel::LifetimeKind::hard_packets;
+  e.spi = 0xc0ffee01u;
+  e.peer_addr = client;
+  s->on_lifetime(e, t0);
+  ASSERT_EQ(_gone.size(), 1u);
+  EXPECT_EQ(_gone[0].first.spi_in, vec::qm_spi_r);
+  EXPECT_NE(_gone[0].second.find("lifetime reached"), std::string::npos) << _gone[0].second;
+}
+
+// The LNS gave up on the client: the pair and then the ISAKMP SA that
+// carried only it go, each with a Delete to the peer, and the LNS is not
+// told back about what it asked for.
+TEST_F(IkeServiceTest, ReleasedPairTakesItsIsakmpSaWithDeletes) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  _calls.clear();
+  const auto sent = _sent.size();
+  EXPECT_FALSE(s->release_pair(vec::qm_spi_r, client + 1, "nobody"));
+  EXPECT_TRUE(_calls.empty());
+  ASSERT_TRUE(s->release_pair(vec::qm_spi_r, client, "the client went silent"));
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  EXPECT_EQ(_sent.size(), sent + 2);  // Delete of the ESP SA, then of the ISAKMP SA
+  EXPECT_TRUE(_gone.empty());
+  EXPECT_TRUE(s->sas(t0).empty());
+  EXPECT_NE(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) deleted: the client went silent"),
             std::string::npos)
       << _out.str();
 }

@@ -405,3 +405,62 @@ TEST_F(LnsTest, TunnelPerPeerLimitRefusesWithStopCcn) {
 
 }  // namespace
 }  // namespace l2tp_test
+
+namespace l2tp_test {
+
+// An IKE rekey moves a tunnel to the peer's new inbound SA; the removal of
+// the SA with no successor ends the tunnel and its sessions at once, with
+// nothing sent (nothing could be protected).
+TEST_F(LnsTest, TunnelFollowsItsSaAndEndsWithIt) {
+  start();
+  Lac lac;
+  establish(lac);
+  const std::uint16_t sid = open_session(lac, 0x0101, 100);
+  poll(lac, 400);
+  EXPECT_EQ(lns->tunnels_on(lac_addr, 0x1000), std::vector<std::uint16_t>{lac.lns_tid});
+  EXPECT_TRUE(lns->tunnels_on(lac_addr + 1, 0x1000).empty());
+  lns->move_spi(lac_addr + 1, 0x1000, 0x2000);  // another peer's SPI of the same value: not ours
+  EXPECT_EQ(lns->find_tunnel(lac.lns_tid)->peer().spi, std::optional<std::uint32_t>(0x1000));
+  lns->move_spi(lac_addr, 0x1000, 0x2000);
+  EXPECT_EQ(lns->find_tunnel(lac.lns_tid)->peer().spi, std::optional<std::uint32_t>(0x2000));
+  EXPECT_TRUE(lns->tunnels_on(lac_addr, 0x1000).empty());
+
+  out = LnsOutput{};
+  ASSERT_TRUE(lns->abandon_tunnel(lac.lns_tid, CloseCause::transport_gone,
+                                  "closed: IPsec SA removed (dead peer)", out));
+  EXPECT_TRUE(out.packets.empty());
+  ASSERT_EQ(out.logs.size(), 1u);
+  EXPECT_EQ(out.logs[0].text, "tunnel " + std::to_string(lac.lns_tid) +
+                                  " from 10.1.2.3:1701: closed: IPsec SA removed (dead peer)");
+  const auto closed = events<SessionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].session_id, sid);
+  EXPECT_EQ(closed[0].cause, CloseCause::transport_gone);
+  ASSERT_EQ(events<TunnelClosed>().size(), 1u);
+  EXPECT_EQ(events<TunnelClosed>()[0].cause, CloseCause::transport_gone);
+  EXPECT_EQ(lns->tunnel_count(), 0u);
+  EXPECT_EQ(lns->session_count(), 0u);
+  EXPECT_FALSE(lns->abandon_tunnel(lac.lns_tid, CloseCause::transport_gone, "again", out));
+}
+
+// A client hanging up sends StopCCN, then deletes its SAs: the tunnel held
+// after the StopCCN goes quietly, it was already over.
+TEST_F(LnsTest, HeldTunnelEndsQuietlyWithItsSa) {
+  start();
+  Lac lac;
+  establish(lac);
+  ControlMessage s = make(MessageType::stopccn);
+  s.avps.assigned_tunnel_id = 0x1234;
+  s.avps.result_code = ResultCode{1, std::nullopt, ""};
+  send(lac, s, 3000);
+  ASSERT_EQ(lns->tunnel_count(), 1u);
+  EXPECT_EQ(lns->tunnels_on(lac_addr, 0x1000), std::vector<std::uint16_t>{lac.lns_tid});
+  out = LnsOutput{};
+  ASSERT_TRUE(lns->abandon_tunnel(lac.lns_tid, CloseCause::transport_gone, "closed: IPsec SA removed", out));
+  EXPECT_TRUE(out.logs.empty());
+  EXPECT_TRUE(out.events.empty());
+  EXPECT_TRUE(out.packets.empty());
+  EXPECT_EQ(lns->tunnel_count(), 0u);
+}
+
+}  // namespace l2tp_test
