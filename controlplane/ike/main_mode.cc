@@ -354,24 +354,7 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
   if (bound_id != nullptr && !id_names(peer_id, *bound_id)) {
     return mismatch("the key that verified is bound to another identity");
   }
-  _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
-  (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
-  if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
-    return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id));
-  }
-  if (_config.authorize) {
-    if (auto why = _config.authorize(d.peer, _sa.peer_id, AuthMethod::psk); !why.empty()) {
-      return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id) + ": " + why);
-    }
-  }
-  for (const auto body : bodies_of(payloads, PayloadType::notification)) {
-    Notification n;
-    if (parse_notification(body, n) == ParseError::none &&
-        n.type == static_cast<std::uint16_t>(NotifyType::initial_contact)) {
-      _sa.initial_contact = true;
-    }
-  }
-  return reply6(d, next_iv);
+  return accept5(d, *id, payloads, AuthMethod::psk, next_iv);
 }
 
 namespace {
@@ -465,14 +448,20 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
                                                     " bytes) does not verify with the key of " +
                                                     cert.subject());
   }
-  _sa.peer_id_bytes.assign(id->body.begin(), id->body.end());
-  (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
   _sa.peer_certificate = cert.subject() + ", issued by " + cert.issuer();
+  return accept5(d, *id, payloads, AuthMethod::rsa_sig, next_iv);
+}
+
+MainModeStep MainModeResponder::accept5(const Datagram& d, const PayloadView& id,
+                                        const std::vector<PayloadView>& payloads, AuthMethod method,
+                                        const SecretBytes& next_iv) {
+  _sa.peer_id_bytes.assign(id.body.begin(), id.body.end());
+  (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
   if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
     return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id));
   }
   if (_config.authorize) {
-    if (auto why = _config.authorize(d.peer, _sa.peer_id, AuthMethod::rsa_sig); !why.empty()) {
+    if (auto why = _config.authorize(d.peer, _sa.peer_id, method); !why.empty()) {
       return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id) + ": " + why);
     }
   }

@@ -174,6 +174,11 @@ class MainModeResponder {
   MainModeStep verify5(const Datagram& d, const Header& h, const std::string* bound_id);
   // Message 5 with RSA signatures: the peer's chain, ID and SIG_I.
   MainModeStep verify5_rsa(const Datagram& d, const Header& h);
+  // Message 5 authenticated by either method: the peer's ID checked against
+  // the policy, INITIAL-CONTACT noted, message 6 built.
+  MainModeStep accept5(const Datagram& d, const PayloadView& id,
+                       const std::vector<PayloadView>& payloads, AuthMethod method,
+                       const SecretBytes& next_iv);
   // Message 6: our ID and HASH_R, or our ID, CERTs and SIG_R.
   MainModeStep reply6(const Datagram& d, const SecretBytes& next_iv);
   // Derives the children of SKEYID (RFC 2409 §5).
