@@ -110,6 +110,10 @@ ctl users
 wait "$c_pid" || true
 grep -v '^{' "$dir/client-c.log" | sed 's/^/  /'
 c_summary=$(tail -n 1 "$dir/client-c.log")
+# After client C's hang-up: what is left of it on both planes.
+sleep 0.5
+ctl ike --json >"$dir/ike-after.json"
+ctl stats --json >"$dir/stats-after.json"
 
 echo
 echo "== l2tpgwctl sa"
@@ -130,10 +134,15 @@ echo
 echo "== control plane log (last lines)"
 tail -n 12 "$dir/controlplane.log" | sed 's/^/  /'
 
-/usr/bin/python3 - "$summary" "$c_summary" "$dir/stats-ab.json" <<'PY'
+/usr/bin/python3 - "$summary" "$c_summary" "$dir/stats-ab.json" "$dir/ike-after.json" \
+  "$dir/stats-after.json" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
 st = json.load(open(sys.argv[3]))
+ike_left = [sa for sa in json.load(open(sys.argv[4]))["ike_sas"] if sa["peer"] == "198.51.100.9"]
+after = json.load(open(sys.argv[5]))
+c_left = [x for x in after["sessions"] if x["peer"] == "198.51.100.9"]
+c_sas_left = [x for x in after["sas"] if x["peer"] == "198.51.100.9"]
 decapped = sum(sa["counters"]["packets"] for sa in st["sas"]
                if sa["direction"] == "in" and sa["spi"] in (0xa001, 0xa002))
 drops = st["drops"]
@@ -161,8 +170,9 @@ if c.get("ok"):
           f"it negotiated an L2TP tunnel and "
           f"session, LCP, MS-CHAPv2, IPCP (address {c['address']}) and CCP ({c['mppe']}); "
           f"{c['pings_received']} of {c['pings_sent']} pings to the inside host came back through "
-          f"ESP, L2TP, PPP and MPPE, then it hung up (CDN, StopCCN, IKE Deletes) and the gateway "
-          f"removed the session and both SAs.")
+          f"ESP, L2TP, PPP and MPPE, then it hung up (CDN, StopCCN, IKE Deletes); afterwards the "
+          f"gateway held {len(c_left)} sessions, {len(c_sas_left)} ESP SAs and {len(ike_left)} IKE SAs "
+          f"of client C.")
 else:
     print(f"  Client C did not get its link up: {c.get('failure')} (see the control plane log above).")
 PY
