@@ -113,6 +113,10 @@ struct IkeService::Exchange {
   Clock::time_point next_retransmit{};
   unsigned retransmits = 0;
   std::optional<Clock::time_point> finished;
+  // Our inbound SA, in the data plane from HASH(2) until HASH(3) hands it
+  // to an IpsecSa or the exchange is abandoned; 0 when there is none.
+  std::uint32_t inbound_spi = 0;
+  std::uint32_t inbound_peer = 0;
 };
 
 struct IkeService::IpsecSa {
@@ -490,11 +494,7 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
     auto random = _hooks.qm_random();
     // Our inbound SPI must be unique in the data plane (it finds the SA by it).
     for (int tries = 0; tries < 4; ++tries) {
-      const bool taken = std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
-        return std::any_of(kv.second->ipsec.begin(), kv.second->ipsec.end(),
-                           [&](const IpsecSa& s) { return s.spi_in == random.spi; });
-      });
-      if (!taken) {
+      if (!spi_in_use(random.spi)) {
         break;
       }
       random = _hooks.qm_random();
@@ -515,6 +515,18 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
   const bool was_done = ex.qm->result() != nullptr;
   const auto step = ex.qm->handle({msg, local.endpoint(), peer.endpoint()});
   sa.last_rx = now;
+  if (ex.inbound_spi == 0 && ex.qm->negotiated() != nullptr) {
+    // In the data plane before HASH(2) leaves: the initiator may send on
+    // the new SA the moment it has HASH(2), and its HASH(3) can arrive
+    // after its first ESP packets (every rekey would lose them).
+    const ike::EspSaPair& pair = *ex.qm->negotiated();
+    if (!add_sa(channel::Direction::in, pair)) {
+      sa.quick_modes.erase(it);
+      return;
+    }
+    ex.inbound_spi = pair.inbound.spi;
+    ex.inbound_peer = ipv4_of(pair.peer);
+  }
   if (step.reply) {
     send(local, peer, *step.reply);
     ex.last_out = *step.reply;
@@ -526,6 +538,7 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
   if (ex.qm->state() == ike::QuickModeState::failed) {
     _log.warning("ike", "Quick Mode with " + format_ipv4(ipv4_of(peer)) + " (ID " + sa.peer_id +
                             ") failed: " + step.cause);
+    abandon(ex);
     sa.quick_modes.erase(it);
     return;
   }
@@ -538,57 +551,79 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
   if (!was_done && ex.qm->result() != nullptr) {
     ex.finished = now;
     ex.last_out.clear();
+    ex.inbound_spi = 0;  // the IpsecSa that install() records owns it now
     install(sa, *ex.qm->result(), now);
   }
 }
 
+bool IkeService::spi_in_use(std::uint32_t spi) const {
+  return std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
+    const IkeSa& sa = *kv.second;
+    return std::any_of(sa.ipsec.begin(), sa.ipsec.end(),
+                       [&](const IpsecSa& s) { return s.spi_in == spi; }) ||
+           std::any_of(sa.quick_modes.begin(), sa.quick_modes.end(),
+                       [&](const auto& q) { return q.second.inbound_spi == spi; });
+  });
+}
+
+// A Quick Mode that ends without HASH(3) takes its inbound SA with it.
+void IkeService::abandon(Exchange& ex) {
+  if (ex.inbound_spi != 0) {
+    sa_del(channel::Direction::in, ex.inbound_spi, ex.inbound_peer);
+    ex.inbound_spi = 0;
+  }
+}
+
+void IkeService::clear_quick_modes(IkeSa& sa) {
+  for (auto& [id, ex] : sa.quick_modes) {
+    abandon(ex);
+  }
+  sa.quick_modes.clear();
+}
+
+bool IkeService::add_sa(channel::Direction dir, const ike::EspSaPair& pair) {
+  const ike::EspDirection& keys = dir == channel::Direction::in ? pair.inbound : pair.outbound;
+  channel::CtrlMsg m{};
+  m.sa_add.hdr.type = channel::MsgType::sa_add;
+  channel::SaParams& p = m.sa_add.sa;
+  p.spi = keys.spi;
+  p.dir = dir;
+  p.encap = pair.udp_encapsulated ? channel::Encap::udp : channel::Encap::none;
+  p.cipher = pair.cipher;
+  p.auth = pair.auth;
+  p.local_addr = _local_addr;
+  p.peer_addr = ipv4_of(pair.peer);
+  p.local_port = pair.udp_encapsulated ? pair.local.port : 0;
+  p.peer_port = pair.udp_encapsulated ? pair.peer.port : 0;
+  p.replay_window = dir == channel::Direction::in ? replay_window : 0;
+  p.cipher_key_len = static_cast<std::uint8_t>(keys.enc_key.size());
+  p.auth_key_len = static_cast<std::uint8_t>(keys.auth_key.size());
+  std::copy(keys.enc_key.begin(), keys.enc_key.end(), p.cipher_key);
+  std::copy(keys.auth_key.begin(), keys.auth_key.end(), p.auth_key);
+  if (pair.life_kilobytes != 0) {
+    p.lifetime.hard_bytes = std::uint64_t{pair.life_kilobytes} * 1024;
+    // Soft at 90%: the initiator rekeys; the event only tells the operator.
+    p.lifetime.soft_bytes = p.lifetime.hard_bytes - p.lifetime.hard_bytes / 10;
+  }
+  const auto ack = _hooks.call(m);
+  ike::wipe(p.cipher_key, sizeof p.cipher_key + sizeof p.auth_key);
+  if (ack && (ack->result == channel::AckResult::ok || ack->result == channel::AckResult::replaced)) {
+    return true;
+  }
+  ++_counters.dp_refused;
+  _log.error("ike", std::string(dir == channel::Direction::in ? "inbound" : "outbound") +
+                        " IPsec SA " + spi_hex(keys.spi) + " with " + format_ipv4(p.peer_addr) +
+                        " not installed: the data plane " +
+                        (ack ? "answered " + ack_result_name(ack->result)
+                             : std::string("did not answer")));
+  return false;
+}
+
 void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now) {
   const std::uint32_t peer_addr = ipv4_of(pair.peer);
-  auto make = [&](channel::Direction dir, const ike::EspDirection& keys) {
-    channel::CtrlMsg m{};
-    m.sa_add.hdr.type = channel::MsgType::sa_add;
-    channel::SaParams& p = m.sa_add.sa;
-    p.spi = keys.spi;
-    p.dir = dir;
-    p.encap = pair.udp_encapsulated ? channel::Encap::udp : channel::Encap::none;
-    p.cipher = pair.cipher;
-    p.auth = pair.auth;
-    p.local_addr = _local_addr;
-    p.peer_addr = peer_addr;
-    p.local_port = pair.udp_encapsulated ? pair.local.port : 0;
-    p.peer_port = pair.udp_encapsulated ? pair.peer.port : 0;
-    p.replay_window = dir == channel::Direction::in ? replay_window : 0;
-    p.cipher_key_len = static_cast<std::uint8_t>(keys.enc_key.size());
-    p.auth_key_len = static_cast<std::uint8_t>(keys.auth_key.size());
-    std::copy(keys.enc_key.begin(), keys.enc_key.end(), p.cipher_key);
-    std::copy(keys.auth_key.begin(), keys.auth_key.end(), p.auth_key);
-    if (pair.life_kilobytes != 0) {
-      p.lifetime.hard_bytes = std::uint64_t{pair.life_kilobytes} * 1024;
-      // Soft at 90%: the initiator rekeys; the event only tells the operator.
-      p.lifetime.soft_bytes = p.lifetime.hard_bytes - p.lifetime.hard_bytes / 10;
-    }
-    return m;
-  };
-  auto ok = [](const std::optional<channel::Ack>& a) {
-    return a && (a->result == channel::AckResult::ok || a->result == channel::AckResult::replaced);
-  };
-  auto in = make(channel::Direction::in, pair.inbound);
-  auto out = make(channel::Direction::out, pair.outbound);
-  const auto ack_in = _hooks.call(in);
-  const auto ack_out = ok(ack_in) ? _hooks.call(out) : std::nullopt;
-  ike::wipe(in.sa_add.sa.cipher_key, sizeof in.sa_add.sa.cipher_key + sizeof in.sa_add.sa.auth_key);
-  ike::wipe(out.sa_add.sa.cipher_key,
-            sizeof out.sa_add.sa.cipher_key + sizeof out.sa_add.sa.auth_key);
-  if (!ok(ack_in) || !ok(ack_out)) {
-    ++_counters.dp_refused;
-    const auto& bad = ok(ack_in) ? ack_out : ack_in;
-    _log.error(
-        "ike",
-        "IPsec SA with " + format_ipv4(peer_addr) + " not installed: the data plane " +
-            (bad ? "answered " + ack_result_name(bad->result) : std::string("did not answer")));
-    if (ok(ack_in)) {
-      sa_del(channel::Direction::in, pair.inbound.spi, peer_addr);
-    }
+  // The inbound SA went in with HASH(2).
+  if (!add_sa(channel::Direction::out, pair)) {
+    sa_del(channel::Direction::in, pair.inbound.spi, peer_addr);
     return;
   }
   IpsecSa s;
@@ -684,7 +719,7 @@ void IkeService::delete_isakmp(IkeSa& sa) {
       sa, ike::PayloadType::delete_,
       ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::isakmp), 16, spis));
   sa.ended = true;
-  sa.quick_modes.clear();
+  clear_quick_modes(sa);
 }
 
 void IkeService::remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why,
@@ -761,7 +796,7 @@ void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
   }
   if (r.delete_isakmp && !sa.ended) {
     sa.ended = true;
-    sa.quick_modes.clear();
+    clear_quick_modes(sa);
     _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
                          ") deleted by the peer");
   }
@@ -832,6 +867,7 @@ void IkeService::poll(Clock::time_point now) {
         if (ex.retransmits >= _settings.retransmits) {
           _log.warning("ike", "Quick Mode with " + peer() + " (ID " + sa.peer_id +
                                   ") failed: retransmits exhausted (no HASH(3))");
+          abandon(ex);
           q = sa.quick_modes.erase(q);
           continue;
         }
@@ -917,6 +953,7 @@ void IkeService::set_half_open(IkeSa& sa, bool half_open) {
 
 void IkeService::erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it) {
   set_half_open(*it->second, false);
+  clear_quick_modes(*it->second);
   _sas.erase(it);
 }
 

@@ -148,6 +148,10 @@ class IkeService {
   IkeSa* create(const ike::Header& h, const ike::Address& peer, Clock::time_point now);
   void established(IkeSa& sa, Clock::time_point now);
   void install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now);
+  bool add_sa(channel::Direction dir, const ike::EspSaPair& pair);
+  bool spi_in_use(std::uint32_t spi) const;
+  void abandon(Exchange& ex);
+  void clear_quick_modes(IkeSa& sa);
   void remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why, bool tell_peer,
                     bool notify = true);
   const IpsecSa* newest_sibling(const IpsecSa& of) const;

@@ -116,6 +116,12 @@ class QuickModeResponder {
   const EspSaPair* result() const noexcept {
     return _state == QuickModeState::established ? &_result : nullptr;
   }
+  // Set from the moment HASH(2) is built: the initiator may send on our
+  // inbound SPI as soon as it has HASH(2), before we see HASH(3).
+  const EspSaPair* negotiated() const noexcept {
+    return _state == QuickModeState::wait_msg3 || _state == QuickModeState::established ? &_result
+                                                                                      : nullptr;
+  }
 
  private:
   QuickModeStep msg1(const Datagram& d, const Header& h);

@@ -407,6 +407,10 @@ def rekey_case(gw, phase, count=20, at=6):
     sess = [s for s in ctl_list(gw, "sessions") if s.get("peer") == CLIENT]
     grew = {k: v - drops0.get(k, 0) for k, v in gw.drops().items() if isinstance(v, int) and v != drops0.get(k, 0)}
     print(f"  drops that grew: {grew}")
+    # The inbound SA is in the data plane before HASH(2) leaves, so the
+    # client's first packets on the new pair find it.
+    check(grew.get("esp_unknown_spi", 0) == 0,
+          f"no ESP arrived for an SPI the data plane lacked ({grew.get('esp_unknown_spi', 0)})")
     if len(spis) == 2:
         (old_in, old_out), (new_in, new_out) = spis
         got = (sess[0].get("sa_in_hex"), sess[0].get("sa_out_hex")) if len(sess) == 1 else None

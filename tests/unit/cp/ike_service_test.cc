@@ -142,9 +142,16 @@ TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
       << _out.str();
   EXPECT_EQ(s->half_open(), 0u);
 
+  // The inbound SA is in the data plane before HASH(2) leaves, the
+  // outbound one only once HASH(3) proves the initiator has the keys.
   s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
   EXPECT_EQ(last_reply(4500), vec::qm_msg2);
-  EXPECT_TRUE(_calls.empty());
+  ASSERT_EQ(_calls.size(), 1u);
+  EXPECT_EQ(_calls[0].sa_add.sa.dir, channel::Direction::in);
+  EXPECT_EQ(_out.str().find("IPsec SA established"), std::string::npos);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);  // a retransmitted QM1 adds nothing
+  EXPECT_EQ(last_reply(4500), vec::qm_msg2);
+  EXPECT_EQ(_calls.size(), 1u);
   s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
   ASSERT_EQ(_calls.size(), 2u);
   const auto& in = _calls[0].sa_add.sa;
@@ -346,6 +353,44 @@ TEST_F(IkeServiceTest, HalfOpenLimitsRefuseBeforeAnyWork) {
                             "limit per source, 1 over the half-open limit in total"),
             std::string::npos)
       << _out.str();
+}
+
+TEST_F(IkeServiceTest, QuickModeWithoutHash3TakesItsInboundSaAway) {
+  _settings.retransmits = 1;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  ASSERT_EQ(_calls.size(), 1u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_add);
+  const auto sent = _sent.size();
+  for (int i = 1; i <= 3; ++i) {
+    s->poll(t0 + i * _settings.retransmit_interval);
+  }
+  EXPECT_EQ(_sent.size(), sent + 1);  // HASH(2) once more, then give up
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[1].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[1].sa_del.dir, channel::Direction::in);
+  EXPECT_EQ(_calls[1].sa_del.spi, vec::qm_spi_r);
+  EXPECT_NE(_out.str().find("Quick Mode with 203.0.113.9 (ID 198.51.100.5) failed: retransmits "
+                            "exhausted (no HASH(3))"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_TRUE(_moved.empty());
+  EXPECT_TRUE(_gone.empty());
+}
+
+TEST_F(IkeServiceTest, PeerDeletingIsakmpMidQuickModeTakesTheInboundSaAway) {
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  ASSERT_EQ(_calls.size(), 1u);
+  // info_delete names an ESP SPI we never installed and the ISAKMP SA.
+  s->on_punt(punt(hex(vec::info_delete), 4500), t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[1].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[1].sa_del.spi, vec::qm_spi_r);
 }
 
 TEST_F(IkeServiceTest, RetransmitsThenGivesUp) {
