@@ -40,8 +40,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from client import l2tp as w  # noqa: E402
 from client.ppp import Profile  # noqa: E402
 from client.ppp_wire import describe  # noqa: E402
-from client.ike import Initiator  # noqa: E402
-from client.profiles import PROFILES, p1_list, p2_list  # noqa: E402
+from client.ike import Initiator, connect_esp  # noqa: E402
+from client.profiles import PROFILES, offer  # noqa: E402
 from client.session import Client  # noqa: E402
 from client.transport import EspConfig, EspTransport, UdpTransport  # noqa: E402
 
@@ -118,19 +118,9 @@ def log(line):
 
 def start_ike(args):
     """IKE first; returns (initiator, transport) or (initiator, None) when it failed."""
-    prof = PROFILES[args.profile]
-    if args.ike_proposals:
-        prof = dataclasses.replace(prof, p1=p1_list(args.ike_proposals))
-    if args.esp_proposals:
-        prof = dataclasses.replace(prof, p2=p2_list(args.esp_proposals))
-    sport = args.sport or prof.sport()
-    ike = Initiator(args.local, args.server, args.psk, prof, l2tp_sport=sport, log=log,
-                    retransmit=args.ike_retransmit, natt=not args.no_natt)
-    if not ike.connect():
-        return ike, None
-    transport = EspTransport(args.local, args.server, EspConfig(ike.esp), sport=sport, sock=ike.esp_socket())
-    transport.on_ike = ike.handle
-    return ike, transport
+    prof = offer(args.profile, args.ike_proposals, args.esp_proposals)
+    return connect_esp(args.local, args.server, args.psk, prof, sport=args.sport, log=log,
+                       retransmit=args.ike_retransmit, natt=not args.no_natt)
 
 
 def rekey(ike, transport):

@@ -31,11 +31,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from client.ike import Initiator  # noqa: E402
+from client.ike import connect_esp  # noqa: E402
 from client.ppp import Profile  # noqa: E402
-from client.profiles import PROFILES, p1_list  # noqa: E402
+from client.profiles import PROFILES, offer  # noqa: E402
 from client.session import Client  # noqa: E402
-from client.transport import EspConfig, EspTransport, UdpTransport  # noqa: E402
+from client.transport import UdpTransport  # noqa: E402
 
 
 def parse_args(argv):
@@ -139,17 +139,13 @@ class LoadRun:
         a = self.args
         if not a.ike:
             return None, UdpTransport(local, a.server)
-        prof = PROFILES[a.profile]
-        if a.ike_proposals:
-            prof = dataclasses.replace(prof, p1=p1_list(a.ike_proposals))
-        sport = prof.sport()
-        ike = Initiator(local, a.server, a.psk, prof, l2tp_sport=sport, log=lambda line: None)
         t0 = time.monotonic()
-        if not ike.connect():
-            return ike, None
-        with self.stats.lock:
-            self.stats.ike_latencies.append(time.monotonic() - t0)
-        return ike, EspTransport(local, a.server, EspConfig(ike.esp), sport=sport, sock=ike.esp_socket())
+        ike, transport = connect_esp(local, a.server, a.psk, offer(a.profile, a.ike_proposals),
+                                     log=lambda line: None)
+        if transport is not None:
+            with self.stats.lock:
+                self.stats.ike_latencies.append(time.monotonic() - t0)
+        return ike, transport
 
     def client(self, i, local):
         a = self.args

@@ -22,7 +22,7 @@ import time
 from . import ike_keys as k
 from . import isakmp as i
 from .profiles import ESP_AUTH_NAME, ESP_CIPHER_NAME, P1
-from .transport import readable
+from .transport import EspConfig, EspTransport, readable
 
 IKE_PORT, NATT_PORT = 500, 4500
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
@@ -572,3 +572,17 @@ class Initiator:
             "deletes_received": self.deletes_received,
             "rekeys": self.rekeys,
         } | self.times
+
+
+def connect_esp(local, server, psk, profile, sport=None, log=print, **initiator_args):
+    """IKE, then ESP with what it negotiated: (initiator, transport), the
+    transport None when IKE failed. IKE datagrams that arrive on the UDP
+    4500 socket the two share go back to the initiator (R-U-THERE behind
+    a NAT)."""
+    sport = sport or profile.sport()
+    ike = Initiator(local, server, psk, profile, l2tp_sport=sport, log=log, **initiator_args)
+    if not ike.connect():
+        return ike, None
+    transport = EspTransport(local, server, EspConfig(ike.esp), sport=sport, sock=ike.esp_socket())
+    transport.on_ike = ike.handle
+    return ike, transport

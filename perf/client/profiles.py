@@ -4,6 +4,7 @@ transforms, lifetimes, vendor IDs (which NAT-T dialect) and the L2TP source
 port. Proposals are written as strongSwan spells them:
 "aes256-sha1-ecp384" (phase 1) and "aes256-sha256" (ESP)."""
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 
@@ -124,3 +125,14 @@ PROFILES = {
         vendor_ids=[i.VID_RFC3947, i.VID_DRAFT_02N, i.VID_DPD],
         natt="rfc", l2tp_sport=1701, initial_contact=False, id_proto_port=(17, 500)),
 }
+
+
+def offer(name, ike_proposals=None, esp_proposals=None):
+    """Profile `name` with its phase-1 or ESP proposals replaced where a
+    list (strongSwan's spelling, comma-separated) is given."""
+    prof = PROFILES[name]
+    if ike_proposals:
+        prof = dataclasses.replace(prof, p1=p1_list(ike_proposals))
+    if esp_proposals:
+        prof = dataclasses.replace(prof, p2=p2_list(esp_proposals))
+    return prof
