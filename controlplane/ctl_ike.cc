@@ -99,7 +99,8 @@ std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::ti
          " unknown SA, " + std::to_string(c.wrong_peer) + " wrong peer, " +
          std::to_string(c.unsupported_exchange) + " unsupported exchange, " +
          std::to_string(c.dropped) + " dropped; " + std::to_string(c.retransmits) +
-         " retransmits, " + std::to_string(c.tx_failed) + " tx failed, " +
+         " retransmits, " + std::to_string(c.fragmented) + " sent in fragments, " +
+         std::to_string(c.tx_failed) + " tx failed, " +
          std::to_string(c.dp_refused) + " refused by the data plane\n";
 }
 
@@ -148,6 +149,7 @@ std::string render_ike_json(const IkeService& ike, std::chrono::steady_clock::ti
                     {"unsupported_exchange", c.unsupported_exchange},
                     {"dropped", c.dropped}}},
                   {"retransmits", c.retransmits},
+                  {"fragmented", c.fragmented},
                   {"tx_failed", c.tx_failed},
                   {"dp_refused", c.dp_refused}};
   return o.dump(2) + "\n";

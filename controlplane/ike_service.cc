@@ -147,6 +147,7 @@ struct IkeService::IkeSa {
   Clock::time_point next_retransmit{};
   unsigned retransmits = 0;
   bool half_open = false;
+  std::uint16_t fragment_id = 0;  // of our last Main Mode reply sent in fragments
   bool ended = false;  // deleted by the peer or expired; kept while IPsec SAs live
   Clock::time_point next_dpd{};
   std::uint32_t dpd_sequence = 0;
@@ -403,7 +404,7 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
   sa->local = local;
   sa->peer = peer;
   if (step.reply) {
-    send(local, peer, *step.reply);
+    send_main_mode(*sa, local, peer, *step.reply, true);
     sa->last_out = *step.reply;
     sa->retransmits = 0;
     sa->next_retransmit = now + _settings.retransmit_interval;
@@ -855,7 +856,7 @@ void IkeService::poll(Clock::time_point now) {
       ++sa.retransmits;
       ++_counters.retransmits;
       sa.next_retransmit = now + _settings.retransmit_interval;
-      send(sa.local, sa.peer, sa.last_out);
+      send_main_mode(sa, sa.local, sa.peer, sa.last_out, false);
     }
     for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
       Exchange& ex = q->second;
@@ -969,6 +970,29 @@ void IkeService::send(const Address& local, const Address& peer,
   if (!_hooks.send(build_udp_datagram(ends, payload))) {
     ++_counters.tx_failed;
   }
+}
+
+// Message 6 with certificates can outgrow what a path carries whole; a
+// peer that announced IKE fragmentation gets it in fragments, a new id for
+// each new reply and the same id when it goes again.
+void IkeService::send_main_mode(IkeSa& sa, const Address& local, const Address& peer,
+                                std::span<const std::uint8_t> msg, bool fresh) {
+  const ike::IsakmpSa* k = sa.isakmp();
+  const std::size_t wrap = 20 + 8 + (local.port == port_nat_t ? 4 : 0);  // IPv4, UDP, marker
+  if (k != nullptr && k->peer_caps.fragmentation && msg.size() + wrap > _settings.fragment_size) {
+    if (fresh) {
+      ++sa.fragment_id;
+    }
+    const auto parts = ike::split_into_fragments(msg, sa.fragment_id, _settings.fragment_size - wrap);
+    if (!parts.empty()) {
+      ++_counters.fragmented;
+      for (const auto& p : parts) {
+        send(local, peer, p);
+      }
+      return;
+    }
+  }
+  send(local, peer, msg);
 }
 
 void IkeService::send_informational(IkeSa& sa, ike::PayloadType type,

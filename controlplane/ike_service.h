@@ -71,6 +71,7 @@ struct IkeCounters {
   std::uint64_t ike_sas_per_peer = 0;      // refused: the source has too many ISAKMP SAs
   std::uint64_t dropped = 0;               // failed to parse, decrypt or authenticate
   std::uint64_t retransmits = 0;           // our replies sent again on timeout
+  std::uint64_t fragmented = 0;            // our messages sent as IKE fragments
   std::uint64_t tx_failed = 0;             // the tx ring was full
   std::uint64_t dp_refused = 0;            // the data plane did not take an SA
 };
@@ -160,6 +161,8 @@ class IkeService {
   void set_half_open(IkeSa& sa, bool half_open);
   void erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it);
   void send(const ike::Address& local, const ike::Address& peer, std::span<const std::uint8_t> msg);
+  void send_main_mode(IkeSa& sa, const ike::Address& local, const ike::Address& peer,
+                      std::span<const std::uint8_t> msg, bool fresh);
   void send_informational(IkeSa& sa, ike::PayloadType type, std::span<const std::uint8_t> body);
   bool sa_del(channel::Direction d, std::uint32_t spi, std::uint32_t peer);
   std::uint32_t fresh_message_id() const;

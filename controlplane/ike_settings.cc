@@ -195,6 +195,7 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
                    "dpd_interval",
                    "dpd_failures",
                    "nat_keepalive",
+                   "fragment_size",
                    "ca",
                    "certificate",
                    "private_key",
@@ -226,6 +227,8 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
   out.dpd_interval = secs(r, g, "dpd_interval", out.dpd_interval, 0, 3600);
   out.dpd_failures = u32(r, g, "dpd_failures", out.dpd_failures, 1, 100);
   out.nat_keepalive = secs(r, g, "nat_keepalive", out.nat_keepalive, 0, 3600);
+  // 576: every IPv4 host takes it (RFC 791); above 9000 no link carries it.
+  out.fragment_size = u32(r, g, "fragment_size", out.fragment_size, 576, 9000);
   if (out.max_half_open_per_peer > out.max_half_open) {
     const Setting* s = r.find(g, "max_half_open_per_peer");
     r.fail(s != nullptr ? *s : r.require(g, "max_half_open"),

@@ -76,6 +76,9 @@ struct IkeSettings {
   std::chrono::milliseconds dpd_interval{30000};
   std::uint32_t dpd_failures = 5;
   std::chrono::milliseconds nat_keepalive{20000};
+  // Largest IKE datagram (IP header included) we send whole to a peer that
+  // announced IKE fragmentation; strongSwan's default.
+  std::uint32_t fragment_size = 1280;
   // RSA signatures: all three or none; the paths as resolved (relative ones
   // against the configuration file's directory).
   std::string ca_path, certificate_path, private_key_path, crl_path;

@@ -87,4 +87,36 @@ FragmentReassembly::Status FragmentReassembly::add(ByteView msg, std::string& wh
   return Status::complete;
 }
 
+std::vector<Bytes> split_into_fragments(ByteView whole, std::uint16_t id, std::size_t max_bytes) {
+  Header h;
+  if (parse_header(whole, h) != ParseError::none) {
+    return {};
+  }
+  constexpr std::size_t overhead = header_len + generic_header_len + 4;  // + id, number, flags
+  if (max_bytes <= overhead) {
+    return {};
+  }
+  const std::size_t room = max_bytes - overhead;
+  const std::size_t count = (whole.size() + room - 1) / room;
+  if (count == 0 || count > FragmentReassembly::max_fragments) {
+    return {};
+  }
+  Header fh;
+  fh.icookie = h.icookie;
+  fh.rcookie = h.rcookie;
+  fh.exchange = h.exchange;
+  std::vector<Bytes> out;
+  // Even parts (fragment n ends at n * size / count): no runt at the end.
+  for (std::size_t n = 0; n < count; ++n) {
+    const std::size_t from = n * whole.size() / count;
+    const std::size_t to = (n + 1) * whole.size() / count;
+    const ByteView part = whole.subspan(from, to - from);
+    MessageBuilder b(fh);
+    b.add(PayloadType::fragment,
+          encode_fragment(id, static_cast<std::uint8_t>(n + 1), n + 1 == count, part));
+    out.push_back(std::move(b).finish());
+  }
+  return out;
+}
+
 }  // namespace l2tpgw::ike

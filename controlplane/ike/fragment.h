@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "controlplane/ike/isakmp.h"
 
@@ -46,5 +47,14 @@ class FragmentReassembly {
   std::array<bool, max_fragments + 1> _have{};
   Bytes _whole;
 };
+
+// `whole` (one complete ISAKMP message) as fragment datagrams of at most
+// `max_bytes` each, ISAKMP header included, numbered from 1 under `id`,
+// the data cut in even parts.
+// Each header keeps the message's cookies and exchange type with message
+// ID 0 and no flags, as strongSwan and Windows send theirs. Empty when
+// `max_bytes` leaves no room for data or more than max_fragments would be
+// needed (the caller then sends the message whole).
+std::vector<Bytes> split_into_fragments(ByteView whole, std::uint16_t id, std::size_t max_bytes);
 
 }  // namespace l2tpgw::ike

@@ -662,4 +662,13 @@ ParseError parse_fragment(ByteView body, Fragment& out) noexcept {
   return out.number == 0 || out.data.empty() ? ParseError::bad_fragment : ParseError::none;
 }
 
+Bytes encode_fragment(std::uint16_t id, std::uint8_t number, bool last, ByteView data) {
+  Bytes out;
+  put16(out, id);
+  out.push_back(number);
+  out.push_back(last ? 0x01 : 0x00);
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
 }  // namespace l2tpgw::ike

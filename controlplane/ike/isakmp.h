@@ -365,7 +365,7 @@ struct NatOa {
 [[nodiscard]] ParseError parse_nat_oa(ByteView body, NatOa& out) noexcept;
 Bytes encode_nat_oa(ByteView address);
 
-// ---- IKE fragmentation (the Cisco-format payload 132), parse only ----
+// ---- IKE fragmentation (the Cisco-format payload 132) ----
 
 struct Fragment {
   std::uint16_t id = 0;
@@ -374,5 +374,6 @@ struct Fragment {
   ByteView data;
 };
 [[nodiscard]] ParseError parse_fragment(ByteView body, Fragment& out) noexcept;
+Bytes encode_fragment(std::uint16_t id, std::uint8_t number, bool last, ByteView data);
 
 }  // namespace l2tpgw::ike

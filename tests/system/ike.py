@@ -132,7 +132,9 @@ ports = (
 );
 ike = {{ psk = "{PSK}"; allow_tunnel = true; retransmit_interval = 1; retransmits = 3;
          ca = "{pki}/ca.pem"; certificate = "{pki}/gw.pem"; private_key = "{pki}/gw.key";
-         crl = "{pki}/ca.crl"; }};
+         crl = "{pki}/ca.crl";
+         # Message 6 with our certificate (about 1.3 KB) goes in fragments.
+         fragment_size = 576; }};
 """
 
 
@@ -318,6 +320,8 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
         if fragment_size < 1280:
             line = next((l for l in charon.log().splitlines() if "splitting IKE message" in l), "")
             check(line != "", f"charon sent IKE fragments and we reassembled them: {line.strip()}")
+        line = next((l for l in charon.log().splitlines() if "reassembled fragmented IKE message" in l), "")
+        check(line != "", f"we sent message 6 in IKE fragments and charon reassembled them: {line.strip()}")
     else:
         check("auth pre-shared key" in log, "the line names the method: pre-shared key")
     check("NAT: peer behind NAT" in log, "our log names the NAT status ('peer behind NAT')")

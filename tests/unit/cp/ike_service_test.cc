@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "controlplane/ctl_commands.h"
+#include "controlplane/ike/fragment.h"
 #include "controlplane/udp_datagram.h"
 #include "tests/unit/ike/cert_vectors.h"
 #include "tests/unit/ike/test_util.h"
@@ -483,6 +484,63 @@ TEST_F(IkeServiceTest, RsaSignaturesEstablishAndNameTheMethod) {
       << _out.str();
   ASSERT_EQ(s->sas(t0).size(), 1u);
   EXPECT_EQ(s->sas(t0)[0].peer_id, "C=CH, O=test, CN=client");
+}
+
+// Message 1 with the FRAGMENTATION vendor ID (MD5 of the word) appended;
+// no key or hash of Main Mode covers vendor IDs, so the rest of the
+// exchange is unchanged.
+std::vector<std::uint8_t> announcing_fragmentation(std::vector<std::uint8_t> m) {
+  ike::Header h;
+  std::vector<ike::PayloadView> payloads;
+  EXPECT_EQ(ike::parse_header(m, h), ike::ParseError::none);
+  EXPECT_EQ(ike::walk_payloads(h.next_payload, std::span(m).subspan(ike::header_len), false, payloads),
+            ike::ParseError::none);
+  const auto last = static_cast<std::size_t>(payloads.back().whole.data() - m.data());
+  m[last] = static_cast<std::uint8_t>(ike::PayloadType::vendor_id);
+  const auto vid = hex("4048b7d56ebce88525e7de7f00d6c2d3");
+  m.insert(m.end(), {0, 0, 0, static_cast<std::uint8_t>(4 + vid.size())});
+  m.insert(m.end(), vid.begin(), vid.end());
+  const auto len = static_cast<std::uint32_t>(m.size());
+  m[24] = static_cast<std::uint8_t>(len >> 24);
+  m[25] = static_cast<std::uint8_t>(len >> 16);
+  m[26] = static_cast<std::uint8_t>(len >> 8);
+  m[27] = static_cast<std::uint8_t>(len);
+  return m;
+}
+
+TEST_F(IkeServiceTest, Message6GoesInFragmentsToAPeerThatAnnouncedThem) {
+  use_certificates();
+  _settings.fragment_size = 576;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(announcing_fragmentation(hex(ike::certvec::rsa_msg1)), 500), t0);
+  s->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t0);
+  const auto sent = _sent.size();
+  s->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
+  ASSERT_GT(_sent.size(), sent + 1);
+  ike::FragmentReassembly r;
+  std::string why;
+  auto st = ike::FragmentReassembly::Status::incomplete;
+  for (std::size_t i = sent; i < _sent.size(); ++i) {
+    EXPECT_LE(_sent[i].size(), 576u);
+    const auto d = parse_udp_datagram(_sent[i]);
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(st, ike::FragmentReassembly::Status::incomplete);
+    st = r.add(d.payload, why);
+  }
+  ASSERT_EQ(st, ike::FragmentReassembly::Status::complete) << why;
+  EXPECT_EQ(to_hex(r.whole()), ike::certvec::rsa_msg6);
+  EXPECT_EQ(s->counters().fragmented, 1u);
+  ASSERT_EQ(s->sas(t0).size(), 1u);
+
+  // The same message 6 whole to a peer that did not announce fragments.
+  _sent.clear();
+  auto plain = make();
+  plain->on_punt(punt(hex(ike::certvec::rsa_msg1), 500), t0);
+  plain->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t0);
+  plain->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg6);
+  EXPECT_EQ(plain->counters().fragmented, 0u);
 }
 
 TEST_F(IkeServiceTest, FragmentedMessage5IsReassembled) {

@@ -51,6 +51,45 @@ TEST(Fragment, ReassemblesIndependentFragmentsInAnyOrder) {
   }
 }
 
+TEST(Fragment, SplitsAsTheIndependentFragmentsDo) {
+  // gen_cert_vectors.py cut message 5 in three even parts under id 1.
+  const Bytes whole = hex(cv::rsa_msg5);
+  constexpr std::size_t overhead = 28 + 4 + 4;  // ISAKMP header, generic header, id/number/flags
+  const auto parts = split_into_fragments(whole, 1, overhead + 500);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(to_hex(parts[0]), cv::rsa_msg5_frag1);
+  EXPECT_EQ(to_hex(parts[1]), cv::rsa_msg5_frag2);
+  EXPECT_EQ(to_hex(parts[2]), cv::rsa_msg5_frag3);
+  for (const auto& p : parts) {
+    EXPECT_LE(p.size(), overhead + 500);
+  }
+}
+
+TEST(Fragment, SplitBoundsAreKept) {
+  const Bytes whole = hex(cv::rsa_msg5);
+  std::string why;
+  // Each size from barely room for one byte up: never over the size, and
+  // the fragments reassemble to the message.
+  for (std::size_t max = 36 + 74; max <= whole.size() + 40; max += 97) {
+    const auto parts = split_into_fragments(whole, 9, max);
+    if (parts.empty()) {
+      EXPECT_GT((whole.size() + max - 37) / (max - 36), FragmentReassembly::max_fragments) << max;
+      continue;
+    }
+    FragmentReassembly r;
+    Status st = Status::incomplete;
+    for (const auto& p : parts) {
+      EXPECT_LE(p.size(), max);
+      ASSERT_EQ(st, Status::incomplete);
+      st = r.add(p, why);
+    }
+    ASSERT_EQ(st, Status::complete) << why;
+    EXPECT_EQ(r.whole(), whole);
+  }
+  EXPECT_TRUE(split_into_fragments(whole, 1, 36).empty());    // no room for data
+  EXPECT_TRUE(split_into_fragments(Bytes(10, 0), 1, 600).empty());  // not a message
+}
+
 TEST(Fragment, ANewIdStartsOver) {
   FragmentReassembly r;
   std::string why;
