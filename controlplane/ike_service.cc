@@ -98,6 +98,16 @@ std::chrono::seconds seconds_left(std::chrono::steady_clock::time_point at,
 
 }  // namespace
 
+// Windows refuses NAT-T with a responder behind a NAT (error 809) unless
+// told otherwise in its registry.
+std::string windows_behind_nat_hint(const ike::PeerCapabilities& caps) {
+  if (!caps.microsoft) {
+    return {};
+  }
+  return ": Windows clients need AssumeUDPEncapsulationContextOnSendRule = 2 (DWORD under "
+         "HKLM\\SYSTEM\\CurrentControlSet\\Services\\PolicyAgent, then a reboot)";
+}
+
 std::string suite_text(const ike::Phase1Suite& s) {
   const std::string cipher = s.cipher.cipher == ike::Cipher::aes_cbc
                                  ? "aes-" + std::to_string(s.cipher.key_bits)
@@ -148,6 +158,7 @@ struct IkeService::IkeSa {
   unsigned retransmits = 0;
   bool half_open = false;
   std::uint16_t fragment_id = 0;  // of our last Main Mode reply sent in fragments
+  bool told_local_nat = false;
   bool ended = false;  // deleted by the peer or expired; kept while IPsec SAs live
   Clock::time_point next_dpd{};
   std::uint32_t dpd_sequence = 0;
@@ -419,6 +430,13 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
       }
     }
     return;
+  }
+  if (sa->mm->state() == ike::MainModeState::wait_msg5 && sa->mm->nat().local_behind_nat &&
+      !sa->told_local_nat) {
+    sa->told_local_nat = true;
+    _log.warning("ike", "NAT-D from " + format_ipv4(ipv4_of(peer)) +
+                            ": we are behind a NAT (our address reached the peer rewritten)" +
+                            windows_behind_nat_hint(sa->mm->peer_caps()));
   }
   if (!was_established && sa->isakmp() != nullptr) {
     established(*sa, now);
@@ -844,10 +862,16 @@ void IkeService::poll(Clock::time_point now) {
     // Main Mode: our last reply again until the next message comes.
     if (sa.half_open && now >= sa.next_retransmit) {
       if (sa.retransmits >= _settings.retransmits || sa.last_out.empty()) {
+        // A Windows client that sees us behind a NAT stops after message 4.
+        const bool nat_stop = sa.mm->state() == ike::MainModeState::wait_msg5 &&
+                              sa.mm->nat().local_behind_nat && sa.mm->peer_caps().microsoft;
         _log.warning("ike", "Main Mode with " + peer() + " failed: retransmits exhausted (" +
                                 std::to_string(sa.retransmits) + " sent, no answer in " +
                                 std::to_string((now - sa.last_rx) / std::chrono::seconds(1)) +
-                                " s)");
+                                " s)" +
+                                (nat_stop ? "; no message 5 from a Windows client while we are "
+                                            "behind a NAT" + windows_behind_nat_hint(sa.mm->peer_caps())
+                                          : std::string()));
         auto next = std::next(it);
         erase(it);
         it = next;

@@ -160,6 +160,9 @@ class MainModeResponder {
   MainModeStep handle(const Datagram& d);
 
   MainModeState state() const noexcept { return _state; }
+  // Known from message 1 and message 3 on, before the SA is established.
+  const PeerCapabilities& peer_caps() const noexcept { return _sa.peer_caps; }
+  const NatDetection& nat() const noexcept { return _sa.nat; }
   // Set once the state is established.
   const IsakmpSa* sa() const noexcept {
     return _state == MainModeState::established ? &_sa : nullptr;

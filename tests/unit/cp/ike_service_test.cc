@@ -68,13 +68,13 @@ class IkeServiceTest : public ::testing::Test {
   }
 
   static channel::PuntMsg punt(const std::vector<std::uint8_t>& isakmp, std::uint16_t port,
-                               std::uint32_t from = client) {
+                               std::uint32_t from = client, std::uint32_t to = gw) {
     std::vector<std::uint8_t> payload;
     if (port == 4500) {
       payload.assign(4, 0);
     }
     payload.insert(payload.end(), isakmp.begin(), isakmp.end());
-    const auto pkt = build_udp_datagram({from, gw, port, port}, payload);
+    const auto pkt = build_udp_datagram({from, to, port, port}, payload);
     channel::PuntMsg m{};
     m.reason = channel::PuntReason::ike;
     m.len = static_cast<std::uint16_t>(pkt.size());
@@ -486,10 +486,9 @@ TEST_F(IkeServiceTest, RsaSignaturesEstablishAndNameTheMethod) {
   EXPECT_EQ(s->sas(t0)[0].peer_id, "C=CH, O=test, CN=client");
 }
 
-// Message 1 with the FRAGMENTATION vendor ID (MD5 of the word) appended;
-// no key or hash of Main Mode covers vendor IDs, so the rest of the
-// exchange is unchanged.
-std::vector<std::uint8_t> announcing_fragmentation(std::vector<std::uint8_t> m) {
+// Message 1 with a vendor ID appended; no key or hash of Main Mode
+// covers vendor IDs, so the rest of the exchange is unchanged.
+std::vector<std::uint8_t> with_vendor_id(std::vector<std::uint8_t> m, std::string_view vid_hex) {
   ike::Header h;
   std::vector<ike::PayloadView> payloads;
   EXPECT_EQ(ike::parse_header(m, h), ike::ParseError::none);
@@ -497,7 +496,7 @@ std::vector<std::uint8_t> announcing_fragmentation(std::vector<std::uint8_t> m) 
             ike::ParseError::none);
   const auto last = static_cast<std::size_t>(payloads.back().whole.data() - m.data());
   m[last] = static_cast<std::uint8_t>(ike::PayloadType::vendor_id);
-  const auto vid = hex("4048b7d56ebce88525e7de7f00d6c2d3");
+  const auto vid = hex(vid_hex);
   m.insert(m.end(), {0, 0, 0, static_cast<std::uint8_t>(4 + vid.size())});
   m.insert(m.end(), vid.begin(), vid.end());
   const auto len = static_cast<std::uint32_t>(m.size());
@@ -513,7 +512,9 @@ TEST_F(IkeServiceTest, Message6GoesInFragmentsToAPeerThatAnnouncedThem) {
   _settings.fragment_size = 576;
   auto s = make();
   const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
-  s->on_punt(punt(announcing_fragmentation(hex(ike::certvec::rsa_msg1)), 500), t0);
+  // MD5("FRAGMENTATION")
+  s->on_punt(punt(with_vendor_id(hex(ike::certvec::rsa_msg1), "4048b7d56ebce88525e7de7f00d6c2d3"), 500),
+             t0);
   s->on_punt(punt(hex(ike::certvec::rsa_msg3), 500), t0);
   const auto sent = _sent.size();
   s->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
@@ -541,6 +542,33 @@ TEST_F(IkeServiceTest, Message6GoesInFragmentsToAPeerThatAnnouncedThem) {
   plain->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
   EXPECT_EQ(last_reply(500), ike::certvec::rsa_msg6);
   EXPECT_EQ(plain->counters().fragmented, 0u);
+}
+
+TEST_F(IkeServiceTest, GatewayBehindNatIsNamedWithTheWindowsRemedy) {
+  _settings.retransmits = 1;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  // MD5("MS NT5 ISAKMPOAKLEY") and version 9 (Windows 8 and later).
+  s->on_punt(punt(with_vendor_id(hex(vec::mm_msg1), "1e2b516905991c7d7c96fcbfb587e46100000009"), 500),
+             t0);
+  // The initiator's NAT-D hashed 192.0.2.1: message 3 reaching us at
+  // 10.1.1.1 means our address was rewritten on the way.
+  constexpr std::uint32_t rewritten = 0x0a010101;
+  s->on_punt(punt(hex(vec::mm_msg3), 500, client, rewritten), t0);
+  EXPECT_NE(_out.str().find("NAT-D from 203.0.113.9: we are behind a NAT (our address reached the "
+                            "peer rewritten): Windows clients need "
+                            "AssumeUDPEncapsulationContextOnSendRule = 2"),
+            std::string::npos)
+      << _out.str();
+  // The Windows client gives up: no message 5.
+  for (int i = 1; i <= 3; ++i) {
+    s->poll(t0 + i * _settings.retransmit_interval);
+  }
+  EXPECT_NE(_out.str().find("Main Mode with 203.0.113.9 failed: retransmits exhausted (1 sent, no "
+                            "answer in 4 s); no message 5 from a Windows client while we are behind "
+                            "a NAT: Windows clients need AssumeUDPEncapsulationContextOnSendRule = 2"),
+            std::string::npos)
+      << _out.str();
 }
 
 TEST_F(IkeServiceTest, FragmentedMessage5IsReassembled) {
