@@ -338,6 +338,12 @@ std::string ControlPlane::handle_command(const std::string& line) {
     _ike->set_trace(peer, on);
     return true;
   };
+  ctx.ike_rekey = [this](std::uint32_t peer) -> std::optional<std::size_t> {
+    if (!_ike) {
+      return std::nullopt;
+    }
+    return _ike->rekey_peer(peer, Clock::now());
+  };
   ctx.disconnect = [this](std::uint16_t tunnel, std::uint16_t session) {
     return _lns->disconnect_session(tunnel, session, Clock::now());
   };

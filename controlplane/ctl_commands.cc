@@ -27,6 +27,7 @@ constexpr std::string_view usage =
     "  session-del TUNNEL SESSION  delete a session by our tunnel and session ids\n"
     "  tunnels                     L2TP tunnels: peer, SA or plain, state, sessions\n"
     "  ike-trace PEER on|off       log every IKE message to and from PEER\n"
+    "  ike-rekey PEER              rekey PEER's newest IPsec SA pair now (Quick Mode by us)\n"
     "  users                       PPP users: address, peer, phase, auth, MPPE, uptime\n"
     "  disconnect TUNNEL SESSION   end a user's session (CDN, LCP Terminate)\n"
     "  disconnect-user NAME        end every session of a user\n"
@@ -198,7 +199,7 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
                                                "workers", "punts",   "stats",       "status",
                                                "sa-del", "session-del", "inject",  "help",
                                                "users", "tunnels", "disconnect", "disconnect-user",
-                                               "ike", "ike-trace"};
+                                               "ike", "ike-trace", "ike-rekey"};
   if (a.words.empty() || std::find(std::begin(known), std::end(known), a.words[0]) == std::end(known)) {
     return fail((a.words.empty() ? "no command" : "unknown command '" + a.words[0] + "'") + "\n" +
                 std::string(usage));
@@ -228,6 +229,21 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
       return fail("no IKE configured (the ike section)");
     }
     return {true, "IKE trace of " + a.words[1] + " " + a.words[2] + "\n"};
+  }
+  if (a.words[0] == "ike-rekey") {
+    const auto peer = a.words.size() == 2 ? parse_ipv4(a.words[1]) : std::nullopt;
+    if (!peer) {
+      return fail("usage: ike-rekey PEER");
+    }
+    const auto started = ctx.ike_rekey ? ctx.ike_rekey(*peer) : std::nullopt;
+    if (!started) {
+      return fail("no IKE configured (the ike section)");
+    }
+    if (*started == 0) {
+      return fail("no IPsec SA pair of " + a.words[1] + " to rekey (or one is being rekeyed)");
+    }
+    return {true, "rekeying " + std::to_string(*started) + " IPsec SA pair" +
+                      (*started == 1 ? "" : "s") + " of " + a.words[1] + "\n"};
   }
   if (a.words[0] == "ike") {
     if (ctx.ike == nullptr) {

@@ -116,7 +116,10 @@ std::string suite_text(const ike::Phase1Suite& s) {
 }
 
 struct IkeService::Exchange {
+  // One of the two: the peer's Quick Mode, or a rekey we started.
   std::unique_ptr<ike::QuickModeResponder> qm;
+  std::unique_ptr<ike::QuickModeInitiator> ours;
+  std::uint32_t replaces_spi_in = 0;  // ours: the inbound SPI of the pair it replaces
   Bytes last_out;
   Address local;
   Address peer;
@@ -139,6 +142,12 @@ struct IkeService::IpsecSa {
   Clock::time_point established{};
   Clock::time_point expires{};
   std::uint32_t life_kilobytes = 0;
+  // What a rekey of ours offers again (keys wiped), and when it is due.
+  std::shared_ptr<const ike::EspSaPair> basis;
+  Clock::time_point rekey_at{};
+  bool rekeying = false;                       // a rekey of ours started on it
+  std::optional<Clock::time_point> move_at;    // sessions move to it then
+  std::optional<Clock::time_point> retire_at;  // replaced by our rekey: deleted then
 };
 
 struct IkeService::IkeSa {
@@ -503,6 +512,10 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
     return;
   }
   auto it = sa.quick_modes.find(h.message_id);
+  if (it != sa.quick_modes.end() && it->second.ours) {
+    our_quick_mode(sa, h.message_id, msg, local, peer, now);
+    return;
+  }
   if (it == sa.quick_modes.end()) {
     const auto active = std::count_if(sa.quick_modes.begin(), sa.quick_modes.end(),
                                       [](const auto& kv) { return !kv.second.finished; });
@@ -571,8 +584,102 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
     ex.finished = now;
     ex.last_out.clear();
     ex.inbound_spi = 0;  // the IpsecSa that install() records owns it now
-    install(sa, *ex.qm->result(), now);
+    install(sa, *ex.qm->result(), now, now);
   }
+}
+
+// Our rekey: message 2 from the peer. Both SAs go in before HASH(3)
+// leaves; the peer installs its side when HASH(3) arrives, so what the
+// pair carries moves over a moment later, and the old pair is deleted
+// once the peer had time to move too.
+void IkeService::our_quick_mode(IkeSa& sa, std::uint32_t message_id,
+                                std::span<const std::uint8_t> msg, const Address& local,
+                                const Address& peer, Clock::time_point now) {
+  auto it = sa.quick_modes.find(message_id);
+  Exchange& ex = it->second;
+  const bool was_done = ex.ours->result() != nullptr;
+  const auto step = ex.ours->handle({msg, local.endpoint(), peer.endpoint()});
+  if (ex.ours->state() == ike::QuickModeState::failed) {
+    _log.warning("ike", "Quick Mode rekey with " + format_ipv4(ipv4_of(peer)) + " (ID " +
+                            sa.peer_id + ") failed: " + step.cause);
+    sa.quick_modes.erase(it);
+    return;
+  }
+  if (step.failure != ike::QuickModeFailure::none) {
+    ++_counters.dropped;
+    _log.debug("ike", "Quick Mode message from " + format_ipv4(ipv4_of(peer)) +
+                          " dropped: " + step.cause);
+    return;
+  }
+  sa.last_rx = now;
+  if (!was_done && ex.ours->result() != nullptr) {
+    const ike::EspSaPair& pair = *ex.ours->result();
+    ex.finished = now;
+    ex.last_out.clear();
+    if (!add_sa(channel::Direction::in, pair)) {
+      return;  // logged; the old pair stays until its lifetime
+    }
+    install(sa, pair, now, now + _settings.rekey_overlap / 4);
+    for (IpsecSa& old : sa.ipsec) {
+      if (old.spi_in == ex.replaces_spi_in) {
+        old.retire_at = now + _settings.rekey_overlap;
+      }
+    }
+  }
+  if (step.reply) {
+    send(local, peer, *step.reply);
+  }
+}
+
+bool IkeService::start_rekey(IkeSa& sa, IpsecSa& s, Clock::time_point now) {
+  if (!s.basis || s.rekeying || sa.isakmp() == nullptr || sa.ended) {
+    return false;
+  }
+  auto random = _hooks.qm_random();
+  for (int tries = 0; tries < 4 && spi_in_use(random.spi); ++tries) {
+    random = _hooks.qm_random();
+  }
+  std::uint32_t mid = fresh_message_id();
+  while (sa.quick_modes.contains(mid)) {
+    mid = fresh_message_id();
+  }
+  Exchange e;
+  e.ours = std::make_unique<ike::QuickModeInitiator>(*sa.isakmp(), *s.basis, mid, std::move(random));
+  const auto step = e.ours->start();
+  s.rekeying = true;  // started or not, once
+  const std::string what = format_ipv4(s.peer_addr) + " (SPIs in " + spi_hex(s.spi_in) + " out " +
+                           spi_hex(s.spi_out) + ")";
+  if (!step.reply) {
+    _log.warning("ike", "rekey of the IPsec SA with " + what + " not started: " + step.cause);
+    return false;
+  }
+  e.replaces_spi_in = s.spi_in;
+  e.last_out = *step.reply;
+  e.local = sa.local;
+  e.peer = sa.peer;
+  e.next_retransmit = now + _settings.retransmit_interval;
+  send(sa.local, sa.peer, *step.reply);
+  sa.quick_modes.emplace(mid, std::move(e));
+  _log.info("ike", "rekeying the IPsec SA with " + what + ": Quick Mode started by us");
+  return true;
+}
+
+std::size_t IkeService::rekey_peer(std::uint32_t peer_addr, Clock::time_point now) {
+  std::size_t started = 0;
+  for (auto& [key, sa] : _sas) {
+    if (ipv4_of(sa->peer) != peer_addr || sa->ipsec.empty()) {
+      continue;
+    }
+    // The newest pair of this ISAKMP SA: older ones are on their way out.
+    auto newest = std::max_element(sa->ipsec.begin(), sa->ipsec.end(),
+                                   [](const IpsecSa& a, const IpsecSa& b) {
+                                     return a.established < b.established;
+                                   });
+    if (!newest->retire_at && start_rekey(*sa, *newest, now)) {
+      ++started;
+    }
+  }
+  return started;
 }
 
 bool IkeService::spi_in_use(std::uint32_t spi) const {
@@ -638,7 +745,8 @@ bool IkeService::add_sa(channel::Direction dir, const ike::EspSaPair& pair) {
   return false;
 }
 
-void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now) {
+void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now,
+                         Clock::time_point move_at) {
   const std::uint32_t peer_addr = ipv4_of(pair.peer);
   // The inbound SA went in with HASH(2).
   if (!add_sa(channel::Direction::out, pair)) {
@@ -655,29 +763,48 @@ void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_poin
   s.established = now;
   s.expires = now + std::chrono::seconds(pair.life_seconds);
   s.life_kilobytes = pair.life_kilobytes;
+  {
+    auto basis = std::make_shared<ike::EspSaPair>(pair);
+    basis->inbound.enc_key.clear();
+    basis->inbound.auth_key.clear();
+    basis->outbound.enc_key.clear();
+    basis->outbound.auth_key.clear();
+    s.basis = std::move(basis);
+  }
+  s.rekey_at = now + std::chrono::seconds(pair.life_seconds) * 9 / 10;
   _log.info("ike",
             "IPsec SA established with " + format_ipv4(peer_addr) + ": " + s.transform +
                 ", SPIs in " + spi_hex(s.spi_in) + " out " + spi_hex(s.spi_out) + ", lifetime " +
                 std::to_string(pair.life_seconds) + " s" +
                 (pair.life_kilobytes != 0 ? " / " + std::to_string(pair.life_kilobytes) + " KB"
                                           : std::string()));
-  // Older pairs of the peer stay until it deletes them, but what they
-  // carry moves now: the peer sends on the newest pair at once, and
-  // replies must go out on it too (RFC 2408 practice; Windows expects it).
+  if (move_at <= now) {
+    move_to(s);
+  } else {
+    s.move_at = move_at;
+  }
+  sa.ipsec.push_back(std::move(s));
+}
+
+// Older pairs of the peer stay until deleted, but what they carry moves
+// to `fresh`: the peer sends on the newest pair, and replies must go out
+// on it too (RFC 2408 practice; Windows expects it).
+void IkeService::move_to(const IpsecSa& fresh) {
+  if (!_hooks.pair_moved) {
+    return;
+  }
   std::vector<IpsecPairRef> older;
   for (const auto& [key, other] : _sas) {
     for (const IpsecSa& o : other->ipsec) {
-      if (o.peer_addr == s.peer_addr && o.udp == s.udp && o.peer_port == s.peer_port) {
+      if (&o != &fresh && o.peer_addr == fresh.peer_addr && o.udp == fresh.udp &&
+          o.peer_port == fresh.peer_port) {
         older.push_back({o.peer_addr, o.spi_in, o.spi_out});
       }
     }
   }
-  const IpsecPairRef fresh{s.peer_addr, s.spi_in, s.spi_out};
-  sa.ipsec.push_back(std::move(s));
-  if (_hooks.pair_moved) {
-    for (const auto& o : older) {
-      _hooks.pair_moved(o, fresh);
-    }
+  const IpsecPairRef to{fresh.peer_addr, fresh.spi_in, fresh.spi_out};
+  for (const auto& o : older) {
+    _hooks.pair_moved(o, to);
   }
 }
 
@@ -890,8 +1017,9 @@ void IkeService::poll(Clock::time_point now) {
       }
       if (now >= ex.next_retransmit && !ex.last_out.empty()) {
         if (ex.retransmits >= _settings.retransmits) {
-          _log.warning("ike", "Quick Mode with " + peer() + " (ID " + sa.peer_id +
-                                  ") failed: retransmits exhausted (no HASH(3))");
+          _log.warning("ike", "Quick Mode " + std::string(ex.ours ? "rekey " : "") + "with " +
+                                  peer() + " (ID " + sa.peer_id + ") failed: retransmits exhausted (" +
+                                  (ex.ours ? "no Quick Mode 2" : "no HASH(3)") + ")");
           abandon(ex);
           q = sa.quick_modes.erase(q);
           continue;
@@ -904,9 +1032,21 @@ void IkeService::poll(Clock::time_point now) {
       ++q;
     }
     for (std::size_t i = 0; i < sa.ipsec.size();) {
-      if (now >= sa.ipsec[i].expires) {
+      IpsecSa& s = sa.ipsec[i];
+      if (now >= s.expires) {
         remove_ipsec(sa, i, "lifetime in seconds reached", true);
+      } else if (s.retire_at && now >= *s.retire_at) {
+        remove_ipsec(sa, i, "replaced by our rekey", true);
       } else {
+        if (s.move_at && now >= *s.move_at) {
+          s.move_at.reset();
+          move_to(s);
+        }
+        const IpsecSa* other = newest_sibling(s);
+        if (now >= s.rekey_at && !s.retire_at &&
+            (other == nullptr || other->established < s.established)) {
+          start_rekey(sa, s, now);  // once: a failed rekey is not retried
+        }
         ++i;
       }
     }
@@ -1038,6 +1178,9 @@ bool IkeService::sa_del(channel::Direction d, std::uint32_t spi, std::uint32_t p
 }
 
 std::uint32_t IkeService::fresh_message_id() const {
+  if (_hooks.message_id) {
+    return _hooks.message_id();
+  }
   std::uint32_t mid = 0;
   while (mid == 0) {
     if (RAND_bytes(reinterpret_cast<unsigned char*>(&mid), sizeof mid) != 1) {

@@ -49,6 +49,8 @@ struct IkeHooks {
   // Fresh randomness for each responder; tests inject fixed values.
   std::function<ike::MainModeRandom()> mm_random = [] { return ike::MainModeRandom::fresh(); };
   std::function<ike::QuickModeRandom()> qm_random = [] { return ike::QuickModeRandom::fresh(); };
+  // Message IDs of exchanges we start; null: from OpenSSL's DRBG.
+  std::function<std::uint32_t()> message_id;
   // What rides on a pair follows it: `moved` when a newer pair of the same
   // peer (address, and port with NAT-T) takes over from `from` (a rekey:
   // a new pair installed, or the old one removed while a newer one lives);
@@ -128,6 +130,11 @@ class IkeService {
   void set_trace(std::uint32_t peer_addr, bool on);
   const std::set<std::uint32_t>& traced() const noexcept { return _traced; }
 
+  // Rekeys started by us (l2tpgwctl ike-rekey, or a pair at 90% of its
+  // lifetime that the peer has not replaced): a Quick Mode on the pair's
+  // ISAKMP SA offering its transform again. Returns how many started.
+  std::size_t rekey_peer(std::uint32_t peer_addr, Clock::time_point now);
+
   std::vector<IkeSaView> sas(Clock::time_point now) const;
   const IkeCounters& counters() const noexcept { return _counters; }
   std::size_t half_open() const noexcept { return _half_open_total; }
@@ -148,8 +155,15 @@ class IkeService {
   void informational(IkeSa& sa, std::span<const std::uint8_t> msg, Clock::time_point now);
   IkeSa* create(const ike::Header& h, const ike::Address& peer, Clock::time_point now);
   void established(IkeSa& sa, Clock::time_point now);
-  void install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now);
+  // `move_at`: when the peer's sessions go over to the new pair (now when
+  // the peer started the exchange, which has the pair ready at once).
+  void install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_point now,
+               Clock::time_point move_at);
   bool add_sa(channel::Direction dir, const ike::EspSaPair& pair);
+  bool start_rekey(IkeSa& sa, IpsecSa& s, Clock::time_point now);
+  void our_quick_mode(IkeSa& sa, std::uint32_t message_id, std::span<const std::uint8_t> msg,
+                      const ike::Address& local, const ike::Address& peer, Clock::time_point now);
+  void move_to(const IpsecSa& fresh);
   bool spi_in_use(std::uint32_t spi) const;
   void abandon(Exchange& ex);
   void clear_quick_modes(IkeSa& sa);

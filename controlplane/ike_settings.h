@@ -79,6 +79,9 @@ struct IkeSettings {
   // Largest IKE datagram (IP header included) we send whole to a peer that
   // announced IKE fragmentation; strongSwan's default.
   std::uint32_t fragment_size = 1280;
+  // After a rekey we started: the old pair is deleted this long after the
+  // new one is in (what it carries moves over at a quarter of it).
+  std::chrono::milliseconds rekey_overlap{4000};
   // RSA signatures: all three or none; the paths as resolved (relative ones
   // against the configuration file's directory).
   std::string ca_path, certificate_path, private_key_path, crl_path;

@@ -449,6 +449,35 @@ std::string Phase2Transform::describe() const {
                         s + life_text(life_seconds, life_kilobytes));
 }
 
+Bytes offer_sa(const Phase2Transform& t, std::uint32_t spi, std::uint32_t life_seconds,
+               std::uint32_t life_kilobytes) {
+  TransformSpec ts;
+  ts.number = 1;
+  ts.id = static_cast<std::uint8_t>(t.suite.cipher);
+  Bytes& a = ts.attributes;
+  if (life_seconds != 0) {
+    append_attribute_tv(a, p2_attr::life_type, life_seconds_type);
+    append_attribute_int(a, p2_attr::life_duration, life_seconds);
+  }
+  if (life_kilobytes != 0) {
+    append_attribute_tv(a, p2_attr::life_type, life_kilobytes_type);
+    append_attribute_int(a, p2_attr::life_duration, life_kilobytes);
+  }
+  append_attribute_tv(a, p2_attr::encapsulation, static_cast<std::uint16_t>(t.encapsulation));
+  append_attribute_tv(a, p2_attr::auth_algorithm, static_cast<std::uint16_t>(t.suite.auth));
+  if (t.suite.cipher == EspId::aes_cbc) {
+    append_attribute_tv(a, p2_attr::key_length, t.suite.key_bits);
+  }
+  if (t.pfs_group) {
+    append_attribute_tv(a, p2_attr::group, static_cast<std::uint16_t>(*t.pfs_group));
+  }
+  ProposalSpec ps;
+  ps.protocol = static_cast<std::uint8_t>(ProtocolId::esp);
+  put32(ps.spi, spi);
+  ps.transforms.push_back(std::move(ts));
+  return encode_sa(doi_ipsec, sit_identity_only, std::span<const ProposalSpec>(&ps, 1));
+}
+
 Phase2Transform decode_phase2(const Proposal& p, const Transform& t) {
   Phase2Transform out;
   out.proposal_number = p.number;

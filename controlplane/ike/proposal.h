@@ -163,6 +163,13 @@ struct Phase2Transform {
 
 Phase2Transform decode_phase2(const Proposal& p, const Transform& t);
 
+// An initiator's SA payload body offering exactly `t` once more (suite,
+// encapsulation, PFS group) with our SPI and the given lifetimes (0: not
+// sent): what a rekey we start proposes. Attributes in the order the
+// built-in clients send them.
+Bytes offer_sa(const Phase2Transform& t, std::uint32_t spi, std::uint32_t life_seconds,
+               std::uint32_t life_kilobytes);
+
 struct Phase2Policy {
   std::vector<Phase2Suite> suites;
   bool allow_transport = true;  // L2TP/IPsec is transport mode (RFC 3193 §4)

@@ -473,6 +473,197 @@ QuickModeStep QuickModeResponder::msg3(const Header& h, ByteView msg) {
   return {};
 }
 
+// ---- initiator (a rekey we start) ----
+
+QuickModeInitiator::QuickModeInitiator(const IsakmpSa& isakmp, const EspSaPair& basis,
+                                       std::uint32_t message_id, QuickModeRandom random)
+    : _isakmp(isakmp), _random(std::move(random)), _message_id(message_id) {
+  _result.transform = basis.transform;
+  _result.cipher = basis.cipher;
+  _result.auth = basis.auth;
+  _result.transport = basis.transport;
+  _result.udp_encapsulated = basis.udp_encapsulated;
+  _result.local = basis.local;
+  _result.peer = basis.peer;
+  _result.life_seconds = basis.life_seconds;
+  _result.life_kilobytes = basis.life_kilobytes;
+  _result.pfs = basis.pfs;
+  _result.idci = basis.idci;
+  _result.idcr = basis.idcr;
+  _result.nat_oa_initiator = basis.nat_oa_initiator;
+}
+
+QuickModeStep QuickModeInitiator::fail(QuickModeFailure f, std::string detail) {
+  QuickModeStep s;
+  s.failure = f;
+  s.cause = std::string(to_string(f));
+  if (!detail.empty()) {
+    s.cause += ": " + detail;
+  }
+  // What does not authenticate may be forged: the exchange waits on.
+  if (f != QuickModeFailure::malformed && f != QuickModeFailure::unexpected_exchange &&
+      f != QuickModeFailure::not_encrypted && f != QuickModeFailure::bad_hash) {
+    _state = QuickModeState::failed;
+  }
+  return s;
+}
+
+QuickModeStep QuickModeInitiator::start() {
+  if (_state != QuickModeState::wait_msg1 || _random.nonce.size() < 8 || _random.spi < 256 ||
+      _message_id == 0) {
+    return fail(QuickModeFailure::internal, "no nonce, SPI or message ID for a rekey");
+  }
+  const auto& suite = _isakmp.transform.suite;
+  _result.inbound.spi = _random.spi;
+  std::vector<std::pair<PayloadType, Bytes>> body;
+  body.emplace_back(PayloadType::sa, offer_sa(_result.transform, _random.spi, _result.life_seconds,
+                                              _result.life_kilobytes));
+  body.emplace_back(PayloadType::nonce, _random.nonce);
+  if (_result.pfs) {
+    _dh = _random.dh_private.empty() ? DhKeyPair::generate(*_result.pfs)
+                                     : DhKeyPair::from_private(*_result.pfs, _random.dh_private);
+    if (!_dh) {
+      return fail(QuickModeFailure::internal, "DH key generation");
+    }
+    const auto pub = _dh->public_value();
+    body.emplace_back(PayloadType::key_exchange, Bytes(pub.begin(), pub.end()));
+  }
+  if (!_result.idci.empty() && !_result.idcr.empty()) {
+    // We are the initiator now: our selector goes first.
+    body.emplace_back(PayloadType::identification, _result.idcr);
+    body.emplace_back(PayloadType::identification, _result.idci);
+  }
+  if (_result.transport && _result.udp_encapsulated) {
+    // RFC 3947 §5.2: in transport mode the initiator sends both original
+    // addresses, NAT-OAi (ours) and NAT-OAr (the peer as we see it).
+    const auto oa_type = natoa_payload(_isakmp.peer_caps.nat_t);
+    body.emplace_back(oa_type, encode_nat_oa(_isakmp.local.endpoint().address));
+    body.emplace_back(oa_type, encode_nat_oa(_isakmp.peer.endpoint().address));
+  }
+  Header h;
+  h.icookie = _isakmp.icookie;
+  h.rcookie = _isakmp.rcookie;
+  h.exchange = static_cast<std::uint8_t>(ExchangeType::quick_mode);
+  h.message_id = _message_id;
+  Bytes msg = with_hash(h, suite.hash, body, [&](ByteView after) {
+    return qm_hash1(suite.hash, _isakmp.skeyid_a, _message_id, after);
+  });
+  const auto iv = phase2_iv(suite.hash, _isakmp.last_block, _message_id, suite.cipher.block());
+  SecretBytes iv_after;
+  if (encrypt_message(msg, suite.cipher, _isakmp.enc_key, iv, iv_after) != CryptError::none) {
+    return fail(QuickModeFailure::internal, "encrypting Quick Mode 1");
+  }
+  _iv = std::move(iv_after);
+  _state = QuickModeState::wait_msg2;
+  return {std::move(msg), QuickModeFailure::none, {}};
+}
+
+QuickModeStep QuickModeInitiator::handle(const Datagram& d) {
+  if (!_last_out.empty() && std::ranges::equal(d.bytes, _last_in)) {
+    // The responder did not get our HASH(3): the same again.
+    return {_last_out, QuickModeFailure::none, {}};
+  }
+  if (_state != QuickModeState::wait_msg2) {
+    return fail(QuickModeFailure::unexpected_exchange, "exchange not waiting for message 2");
+  }
+  Header h;
+  if (const auto e = parse_header(d.bytes, h); e != ParseError::none) {
+    return fail(QuickModeFailure::malformed, std::string(to_string(e)));
+  }
+  if (h.exchange != static_cast<std::uint8_t>(ExchangeType::quick_mode) ||
+      h.message_id != _message_id || h.icookie != _isakmp.icookie ||
+      h.rcookie != _isakmp.rcookie) {
+    return fail(QuickModeFailure::unexpected_exchange, {});
+  }
+  if ((h.flags & flag_encryption) == 0) {
+    return fail(QuickModeFailure::not_encrypted, {});
+  }
+  const auto& suite = _isakmp.transform.suite;
+  Bytes plain;
+  SecretBytes next_iv;
+  if (const auto e = decrypt_message(d.bytes, suite.cipher, _isakmp.enc_key, _iv, plain, next_iv);
+      e != CryptError::none) {
+    return fail(QuickModeFailure::malformed, std::string(to_string(e)));
+  }
+  std::vector<PayloadView> payloads;
+  if (walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads) !=
+          ParseError::none ||
+      payloads.empty() || payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
+    return fail(QuickModeFailure::bad_hash, "Quick Mode 2 does not decrypt to HASH(2)");
+  }
+  const auto hash2 =
+      qm_hash2(suite.hash, _isakmp.skeyid_a, _message_id, _random.nonce, after_first(payloads));
+  if (!mac_equal(hash2, payloads[0].body)) {
+    return fail(QuickModeFailure::bad_hash, "HASH(2)");
+  }
+  const auto* sa_payload = find_in(payloads, PayloadType::sa);
+  const auto* nonce = find_in(payloads, PayloadType::nonce);
+  if (sa_payload == nullptr || nonce == nullptr) {
+    return fail(QuickModeFailure::missing_payload, "SA and Nonce in Quick Mode 2");
+  }
+  if (parse_nonce(nonce->body) != ParseError::none) {
+    return fail(QuickModeFailure::malformed,
+                "nonce of " + std::to_string(nonce->body.size()) + " bytes");
+  }
+  SecurityAssociation sa;
+  if (const auto e = parse_sa(sa_payload->body, sa); e != ParseError::none) {
+    return fail(QuickModeFailure::malformed, "SA: " + std::string(to_string(e)));
+  }
+  if (sa.proposals.size() != 1 || sa.proposals[0].transforms.size() != 1) {
+    return fail(QuickModeFailure::no_proposal_chosen,
+                "Quick Mode 2 must choose one proposal with one transform");
+  }
+  const auto chosen = decode_phase2(sa.proposals[0], sa.proposals[0].transforms[0]);
+  const auto& want = _result.transform;
+  if (!chosen.problem.empty() || !(chosen.suite == want.suite) ||
+      chosen.encapsulation != want.encapsulation || chosen.pfs_group != want.pfs_group) {
+    return fail(QuickModeFailure::no_proposal_chosen,
+                "offered [" + want.describe() + "]; chosen [" + chosen.describe() + "]");
+  }
+  if (chosen.spi < 256) {
+    return fail(QuickModeFailure::malformed, "responder SPI " + std::to_string(chosen.spi));
+  }
+  SecretBytes gxy_qm;
+  const auto* ke = find_in(payloads, PayloadType::key_exchange);
+  if (_dh) {
+    if (ke == nullptr || ke->body.size() != public_value_len(_dh->group())) {
+      return fail(QuickModeFailure::invalid_ke, "PFS without a KE of the group in Quick Mode 2");
+    }
+    if (const auto e = _dh->shared_secret(ke->body, gxy_qm); e != DhError::none) {
+      return fail(QuickModeFailure::invalid_ke, std::string(to_string(e)));
+    }
+  } else if (ke != nullptr) {
+    return fail(QuickModeFailure::invalid_ke, "KE without PFS");
+  }
+  const ByteView nr_b = nonce->body;
+  _result.outbound.spi = chosen.spi;
+  _result.transform.spi = chosen.spi;
+  auto in = esp_keys(suite.hash, _isakmp.skeyid_d, gxy_qm, _result.inbound.spi, _random.nonce,
+                     nr_b, _result.cipher, _result.auth);
+  auto out = esp_keys(suite.hash, _isakmp.skeyid_d, gxy_qm, _result.outbound.spi, _random.nonce,
+                      nr_b, _result.cipher, _result.auth);
+  _result.inbound.enc_key = std::move(in.enc);
+  _result.inbound.auth_key = std::move(in.auth);
+  _result.outbound.enc_key = std::move(out.enc);
+  _result.outbound.auth_key = std::move(out.auth);
+
+  // Quick Mode 3: HDR*, HASH(3).
+  Header rh = h;
+  rh.next_payload = 0;
+  rh.flags = 0;
+  MessageBuilder b(rh);
+  b.add(PayloadType::hash, qm_hash3(suite.hash, _isakmp.skeyid_a, _message_id, _random.nonce, nr_b));
+  Bytes reply = std::move(b).finish();
+  SecretBytes unused;
+  if (encrypt_message(reply, suite.cipher, _isakmp.enc_key, next_iv, unused) != CryptError::none) {
+    return fail(QuickModeFailure::internal, "encrypting Quick Mode 3");
+  }
+  _last_in.assign(d.bytes.begin(), d.bytes.end());
+  _last_out = reply;
+  _state = QuickModeState::established;
+  return {std::move(reply), QuickModeFailure::none, {}};
+}
+
 // ---- informational ----
 
 std::optional<Bytes> build_informational(const IsakmpSa& isakmp, std::uint32_t message_id,

@@ -86,7 +86,9 @@ struct EspSaPair {
   std::uint32_t life_seconds = 0;
   std::uint32_t life_kilobytes = 0;  // 0 = none
   std::optional<DhGroup> pfs;
-  Bytes idci;  // the traffic selectors as agreed (ID payload bodies), empty when absent
+  // The traffic selectors as agreed (ID payload bodies), empty when absent:
+  // idci the client's, idcr ours, whichever side started the exchange.
+  Bytes idci;
   Bytes idcr;
   std::optional<std::uint32_t> nat_oa_initiator;  // the client's original address (RFC 3947 §5.2)
 
@@ -94,7 +96,7 @@ struct EspSaPair {
   std::string describe() const;
 };
 
-enum class QuickModeState : std::uint8_t { wait_msg1, wait_msg3, established, failed };
+enum class QuickModeState : std::uint8_t { wait_msg1, wait_msg2, wait_msg3, established, failed };
 
 struct QuickModeStep {
   std::optional<Bytes> reply;
@@ -136,6 +138,42 @@ class QuickModeResponder {
   std::uint32_t _message_id = 0;
   SecretBytes _iv;
   Bytes _ni_b;
+  Bytes _last_in;
+  Bytes _last_out;
+  EspSaPair _result;
+};
+
+// A Quick Mode we start to replace a pair before it expires (RFC 2409
+// §5.5 with the roles swapped): message 1 offers the pair's own transform
+// with our new SPI and nonce, message 2 must choose it, message 3 ends the
+// exchange. Our SPI comes from `random` (PFS with a fresh KE when the pair
+// had PFS).
+class QuickModeInitiator {
+ public:
+  // `isakmp` must outlive the initiator; `basis` is the pair replaced.
+  QuickModeInitiator(const IsakmpSa& isakmp, const EspSaPair& basis, std::uint32_t message_id,
+                     QuickModeRandom random);
+
+  // Message 1, encrypted; a failure names why it could not be built.
+  QuickModeStep start();
+  // Message 2 from the peer: message 3 in `reply` and the state established.
+  QuickModeStep handle(const Datagram& d);
+
+  QuickModeState state() const noexcept { return _state; }
+  std::uint32_t message_id() const noexcept { return _message_id; }
+  const EspSaPair* result() const noexcept {
+    return _state == QuickModeState::established ? &_result : nullptr;
+  }
+
+ private:
+  QuickModeStep fail(QuickModeFailure f, std::string detail);
+
+  const IsakmpSa& _isakmp;
+  QuickModeRandom _random;
+  std::uint32_t _message_id;
+  QuickModeState _state = QuickModeState::wait_msg1;
+  std::optional<DhKeyPair> _dh;
+  SecretBytes _iv;
   Bytes _last_in;
   Bytes _last_out;
   EspSaPair _result;

@@ -164,15 +164,6 @@ def run_client(cmd, timeout=90):
     return r.returncode, parse(r.stdout)
 
 
-def ctl_list(gw, *args):
-    """`l2tpgwctl sa|sessions --json`: a list of objects."""
-    out = gw.ctl(*args, "--json")
-    try:
-        return json.JSONDecoder().raw_decode(out[out.index("["):])[0]
-    except ValueError:
-        return []
-
-
 def ping_from_inside(address, count=3):
     r = sh("ip", "netns", "exec", NS_IN, "ping", "-c", str(count), "-i", "0.3", "-W", "2", address, check_rc=False)
     m = re.search(r"(\d+) received", r.stdout)
@@ -233,7 +224,7 @@ def mppe_case(gw, title, mppe_args, want_client, want_bits, want_stateless):
         users = gw.ctl("users")
         line = next((l for l in users.splitlines() if "alice" in l), "")
         print(f"  users: {line.strip()}")
-        ours = [s for s in ctl_list(gw, "sessions") if s.get("peer") == CLIENT]
+        ours = [s for s in gw.ctl_list("sessions") if s.get("peer") == CLIENT]
         sess = ours[0] if len(ours) == 1 else {}
         print(f"  sessions: mppe {sess.get('mppe')} bits {sess.get('mppe_bits')} stateless {sess.get('mppe_stateless')}")
         if want_bits is None:
@@ -275,7 +266,7 @@ def mppe_stateful_rows(gw):
 # ---------------------------------------------------------------- faults
 
 def sa_in_of(gw, peer):
-    return [s for s in ctl_list(gw, "sa") if s.get("peer") == peer and s.get("direction") == "in"]
+    return [s for s in gw.ctl_list("sa") if s.get("peer") == peer and s.get("direction") == "in"]
 
 
 def esp_auth_drops(gw):
@@ -402,9 +393,9 @@ def rekey_case(gw, phase, count=20, at=6):
         ike = gw.ctl("ike")
         check(len(re.findall(rf"{CLIENT}:500 .* established ", ike)) == 1,
               "l2tpgwctl ike lists one established IKE SA with the client")
-    mine = {s["spi_hex"]: s for s in ctl_list(gw, "sa") if s.get("peer") == CLIENT}
+    mine = {s["spi_hex"]: s for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
     print(f"  sa: {sorted(mine)}")
-    sess = [s for s in ctl_list(gw, "sessions") if s.get("peer") == CLIENT]
+    sess = [s for s in gw.ctl_list("sessions") if s.get("peer") == CLIENT]
     grew = {k: v - drops0.get(k, 0) for k, v in gw.drops().items() if isinstance(v, int) and v != drops0.get(k, 0)}
     print(f"  drops that grew: {grew}")
     # The inbound SA is in the data plane before HASH(2) leaves, so the

@@ -34,6 +34,7 @@ Exit 0 when every check passed. Usage: ike.py BUILD_DIR
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -291,6 +292,36 @@ def send_udp_into_tunnel(count, ns=NS_CL, local=CLIENT):
     return sh("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", prog, check_rc=False).returncode
 
 
+def our_rekey(gw, charon):
+    """A rekey the gateway starts (l2tpgwctl ike-rekey): charon answers our
+    Quick Mode as the responder, its ESP then arrives on the new pair, and
+    our Delete of the old pair reaches it."""
+    print("== a rekey started by us (l2tpgwctl ike-rekey), charon the responder")
+    before = len(gw.log())
+    old = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    out = gw.ctl("ike-rekey", CLIENT)
+    check("rekeying 1 IPsec SA pair" in out, f"l2tpgwctl ike-rekey {CLIENT}: {out.strip()}")
+    check(wait_for(lambda: "removed: replaced by our rekey" in gw.log()[before:], 20),
+          "our log: the old pair removed, replaced by our rekey")
+    log = gw.log()[before:]
+    check("Quick Mode started by us" in log, "our log: Quick Mode started by us")
+    new = re.findall(rf"IPsec SA established with {CLIENT}: .*SPIs in (0x[0-9a-f]+) out (0x[0-9a-f]+)", log)
+    check(len(new) == 1, f"our log: one new IPsec SA established ({new})")
+    check(wait_for(lambda: "received DELETE for ESP CHILD_SA" in charon.log(), 10),
+          "charon received our Delete of the old pair")
+    established = re.findall(r"CHILD_SA \S+ established with SPIs", charon.log())
+    check(len(established) >= 2, f"charon established the new CHILD_SA as responder ({len(established)} in its log)")
+    now = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    check(len(new) == 1 and set(new[0]) == now and not (now & old),
+          f"the data plane holds the new pair only: {sorted(now)} (old {sorted(old)})")
+    drops0 = gw.drops()
+    send_udp_into_tunnel(20, charon.ns, charon.local)
+    ok = wait_for(lambda: gw.drops().get("esp_next_header", 0) - drops0.get("esp_next_header", 0) >= 10, 10)
+    check(ok, "charon's ESP on the new pair authenticated and decrypted in the data plane")
+    check(gw.drops().get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0),
+          "no ESP with an unknown SPI after the rekey")
+
+
 def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
     where = f"behind a masquerading NAT ({PRIVATE} as {CLIENT})" if behind_nat else "direct"
     method = "RSA signatures (X.509)" if pki else "PSK"
@@ -341,6 +372,8 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
           f"{drops1.get('esp_next_header', 0) - drops0.get('esp_next_header', 0)} (inner IPv4, tunnel mode)")
     check(drops1.get("esp_auth", 0) == 0, f"no ESP integrity failure ({drops1.get('esp_auth', 0)})")
     check(drops1.get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0), "no ESP with an unknown SPI")
+    if tag == "direct":
+        our_rekey(gw, charon)
     # Charon deletes its CHILD_SA and IKE_SA: the SAs leave the data plane.
     rc, out = charon.swanctl("--terminate", "--ike", "gw", "--timeout", "10")
     check(wait_for(lambda: "deleted by the peer" in gw.log()[len(before):], 10),

@@ -89,6 +89,14 @@ class Gateway:
         r = sh(f"{self.build}/controlplane/l2tpgwctl", "--config", self.conf, *args, check_rc=False)
         return r.stdout + r.stderr
 
+    def ctl_list(self, *args):
+        """`l2tpgwctl sa|sessions ... --json`: its list of objects ([] when none)."""
+        out = self.ctl(*args, "--json")
+        try:
+            return json.JSONDecoder().raw_decode(out[out.index("["):])[0]
+        except ValueError:
+            return []
+
     def drops(self):
         out = self.ctl("drops", "--all", "--json")
         try:

@@ -54,12 +54,15 @@ class IkeServiceTest : public ::testing::Test {
       r.dh_private = hex(rsa ? ike::certvec::rsa_xr : vec::mm_xr);
       return r;
     };
-    h.qm_random = [] {
+    h.qm_random = [this] {
       ike::QuickModeRandom r;
-      r.spi = vec::qm_spi_r;
-      r.nonce = hex(vec::qm_nr);
+      r.spi = _ours ? vec::rk_spi_gw : vec::qm_spi_r;
+      r.nonce = hex(_ours ? vec::rk_ni : vec::qm_nr);
       return r;
     };
+    if (_ours) {
+      h.message_id = [] { return std::uint32_t{0x0c0d0e0f}; };
+    }
     h.pair_moved = [this](const IpsecPairRef& from, const IpsecPairRef& to) {
       _moved.emplace_back(from, to);
     };
@@ -126,6 +129,7 @@ class IkeServiceTest : public ::testing::Test {
   std::ostringstream _out;
   Logger _log{_out};
   bool _rsa = false;
+  bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
   std::vector<channel::CtrlMsg> _calls;
@@ -392,6 +396,96 @@ TEST_F(IkeServiceTest, PeerDeletingIsakmpMidQuickModeTakesTheInboundSaAway) {
   ASSERT_EQ(_calls.size(), 2u);
   EXPECT_EQ(_calls[1].hdr.type, channel::MsgType::sa_del);
   EXPECT_EQ(_calls[1].sa_del.spi, vec::qm_spi_r);
+}
+
+TEST_F(IkeServiceTest, OurRekeyReplacesThePairThenDeletesTheOldOne) {
+  _ours = true;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  _ours = false;
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  _calls.clear();
+  _moved.clear();
+
+  // The operator asks (l2tpgwctl ike-rekey): Quick Mode 1 as the
+  // independent peer expects it; nothing in the data plane yet.
+  _ours = true;
+  EXPECT_EQ(s->rekey_peer(client, t0), 1u);
+  EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+  EXPECT_TRUE(_calls.empty());
+  EXPECT_EQ(s->rekey_peer(client, t0), 0u);  // one at a time
+
+  // Message 2: both SAs in with the independent keys, then HASH(3).
+  s->on_punt(punt(hex(vec::rk_msg2), 4500), t0);
+  EXPECT_EQ(last_reply(4500), vec::rk_msg3);
+  ASSERT_EQ(_calls.size(), 2u);
+  const auto& in = _calls[0].sa_add.sa;
+  const auto& out = _calls[1].sa_add.sa;
+  EXPECT_EQ(in.dir, channel::Direction::in);
+  EXPECT_EQ(in.spi, vec::rk_spi_gw);
+  EXPECT_EQ(to_hex(std::span(in.cipher_key, in.cipher_key_len)), vec::rk_in_enc);
+  EXPECT_EQ(to_hex(std::span(in.auth_key, in.auth_key_len)), vec::rk_in_auth);
+  EXPECT_EQ(out.dir, channel::Direction::out);
+  EXPECT_EQ(out.spi, vec::rk_spi_client);
+  EXPECT_EQ(to_hex(std::span(out.cipher_key, out.cipher_key_len)), vec::rk_out_enc);
+  EXPECT_EQ(to_hex(std::span(out.auth_key, out.auth_key_len)), vec::rk_out_auth);
+  EXPECT_TRUE(_moved.empty());  // the peer installs its side on HASH(3) first
+
+  // A moment later the sessions move; later still the old pair goes,
+  // with a Delete naming its inbound SPI.
+  s->poll(t0 + _settings.rekey_overlap / 4);
+  ASSERT_EQ(_moved.size(), 1u);
+  EXPECT_EQ(_moved[0].first.spi_in, vec::qm_spi_r);
+  EXPECT_EQ(_moved[0].second.spi_in, vec::rk_spi_gw);
+  EXPECT_EQ(_moved[0].second.spi_out, vec::rk_spi_client);
+  _calls.clear();
+  const auto sent = _sent.size();
+  s->poll(t0 + _settings.rekey_overlap);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  EXPECT_EQ(_sent.size(), sent + 1);
+  EXPECT_TRUE(_gone.empty());
+  EXPECT_NE(_out.str().find("rekeying the IPsec SA with 203.0.113.9 (SPIs in 0x5eed0001 out "
+                            "0xc0ffee01): Quick Mode started by us"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_NE(_out.str().find("IPsec SA with 203.0.113.9 (SPIs in 0x5eed0001 out 0xc0ffee01) removed: "
+                            "replaced by our rekey"),
+            std::string::npos)
+      << _out.str();
+  const auto views = s->sas(t0 + _settings.rekey_overlap);
+  ASSERT_EQ(views.size(), 1u);
+  ASSERT_EQ(views[0].ipsec.size(), 1u);
+  EXPECT_EQ(views[0].ipsec[0].spi_in, vec::rk_spi_gw);
+}
+
+TEST_F(IkeServiceTest, APairNearItsEndIsRekeyedOnce) {
+  _settings.retransmits = 1;
+  _settings.dpd_interval = std::chrono::milliseconds(0);  // only our Quick Mode goes out
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  const auto sent = _sent.size();
+  s->poll(t0 + std::chrono::seconds(3000));
+  EXPECT_EQ(_sent.size(), sent);  // 3600 s: not before 90%
+  s->poll(t0 + std::chrono::seconds(3240));
+  ASSERT_EQ(_sent.size(), sent + 1);  // Quick Mode 1
+  // No answer: one retransmission, then the failure line; never again.
+  for (int i = 1; i <= 4; ++i) {
+    s->poll(t0 + std::chrono::seconds(3240) + i * _settings.retransmit_interval);
+  }
+  EXPECT_EQ(_sent.size(), sent + 2);
+  EXPECT_NE(_out.str().find("Quick Mode rekey with 203.0.113.9 (ID 198.51.100.5) failed: "
+                            "retransmits exhausted (no Quick Mode 2)"),
+            std::string::npos)
+      << _out.str();
 }
 
 TEST_F(IkeServiceTest, RetransmitsThenGivesUp) {

@@ -584,9 +584,9 @@ def qm_keymat(gqm, spi, ni, nr, n):  # RFC 2409 §5.5
 
 
 def quick_mode(mid, offer, chosen, ni, nr, spi_r, ids, natoa, ke_i=None, ke_r=None, gqm=b"",
-               notify=None):
+               notify=None, spi_i=SPI_I, natoa_r=(CLIENT_SEEN, GW)):
     mid_b = struct.pack("!I", mid)
-    q1 = [(1, esp_sa(SPI_I, offer)), (10, ni)]
+    q1 = [(1, esp_sa(spi_i, offer)), (10, ni)]
     q2 = [(1, esp_sa(struct.pack("!I", spi_r), [chosen])), (10, nr)]
     if ke_i:
         q1.append((4, ke_i))
@@ -598,7 +598,7 @@ def quick_mode(mid, offer, chosen, ni, nr, spi_r, ids, natoa, ke_i=None, ke_r=No
         q2.append((11, notify))
     if natoa:
         q1 += [(21, struct.pack("!B3x", 1) + natoa[0]), (21, struct.pack("!B3x", 1) + natoa[1])]
-        q2 += [(21, struct.pack("!B3x", 1) + CLIENT_SEEN), (21, struct.pack("!B3x", 1) + GW)]
+        q2 += [(21, struct.pack("!B3x", 1) + natoa_r[0]), (21, struct.pack("!B3x", 1) + natoa_r[1])]
     m1, last1 = qm_message(32, mid, with_hash(q1, lambda a: prf("sha1", mm_a, mid_b, a)), p2_iv(mid))
     m2, last2 = qm_message(32, mid, with_hash(q2, lambda a: prf("sha1", mm_a, mid_b, ni, a)), last1)
     m3, _ = qm_message(32, mid, [(8, prf("sha1", mm_a, b"\x00", mid_b, ni, nr))], last2)
@@ -644,6 +644,32 @@ emit("qm_pfs_in_enc", km_in[:32])
 emit("qm_pfs_in_auth", km_in[32:])
 emit("qm_pfs_out_enc", km_out[:32])
 emit("qm_pfs_out_auth", km_out[32:])
+
+# A rekey the gateway starts on the same ISAKMP SA, roles swapped: it
+# offers the agreed transform once more (number 1) under its new SPI, its
+# selector first, NAT-OAi its own address and NAT-OAr the client as seen;
+# the client chooses it with its own SPI and nonce.
+RK_SPI_GW = 0x5eed0002
+RK_SPI_CL = 0xc0ffee02
+RK_NI = det(b"rk-ni", 32)
+RK_NR = det(b"rk-nr", 32)
+rk_t = esp_transform(1, 12, 128, 2, 4, 3600, 250000)
+rk1, rk2, rk3 = quick_mode(0x0c0d0e0f, [rk_t], rk_t, RK_NI, RK_NR, RK_SPI_CL, [qm_ids[1], qm_ids[0]],
+                           (GW, CLIENT_SEEN), spi_i=struct.pack("!I", RK_SPI_GW),
+                           natoa_r=(GW, CLIENT_LOCAL))
+emit("rk_msg1", rk1, "A rekey of that pair started by the gateway (message ID 0x0c0d0e0f)")
+emit("rk_msg2", rk2)
+emit("rk_msg3", rk3)
+emit("rk_ni", RK_NI)
+emit_int("rk_spi_gw", RK_SPI_GW)
+emit_int("rk_spi_client", RK_SPI_CL)
+km_in = qm_keymat(b"", RK_SPI_GW, RK_NI, RK_NR, 36)
+km_out = qm_keymat(b"", RK_SPI_CL, RK_NI, RK_NR, 36)
+emit("rk_in_enc", km_in[:16])
+emit("rk_in_auth", km_in[16:])
+emit("rk_out_enc", km_out[:16])
+emit("rk_out_auth", km_out[16:])
+
 
 # Informational: R-U-THERE (RFC 3706 §5.1) and our expected R-U-THERE-ACK;
 # Delete of an ESP SA and of the ISAKMP SA with INITIAL-CONTACT.

@@ -148,6 +148,80 @@ TEST_F(QuickMode, WholeExchangeMatchesIndependentPeer) {
   EXPECT_EQ(to_hex(sa->idcr), to_hex(host_id(gw, 1701)));
 }
 
+// The pair of the exchange above, as the responder agreed it.
+class QuickModeRekey : public QuickMode {
+ protected:
+  void SetUp() override {
+    QuickMode::SetUp();
+    _r = std::make_unique<QuickModeResponder>(isakmp(), _qm_config, random());
+    ASSERT_TRUE(_r->handle(dgram(hex(vec::qm_msg1))).reply);
+    ASSERT_EQ(_r->handle(dgram(hex(vec::qm_msg3))).failure, QuickModeFailure::none);
+    ASSERT_NE(_r->result(), nullptr);
+  }
+
+  QuickModeRandom ours() const {
+    QuickModeRandom r;
+    r.spi = vec::rk_spi_gw;
+    r.nonce = hex(vec::rk_ni);
+    return r;
+  }
+
+  std::unique_ptr<QuickModeResponder> _r;
+};
+
+TEST_F(QuickModeRekey, OurRekeyMatchesIndependentPeer) {
+  QuickModeInitiator i(isakmp(), *_r->result(), 0x0c0d0e0f, ours());
+  auto s = i.start();
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  ASSERT_TRUE(s.reply);
+  EXPECT_EQ(to_hex(*s.reply), vec::rk_msg1);
+  EXPECT_EQ(i.state(), QuickModeState::wait_msg2);
+  EXPECT_EQ(i.result(), nullptr);
+
+  s = i.handle(dgram(hex(vec::rk_msg2)));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  ASSERT_TRUE(s.reply);
+  EXPECT_EQ(to_hex(*s.reply), vec::rk_msg3);
+  const auto* sa = i.result();
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->inbound.spi, vec::rk_spi_gw);
+  EXPECT_EQ(sa->outbound.spi, vec::rk_spi_client);
+  EXPECT_EQ(to_hex(sa->inbound.enc_key), vec::rk_in_enc);
+  EXPECT_EQ(to_hex(sa->inbound.auth_key), vec::rk_in_auth);
+  EXPECT_EQ(to_hex(sa->outbound.enc_key), vec::rk_out_enc);
+  EXPECT_EQ(to_hex(sa->outbound.auth_key), vec::rk_out_auth);
+  EXPECT_EQ(sa->describe(), _r->result()->describe());
+  EXPECT_EQ(sa->idci, _r->result()->idci);  // still the client's selector
+  EXPECT_EQ(sa->idcr, _r->result()->idcr);
+
+  // The client's message 2 again: our message 3 again.
+  const auto again = i.handle(dgram(hex(vec::rk_msg2)));
+  ASSERT_TRUE(again.reply);
+  EXPECT_EQ(to_hex(*again.reply), vec::rk_msg3);
+}
+
+TEST_F(QuickModeRekey, ForgedOrOtherAnswersAreRefused) {
+  QuickModeInitiator i(isakmp(), *_r->result(), 0x0c0d0e0f, ours());
+  ASSERT_TRUE(i.start().reply);
+  auto m2 = hex(vec::rk_msg2);
+  m2.back() ^= 1;  // the last CBC block: the padding or HASH(2) no longer verifies
+  EXPECT_NE(i.handle(dgram(m2)).failure, QuickModeFailure::none);
+  EXPECT_EQ(i.state(), QuickModeState::wait_msg2);
+  EXPECT_EQ(i.handle(dgram(hex(vec::qm_msg2))).failure, QuickModeFailure::unexpected_exchange);
+  for (std::size_t cut = 0; cut < m2.size(); cut += 7) {
+    (void)i.handle(dgram(Bytes(m2.begin(), m2.begin() + static_cast<std::ptrdiff_t>(cut))));
+  }
+  EXPECT_EQ(i.state(), QuickModeState::wait_msg2);
+  EXPECT_EQ(i.handle(dgram(hex(vec::rk_msg2))).failure, QuickModeFailure::none);
+  EXPECT_EQ(i.state(), QuickModeState::established);
+}
+
+TEST_F(QuickModeRekey, NoRandomnessNoMessage) {
+  QuickModeRandom none;
+  QuickModeInitiator i(isakmp(), *_r->result(), 0x0c0d0e0f, none);
+  EXPECT_EQ(i.start().failure, QuickModeFailure::internal);
+}
+
 TEST_F(QuickMode, DuplicateRequestGetsTheSameReply) {
   QuickModeResponder r(isakmp(), _qm_config, random());
   const auto first = r.handle(dgram(hex(vec::qm_msg1)));

@@ -780,6 +780,34 @@ inline constexpr const char* qm_pfs_out_enc =
     "bc6c9c6d46e492785f96dc7769a65033e4d0040ad9738cc64561b3927795fa76";
 inline constexpr const char* qm_pfs_out_auth =
     "a5646d6bb3205dc3d2017352c4887bd332657efe";
+// A rekey of that pair started by the gateway (message ID 0x0c0d0e0f)
+inline constexpr const char* rk_msg1 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f000000cc5cf994f2c4ca4b83f9804e0b8b6a669eae816793"
+    "5b1da7268c3de6057308668240d9de43fd09b2df1732a939c890be99db2b51053051a90c2dcdb7b732beb6272d415335"
+    "f8b273a0f7b77a4c7bc85ea54149e91b5742f9a6cfbd9ed6d854eb8e1eebe57b342c4380aa4eb5fc51ee75a086d21ea8"
+    "a9a66656673cfa15cd9c821bfb8631d71f540fda3093de175de940667eb9c4ca0e4d5029466ad5d47e62e72de9a93f0b"
+    "dea583ee3dec45f04935ef98";
+inline constexpr const char* rk_msg2 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f000000cca05694097ea99cac10df1fce260bcf1ba9ddafa7"
+    "fe235e392824003cbb117230bc0942bed0b48d573672079aac6eec9d2b3cc525f4f1c439a375690d8fdf7918802ae574"
+    "ef8fe97a14acfb7493b46dcca324c9c049b4de9ce5eb8cf11ecaa11be7568e5ab7e93e98e16600ef9e6fa7556ba6aedf"
+    "b96a1474c89f16f4dffe9c9bf36a524df14fee27dfda8f9c2d026a4a540deabd32922609da3032d8d70c43b013899a42"
+    "1c5dbdada5749a8fcac69527";
+inline constexpr const char* rk_msg3 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f0000003c40a00e31fbd7b2db7811b8e235e3e02ab1b43b79"
+    "2134bae12728005f8f5875a6";
+inline constexpr const char* rk_ni =
+    "a2afcc60538b46ecd38c62204a4cad6fb1cb66fdf0e077162c1997d55ea59474";
+inline constexpr unsigned rk_spi_gw = 1592590338;
+inline constexpr unsigned rk_spi_client = 3237998082;
+inline constexpr const char* rk_in_enc =
+    "b56004a63eb80408409f4421afda1ac0";
+inline constexpr const char* rk_in_auth =
+    "f6fb60a2ae7ebaa2d48a44d9cf41cfc77df93b7b";
+inline constexpr const char* rk_out_enc =
+    "454554f6ece690fa460c2a76444adeec";
+inline constexpr const char* rk_out_auth =
+    "00d8f42a31f49bbda576c365f9a67f20489d2d67";
 // Informational exchanges on the Main Mode SA
 inline constexpr const char* info_dpd =
     "01020304050607085eed5eed5eed5eed08100501777777770000005c529728d67eb852d31675187fcca1cf5b95bf689c"
