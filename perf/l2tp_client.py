@@ -21,6 +21,16 @@ the ESP SA pair first, as the named system's built-in client would offer it
     l2tp_client.py --server 198.51.100.1 --local 192.168.1.7 --user alice \\
         --password secret --ike psk --psk 'shared key' --profile windows
 
+With --ike rsa, Main Mode authenticates with RSA signatures and X.509
+certificates instead (RFC 2409 §5.1): our certificate and key, the CAs
+the gateway's certificate must chain to, and our ID (the certificate's
+subject DN unless --id says otherwise):
+
+    l2tp_client.py ... --ike rsa --cert client.pem --key client.key --ca ca.pem
+
+Behind a NAT, once floated to UDP 4500, the client sends a NAT-T
+keepalive (RFC 3948 §2.3) every --natt-keepalive seconds (20 as Windows).
+
 Once connected, the IKE side answers R-U-THERE (RFC 3706) when the profile
 announced DPD. Faults for the gateway's tests: --vanish-after (silence, no
 hang-up), --corrupt-esp (damaged ICVs), --rekey-after and --rekey-p1-after
@@ -41,6 +51,7 @@ from client import l2tp as w  # noqa: E402
 from client.ppp import Profile  # noqa: E402
 from client.ppp_wire import describe  # noqa: E402
 from client.ike import Initiator, connect_esp  # noqa: E402
+from client.ike_cert import CertAuth  # noqa: E402
 from client.profiles import PROFILES, offer  # noqa: E402
 from client.session import Client  # noqa: E402
 from client.transport import EspConfig, EspTransport, UdpTransport  # noqa: E402
@@ -64,8 +75,16 @@ def parse_args(argv):
     ap.add_argument("--sequencing", action="store_true", help="send Sequencing Required in ICCN")
     ap.add_argument("--no-compress", action="store_true", help="do not ask for ACFC and PFC")
     ap.add_argument("--esp-config", help="JSON file with the static ESP SAs")
-    ap.add_argument("--ike", choices=("psk",), help="negotiate the ESP SAs with IKEv1 (pre-shared key)")
+    ap.add_argument("--ike", choices=("psk", "rsa"),
+                    help="negotiate the ESP SAs with IKEv1 (pre-shared key, or RSA signatures and certificates)")
     ap.add_argument("--psk", help="the IKE pre-shared key")
+    ap.add_argument("--cert", help="with --ike rsa: our certificate, then any intermediates (PEM)")
+    ap.add_argument("--key", help="with --ike rsa: the certificate's RSA key (PEM, unencrypted)")
+    ap.add_argument("--ca", help="with --ike rsa: the CAs the gateway's certificate must chain to (PEM)")
+    ap.add_argument("--id", default="dn",
+                    help="with --ike rsa: our phase-1 ID: dn (the certificate's subject), fqdn:NAME or ip")
+    ap.add_argument("--natt-keepalive", type=float, default=20.0, metavar="SECONDS",
+                    help="behind a NAT: seconds between NAT-T keepalives to UDP 4500 (0: none)")
     ap.add_argument("--profile", choices=sorted(PROFILES), default="windows",
                     help="whose built-in client to imitate in IKE (proposals, vendor IDs, L2TP source port)")
     ap.add_argument("--ike-proposals", help="phase-1 offer instead of the profile's, e.g. aes256-sha1-modp2048,...")
@@ -97,8 +116,17 @@ def parse_args(argv):
     args = ap.parse_args(argv)
     if args.ike and args.esp_config:
         ap.error("--ike and --esp-config exclude each other")
-    if args.ike and not args.psk:
+    if args.ike == "psk" and not args.psk:
         ap.error("--ike psk needs --psk")
+    if args.ike == "rsa" and not (args.cert and args.key and args.ca):
+        ap.error("--ike rsa needs --cert, --key and --ca")
+    if args.ike == "rsa":
+        try:
+            args.auth_ike = CertAuth(args.cert, args.key, args.ca, args.id)
+        except (OSError, ValueError) as e:
+            ap.error(f"--ike rsa: {e}")
+    else:
+        args.auth_ike = args.psk
     if args.corrupt_esp and not (args.ike or args.esp_config):
         ap.error("--corrupt-esp needs ESP (--ike or --esp-config)")
     if args.rekey_after is not None and not (args.ike and args.ping):
@@ -119,8 +147,8 @@ def log(line):
 def start_ike(args):
     """IKE first; returns (initiator, transport) or (initiator, None) when it failed."""
     prof = offer(args.profile, args.ike_proposals, args.esp_proposals)
-    return connect_esp(args.local, args.server, args.psk, prof, sport=args.sport, log=log,
-                       retransmit=args.ike_retransmit, natt=not args.no_natt)
+    return connect_esp(args.local, args.server, args.auth_ike, prof, sport=args.sport, log=log,
+                       retransmit=args.ike_retransmit, natt=not args.no_natt, natt_keepalive=args.natt_keepalive)
 
 
 def rekey(ike, transport):
@@ -145,8 +173,9 @@ def rekey_phase1(args, ike, client, transport):
         return None
     prof = dataclasses.replace(ike.profile, initial_contact=False)
     log("IKE: rekeying phase 1")
-    new = Initiator(args.local, args.server, args.psk, prof, l2tp_sport=ike.l2tp_sport, log=log,
-                    retransmit=args.ike_retransmit, natt=not args.no_natt, sock500=ike.sock500)
+    new = Initiator(args.local, args.server, args.auth_ike, prof, l2tp_sport=ike.l2tp_sport, log=log,
+                    retransmit=args.ike_retransmit, natt=not args.no_natt, sock500=ike.sock500,
+                    natt_keepalive=args.natt_keepalive)
     if not new.connect():
         return None
     transport.rekeyed(EspConfig(new.esp))

@@ -1,4 +1,5 @@
-"""The IKEv1 initiator (RFC 2409): Main Mode with a pre-shared key, then one
+"""The IKEv1 initiator (RFC 2409): Main Mode with a pre-shared key or RSA
+signatures and certificates (ike_cert.CertAuth), then one
 Quick Mode for an ESP SA pair (transport mode over UDP 1701 for
 L2TP/IPsec, RFC 3193; tunnel mode between two subnets for interop runs),
 with NAT traversal (RFC 3947 or the drafts 02/03: vendor IDs, NAT-D,
@@ -26,6 +27,7 @@ from .transport import EspConfig, EspTransport, readable
 
 IKE_PORT, NATT_PORT = 500, 4500
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
+NATT_KEEPALIVE = b"\xff"  # RFC 3948 §2.3
 L2TP_PORT = 1701
 ESP_KEY_BYTES = {(12, 128): 16, (12, 256): 32, (3, None): 24}
 ESP_AUTH_BYTES = {2: 20, 5: 32}
@@ -35,17 +37,61 @@ class IkeFailure(Exception):
     pass
 
 
+class PskAuth:
+    """What Main Mode does differently with a pre-shared key (RFC 2409
+    §5.4): SKEYID from the key, our address as IDii, HASH_I and HASH_R.
+    ike_cert.CertAuth is the same for RSA signatures."""
+
+    method = i.AUTH_PSK
+    name = "pre-shared key"
+    hint = " (pre-shared key mismatch?)"
+    silence = "a wrong pre-shared key gets no answer"
+    peer_certificate = None
+
+    def __init__(self, psk):
+        self.psk = psk.encode() if isinstance(psk, str) else psk
+
+    def skeyid(self, hash_id, ni, nr, gxy):
+        return k.skeyid_psk(hash_id, self.psk, ni, nr)
+
+    def msg3_payloads(self):
+        return []
+
+    def idii(self, local, proto, port):
+        return i.id_ipv4(local, proto, port)
+
+    def describe_id(self, local):
+        return local
+
+    def msg5_payloads(self, idii_b, hash_i):
+        return [(i.PL_ID, idii_b), (i.PL_HASH, hash_i)]
+
+    def verify6(self, pl, hash_r_of):
+        idr, hr = i.find(pl, i.PL_ID), i.find(pl, i.PL_HASH)
+        if not idr or not hr:
+            raise IkeFailure("Main Mode message 6 without ID or HASH")
+        if not hmac.compare_digest(hr[0], hash_r_of(idr[0])):
+            raise IkeFailure("Main Mode message 6: HASH_R does not verify (pre-shared key mismatch)")
+        return i.parse_id(idr[0])[3]
+
+
 class Initiator:
-    def __init__(self, local, server, psk, profile, l2tp_sport=L2TP_PORT, log=print, retransmit=2.0, tries=4,
-                 tunnel=None, trace=False, natt=True, sock500=None):
-        """tunnel: None for transport mode (L2TP), or (local subnet, remote
+    def __init__(self, local, server, auth, profile, l2tp_sport=L2TP_PORT, log=print, retransmit=2.0, tries=4,
+                 tunnel=None, trace=False, natt=True, sock500=None, natt_keepalive=20.0):
+        """auth: the pre-shared key (str or bytes) or an ike_cert.CertAuth.
+        tunnel: None for transport mode (L2TP), or (local subnet, remote
         subnet) as "a.b.c.d/n" for tunnel mode. sock500: the port-500 socket
         of an earlier ISAKMP SA with the same peer (a phase-1 rekey), shared
-        and not closed here."""
-        self.local, self.server, self.psk = local, server, psk.encode() if isinstance(psk, str) else psk
+        and not closed here. natt_keepalive: seconds between NAT-T
+        keepalives once floated (0: none)."""
+        self.local, self.server = local, server
+        self.auth = auth if hasattr(auth, "verify6") else PskAuth(auth)
         self.profile, self.l2tp_sport, self.log = profile, l2tp_sport, log
         self.retransmit, self.tries, self.tunnel, self.trace = retransmit, tries, tunnel, trace
         self.use_natt = natt
+        self.natt_keepalive = natt_keepalive
+        self.next_keepalive = None
+        self.keepalives_sent = 0
         self.own_sock500 = sock500 is None
         if sock500 is None:
             sock500 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -157,7 +203,7 @@ class Initiator:
         attrs = [(i.P1_ENC, p.enc)]
         if p.key_bits:
             attrs.append((i.P1_KEY_LENGTH, p.key_bits))
-        attrs += [(i.P1_HASH, p.hash), (i.P1_AUTH, i.AUTH_PSK), (i.P1_GROUP, p.group),
+        attrs += [(i.P1_HASH, p.hash), (i.P1_AUTH, self.auth.method), (i.P1_GROUP, p.group),
                   (i.P1_LIFE_TYPE, i.LIFE_SECONDS), (i.P1_LIFE_DURATION, self.profile.p1_life)]
         return attrs
 
@@ -191,7 +237,7 @@ class Initiator:
         self.p1 = P1(attrs.get(i.P1_ENC), attrs.get(i.P1_KEY_LENGTH, 0) or None, attrs.get(i.P1_HASH),
                      attrs.get(i.P1_GROUP))
         self.p1_life = attrs.get(i.P1_LIFE_DURATION)
-        if self.p1 not in prof.p1:
+        if self.p1 not in prof.p1 or attrs.get(i.P1_AUTH) != self.auth.method:
             raise IkeFailure(f"the responder chose a transform we did not offer: {attrs}")
         for v in i.find(pl, i.PL_VID):
             if v in i.NATT_VIDS and v in vids and self.natt is None:
@@ -203,7 +249,7 @@ class Initiator:
         ni = os.urandom(32)
         natd_type = i.PL_NATD if self.natt == "rfc3947" else i.PL_NATD_DRAFT
         hashfn = k.HASHES[self.p1.hash][1]
-        payloads = [(i.PL_KE, self.dh.public), (i.PL_NONCE, ni)]
+        payloads = [(i.PL_KE, self.dh.public), (i.PL_NONCE, ni)] + self.auth.msg3_payloads()
         if self.natt:
             # RFC 3947 §3.2: the destination first, then our own address.
             payloads += [(natd_type, i.natd_hash(hashfn, self.icookie, self.rcookie, self.server, IKE_PORT)),
@@ -235,7 +281,7 @@ class Initiator:
             mine = i.natd_hash(hashfn, self.icookie, self.rcookie, self.server, IKE_PORT)
             self.nat_peer = not any(hmac.compare_digest(n, mine) for n in natd[1:])
 
-        skeyid = k.skeyid_psk(self.p1.hash, self.psk, ni, nr)
+        skeyid = self.auth.skeyid(self.p1.hash, ni, nr, gxy)
         d, a, e = k.skeyid_dae(self.p1.hash, skeyid, gxy, self.icookie, self.rcookie)
         block = k.CIPHERS[self.p1.enc][1]
         klen = (self.p1.key_bits // 8) if self.p1.key_bits else k.CIPHERS[self.p1.enc][2]
@@ -250,13 +296,15 @@ class Initiator:
 
         # Messages 5 and 6, encrypted: identities and hashes.
         proto, port = prof.id_proto_port
-        idii_b = i.id_ipv4(self.local, proto, port)
+        idii_b = self.auth.idii(self.local, proto, port)
         hi = k.hash_i(self.p1.hash, skeyid, self.dh.public, gxr, self.icookie, self.rcookie, sai_b, idii_b)
-        payloads = [(i.PL_ID, idii_b), (i.PL_HASH, hi)]
+        payloads = self.auth.msg5_payloads(idii_b, hi)
         if prof.initial_contact:
             payloads.append((i.PL_N, i.notify(i.N_INITIAL_CONTACT, i.PROTO_ISAKMP, self.icookie + self.rcookie)))
         msg5, iv = self._encrypt(i.EXCH_MAIN, 0, payloads, iv)
-        self.log(f"IKE: Main Mode 5/6: ID {self.local}, HASH_I" + (" (to port 4500)" if self.floated else ""))
+        self.log(f"IKE: Main Mode 5/6: ID {self.auth.describe_id(self.local)}, "
+                 f"{'HASH_I' if self.auth.method == i.AUTH_PSK else 'CERT, SIG_I'}" +
+                 (" (to port 4500)" if self.floated else ""))
 
         def accept_mm6(reply):
             h = self._header(reply)
@@ -266,23 +314,18 @@ class Initiator:
             if h.exch != i.EXCH_MAIN or not h.flags & i.FLAG_ENC:
                 return None
             return h, reply
-        h, reply = self._exchange(msg5, accept_mm6, "Main Mode message 5 (a wrong pre-shared key gets no answer)")
+        h, reply = self._exchange(msg5, accept_mm6, f"Main Mode message 5 ({self.auth.silence})")
         try:
             plain, self.last_p1_iv = self._decrypt(h, reply, iv)
             pl = i.unchain(h.next_payload, plain)
         except (ValueError, i.IsakmpError) as ex:
-            raise IkeFailure(f"Main Mode message 6 does not decrypt: {ex} (pre-shared key mismatch?)") from None
-        idr, hr = i.find(pl, i.PL_ID), i.find(pl, i.PL_HASH)
-        if not idr or not hr:
-            raise IkeFailure("Main Mode message 6 without ID or HASH")
-        want = k.hash_r(self.p1.hash, skeyid, self.dh.public, gxr, self.icookie, self.rcookie, sai_b, idr[0])
-        if not hmac.compare_digest(hr[0], want):
-            raise IkeFailure("Main Mode message 6: HASH_R does not verify (pre-shared key mismatch)")
-        self.peer_id = i.parse_id(idr[0])[3]
+            raise IkeFailure(f"Main Mode message 6 does not decrypt: {ex}{self.auth.hint}") from None
+        self.peer_id = self.auth.verify6(pl, lambda idr_b: k.hash_r(self.p1.hash, skeyid, self.dh.public, gxr,
+                                                                    self.icookie, self.rcookie, sai_b, idr_b))
         self.established = True
         self.times["main_mode_s"] = round(time.monotonic() - t0, 3)
         self.log(f"IKE: Main Mode 6/6: ISAKMP SA established with {self.server} (ID {self.peer_id}), "
-                 f"{self.p1.name()}, NAT: {nat}")
+                 f"{self.p1.name()}, auth {self.auth.name}, NAT: {nat}")
 
     def _float(self):
         """RFC 3947 §4 (and draft-02 §4): behind a NAT, the initiator moves to
@@ -454,13 +497,31 @@ class Initiator:
     # ------------------------------------------------------------ once connected
     def poll(self):
         """Reads what waits on port 500. After floating, port 4500 is the ESP
-        transport's to read: it hands IKE datagrams to handle()."""
-        if self.floated or self.silent:
+        transport's to read: it hands IKE datagrams to handle(); here only
+        the keepalives leave on it."""
+        if self.silent:
+            return
+        if self.floated:
+            self._keepalive()
             return
         while readable(self.sock500, 0):
             data, (addr, _) = self.sock500.recvfrom(65535)
             if addr == self.server:
                 self.handle(data)
+
+    def _keepalive(self):
+        """RFC 3948 §2.3: behind a NAT, a one-byte 0xFF datagram to port 4500
+        every natt_keepalive seconds keeps the NAT's mapping while the SAs
+        are up."""
+        if not self.nat_local or not self.natt_keepalive or not self.ipsec_up:
+            return
+        now = time.monotonic()
+        if self.next_keepalive is None:
+            self.next_keepalive = now + self.natt_keepalive
+        elif now >= self.next_keepalive:
+            self.sock4500.sendto(NATT_KEEPALIVE, (self.server, NATT_PORT))
+            self.keepalives_sent += 1
+            self.next_keepalive = now + self.natt_keepalive
 
     def handle(self, data):
         """One ISAKMP datagram from the responder after Quick Mode: only
@@ -566,6 +627,9 @@ class Initiator:
             "nat": self.nat_state() if self.p1 else None,
             "udp_encap": self.floated,
             "peer_id": self.peer_id,
+            "auth": self.auth.name,
+            "peer_certificate": self.auth.peer_certificate,
+            "natt_keepalives_sent": self.keepalives_sent,
             "l2tp_sport": self.l2tp_sport,
             "dpd": i.VID_DPD in self.profile.vendor_ids,
             "dpd_answered": self.dpd_answered,

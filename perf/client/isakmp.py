@@ -16,6 +16,7 @@ FLAG_ENC = 0x01
 
 # Payload types (RFC 2408 §3.1, RFC 3947 §3; the drafts' private numbers).
 PL_NONE, PL_SA, PL_P, PL_T, PL_KE, PL_ID, PL_HASH, PL_NONCE, PL_N, PL_D, PL_VID = 0, 1, 2, 3, 4, 5, 8, 10, 11, 12, 13
+PL_CERT, PL_CR, PL_SIG = 6, 7, 9
 PL_NATD, PL_NATOA = 20, 21
 PL_NATD_DRAFT, PL_NATOA_DRAFT = 130, 131
 PAYLOAD_NAMES = {1: "SA", 2: "P", 3: "T", 4: "KE", 5: "ID", 6: "CERT", 7: "CR", 8: "HASH", 9: "SIG",
@@ -29,7 +30,7 @@ KEY_IKE = 1
 
 # Phase-1 attribute classes and values (RFC 2409 Appendix A, IANA).
 P1_ENC, P1_HASH, P1_AUTH, P1_GROUP, P1_LIFE_TYPE, P1_LIFE_DURATION, P1_KEY_LENGTH = 1, 2, 3, 4, 11, 12, 14
-AUTH_PSK = 1
+AUTH_PSK, AUTH_RSA_SIG = 1, 3
 LIFE_SECONDS, LIFE_KB = 1, 2
 
 # Phase-2 attributes (RFC 2407 §4.5) and ESP transform IDs (§4.4.4).
@@ -39,7 +40,7 @@ ENCAP_UDP_TUNNEL_RFC, ENCAP_UDP_TRANSPORT_RFC = 3, 4          # RFC 3947 §5.1
 ENCAP_UDP_TUNNEL_DRAFT, ENCAP_UDP_TRANSPORT_DRAFT = 61443, 61444  # drafts 01-03
 
 # Identification types (RFC 2407 §4.6.2.1).
-ID_IPV4_ADDR, ID_FQDN, ID_IPV4_ADDR_SUBNET = 1, 2, 4
+ID_IPV4_ADDR, ID_FQDN, ID_IPV4_ADDR_SUBNET, ID_DER_ASN1_DN = 1, 2, 4, 9
 
 # Notify message types (RFC 2408 §3.14.1, RFC 2407 §4.6.3).
 NOTIFY_NAMES = {1: "INVALID-PAYLOAD-TYPE", 2: "DOI-NOT-SUPPORTED", 4: "INVALID-COOKIE", 5: "INVALID-MAJOR-VERSION",
@@ -205,8 +206,12 @@ def parse_sa(body):
 
 
 # ------------------------------------------------------------------ ID, notify, delete, NAT-D, NAT-OA
+def id_body(id_type, data, proto=0, port=0):
+    return struct.pack("!BBH", id_type, proto, port) + data
+
+
 def id_ipv4(addr, proto=0, port=0):
-    return struct.pack("!BBH", ID_IPV4_ADDR, proto, port) + socket.inet_aton(addr)
+    return id_body(ID_IPV4_ADDR, socket.inet_aton(addr), proto, port)
 
 
 def id_subnet(net, prefix, proto=0, port=0):
@@ -223,6 +228,8 @@ def parse_id(body):
         value = socket.inet_ntoa(data)
     elif t == ID_IPV4_ADDR_SUBNET and len(data) == 8:
         value = f"{socket.inet_ntoa(data[:4])}/{socket.inet_ntoa(data[4:])}"
+    elif t == ID_DER_ASN1_DN:
+        value = data.hex()
     else:
         value = data.decode("ascii", "replace")
     return t, proto, port, value

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Self-test of the client's IKEv1 pieces, without network, each held
+"""Self-test of the client's IKEv1 pieces, without network (but for one
+NAT-T keepalive caught on loopback), each held
 against a source of its own: scapy's ISAKMP layers for the codecs (both
 ways), struct layouts written from RFC 2408 §3.14/3.15 and RFC 3947 §5.2
 for the payloads scapy lacks, the key schedule of RFC 2409 §5 and
 Appendix B recomputed with python3-cryptography's HMAC and hashes, the
 Oakley primes against scapy's RFC 2409/3526 tables, DH and ECDH against
 python3-cryptography from the peer's side, and the vendor IDs against the
-values published with them. Exit 0 when all checks pass.
+values published with them; the certificate side as
+selftest_ike_cert.py says. Exit 0 when all checks pass.
 
     /usr/bin/python3 perf/client/selftest_ike.py
 """
@@ -32,6 +34,7 @@ from scapy.error import log_runtime  # noqa: E402
 from client import ike_keys as k  # noqa: E402
 from client import isakmp as i  # noqa: E402
 from client.profiles import PROFILES, P1, P2  # noqa: E402
+import selftest_ike_cert  # noqa: E402
 
 RESULTS = []
 CHASH = {1: hashes.MD5, 2: hashes.SHA1, 4: hashes.SHA256, 5: hashes.SHA384, 6: hashes.SHA512}
@@ -284,9 +287,14 @@ def test_profiles():
         check(f"proposal {bad!r} refused with a message", ok)
 
 
+def test_certificates():
+    selftest_ike_cert.run(check)
+
+
 def main():
     log_runtime.setLevel(40)  # scapy warns of phase-2 attribute types it takes for phase-1 ones
-    for test in (test_codec_against_scapy, test_vendor_ids, test_groups, test_key_schedule, test_cbc, test_profiles):
+    for test in (test_codec_against_scapy, test_vendor_ids, test_groups, test_key_schedule, test_cbc, test_profiles,
+                 test_certificates):
         try:
             test()
         except Exception as e:  # a test that breaks is a failure, named, and the others still run

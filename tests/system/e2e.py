@@ -10,7 +10,18 @@ a clean hang-up (PPP, CDN, StopCCN, IKE Deletes).
     an address, pings both ways, disconnects; afterwards `l2tpgwctl ike`
     and `l2tpgwctl sa` show its SAs gone;
   - the same behind an nftables masquerade (NAT-T: UDP 4500, the
-    UDP-encapsulated modes, NAT-OA);
+    UDP-encapsulated modes, NAT-OA); the windows client there sends NAT-T
+    keepalives every second (RFC 3948 §2.3), which the data plane counts
+    as nat_keepalive, as many as the client sent, while the session goes
+    on (the inside pings it after them);
+  - certificates: strongSwan's pki makes a CA, the gateway's and the
+    client's certificates at test time; the gateway has ca/certificate/
+    private_key and an rsa peer entry for the client's DN; our client does
+    Main Mode with RSA signatures (windows profile), checks the gateway's
+    certificate and SIG_R, connects, pings both ways and hangs up with
+    nothing left; a client certificate from another CA gives "certificate
+    not trusted" in our log, and a client that trusts another CA refuses
+    the gateway ("gateway certificate not trusted");
   - two clients behind the same NAT at once;
   - failures whose one-line cause the control plane's log must give:
     a wrong pre-shared key, no common proposal, a wrong password, an
@@ -27,7 +38,9 @@ import subprocess
 import sys
 import tempfile
 
-from sysnet import Checks, Gateway, checksums_in_software, netns_create, netns_teardown, sh, wait_for
+from ike import CLIENT_DN, make_pki
+from sysnet import (Checks, Gateway, checksums_in_software, netns_create, netns_teardown, pings_answered, sh,
+                    wait_for)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -78,7 +91,7 @@ def netns_setup():
         checksums_in_software(ns, dev)
 
 
-def config(d):
+def config(d, pki):
     return f"""
 dataplane = {{ workers = [1]; channel = "e2e"; max_sas = 64; punt_rate = 2000; }};
 controlplane = {{ socket = "{d}/ctl.sock"; log_level = "info"; }};
@@ -87,7 +100,9 @@ ports = (
   {{ name = "inside"; role = "inside"; vdev = "net_af_packet1,iface=e2e-in"; address = "{GW_IN}/24";
      neighbors = ( {{ address = "{INSIDE_HOST}"; mac = "{INSIDE_MAC}"; }} ); }}
 );
-ike = {{ psk = "{PSK}"; retransmit_interval = 1; retransmits = 3; }};
+ike = {{ psk = "{PSK}"; retransmit_interval = 1; retransmits = 3;
+         ca = "{pki}/ca.pem"; certificate = "{pki}/gw.pem"; private_key = "{pki}/gw.key";
+         peers = ( {{ id = "{CLIENT_DN}"; auth = "rsa"; }} ); }};
 l2tp = {{ host_name = "l2tpgw-e2e"; hello_interval = 30; }};
 ppp = {{ auth = [ "mschapv2" ]; local_address = "100.64.0.1";
         pool = "100.64.0.10-100.64.0.20"; dns = [ "10.9.0.53" ]; mppe = "allow";
@@ -95,11 +110,12 @@ ppp = {{ auth = [ "mschapv2" ]; local_address = "100.64.0.1";
 """
 
 
-def client_cmd(ns, local, user, profile, password=None, psk=PSK, extra=()):
+def client_cmd(ns, local, user, profile, password=None, psk=PSK, extra=(), ike=None):
+    """ike: the --ike arguments when not the pre-shared key psk."""
     return ["ip", "netns", "exec", ns, PY, os.path.join(ROOT, "perf/l2tp_client.py"),
             "--server", GW_OUT, "--local", local, "--user", user,
             "--password", PASSWORDS.get(user, "x") if password is None else password,
-            "--ike", "psk", "--psk", psk, "--profile", profile, "--ike-retransmit", "1",
+            *(ike or ("--ike", "psk", "--psk", psk)), "--profile", profile, "--ike-retransmit", "1",
             "--mppe", "128", "--stateless", "--timeout", "20", *extra]
 
 
@@ -119,32 +135,54 @@ def run_client(cmd, timeout=90):
 
 
 def ping_from_inside(address, count=3):
-    r = sh("ip", "netns", "exec", NS_IN, "ping", "-c", str(count), "-i", "0.3", "-W", "2", address, check_rc=False)
-    m = re.search(r"(\d+) received", r.stdout)
-    return int(m.group(1)) if m else 0
+    return pings_answered(NS_IN, address, count)
 
 
 def sas_gone(gw, peer):
     return peer not in gw.ctl("sa") and peer not in gw.ctl("ike")
 
 
-def connect_case(gw, title, ns, local, peer, user, profile, nat):
-    """One client, held connected while the inside pings it, then hung up."""
+def drop_count(gw, reason):
+    """One of the data plane's drop counters, as `l2tpgwctl stats --json` names it."""
+    out = gw.ctl("stats", "--json")
+    try:
+        return json.loads(out[out.index("{"):]).get("drops", {}).get(reason, 0)
+    except ValueError:
+        return None
+
+
+def connect_case(gw, title, ns, local, peer, user, profile, nat, label=None, ike_args=None, keepalive=None):
+    """One client, held connected while the inside pings it, then hung up.
+    label names the checks (the profile by default); ike_args as
+    client_cmd's ike; keepalive: seconds between the client's NAT-T keepalives,
+    whose count in the data plane is then checked."""
     print(f"== {title}")
+    label = label or profile
     before = len(gw.log())
-    cmd = client_cmd(ns, local, user, profile, extra=("--ping", INSIDE_HOST, "--count", "5", "--hold-stdin"))
+    kept_before = drop_count(gw, "nat_keepalive")
+    if keepalive and not check(kept_before is not None, f"{label}: l2tpgwctl stats --json reads"):
+        return {}
+    extra = ("--ping", INSIDE_HOST, "--count", "5", "--hold-stdin")
+    if keepalive is not None:
+        extra += ("--natt-keepalive", str(keepalive))
+    cmd = client_cmd(ns, local, user, profile, extra=extra, ike=ike_args)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         up = wait_for(lambda: f"user {user} connected" in gw.log()[before:], 40)
-        check(up, f"{profile}: the control plane logged '{user} connected'")
+        check(up, f"{label}: the control plane logged '{user} connected'")
+        if up and keepalive:
+            # The session must carry on after them: the inside's pings come next.
+            check(wait_for(lambda: (drop_count(gw, "nat_keepalive") or 0) >= kept_before + 2, 30),
+                  f"{label}: the data plane counted the client's NAT-T keepalives as nat_keepalive "
+                  f"({kept_before} -> {drop_count(gw, 'nat_keepalive')})")
         users = gw.ctl("users")
         m = re.search(r"(100\.64\.0\.\d+)", users)
         if up and m:
             got = ping_from_inside(m.group(1))
-            check(got == 3, f"{profile}: the inside host pinged the client's address {m.group(1)} ({got}/3)")
+            check(got == 3, f"{label}: the inside host pinged the client's address {m.group(1)} ({got}/3)")
             ike = gw.ctl("ike")
-            check(peer in ike and "established" in ike, f"{profile}: l2tpgwctl ike lists the IKE SA with {peer}")
-            check(peer in gw.ctl("sa"), f"{profile}: l2tpgwctl sa lists the ESP pair with {peer}")
+            check(peer in ike and "established" in ike, f"{label}: l2tpgwctl ike lists the IKE SA with {peer}")
+            check(peer in gw.ctl("sa"), f"{label}: l2tpgwctl sa lists the ESP pair with {peer}")
             if VERBOSE:
                 print(ike)
         out, _ = proc.communicate("hang up\n", timeout=90)
@@ -156,30 +194,35 @@ def connect_case(gw, title, ns, local, peer, user, profile, nat):
     if proc.returncode != 0 or VERBOSE:
         print(out)
     ike = s.get("ike") or {}
-    check(proc.returncode == 0 and s.get("ok"), f"{profile}: connected, pinged and hung up cleanly "
+    check(proc.returncode == 0 and s.get("ok"), f"{label}: connected, pinged and hung up cleanly "
           f"(exit {proc.returncode}, failure {s.get('failure')})")
-    check((s.get("address") or "").startswith("100.64.0."), f"{profile}: got a pool address ({s.get('address')})")
-    check(s.get("pings_received") == 5, f"{profile}: 5/5 pings to the inside host ({s.get('pings_received')})")
-    check(s.get("echoes_answered", 0) >= 3, f"{profile}: answered the inside's pings ({s.get('echoes_answered')})")
+    check((s.get("address") or "").startswith("100.64.0."), f"{label}: got a pool address ({s.get('address')})")
+    check(s.get("pings_received") == 5, f"{label}: 5/5 pings to the inside host ({s.get('pings_received')})")
+    check(s.get("echoes_answered", 0) >= 3, f"{label}: answered the inside's pings ({s.get('echoes_answered')})")
     print(f"  IKE: {json.dumps(ike)}")
-    check(bool(ike.get("p1")) and bool(ike.get("esp")), f"{profile}: summary names P1 {ike.get('p1')} "
+    check(bool(ike.get("p1")) and bool(ike.get("esp")), f"{label}: summary names P1 {ike.get('p1')} "
           f"and ESP {ike.get('esp')}")
-    check(ike.get("udp_encap") is nat, f"{profile}: ESP {'in UDP 4500' if nat else 'as IP protocol 50'}")
+    check(ike.get("udp_encap") is nat, f"{label}: ESP {'in UDP 4500' if nat else 'as IP protocol 50'}")
     # RFC 3947 §5.1 modes, or the drafts' private numbers for macOS.
     want_mode = (61444 if profile == "macos" else 4) if nat else 2
-    check(ike.get("encap_mode") == want_mode, f"{profile}: encapsulation mode {ike.get('encap_mode')} "
+    check(ike.get("encap_mode") == want_mode, f"{label}: encapsulation mode {ike.get('encap_mode')} "
           f"(want {want_mode})")
     sport = ike.get("l2tp_sport")
-    check(sport != 1701 if profile == "macos" else sport == 1701, f"{profile}: L2TP source port {sport}")
+    check(sport != 1701 if profile == "macos" else sport == 1701, f"{label}: L2TP source port {sport}")
     log = gw.log()[before:]
     spi_in = (ike.get("spi_in") or "")[2:]
     check(bool(spi_in) and re.search(rf"IPsec SA established with {peer}.*{spi_in}", log) is not None,
-          f"{profile}: our log has the IPsec SA with the client's SPI {ike.get('spi_in')}")
+          f"{label}: our log has the IPsec SA with the client's SPI {ike.get('spi_in')}")
     if nat:
-        check("NAT: peer behind NAT" in log, f"{profile}: our log says 'peer behind NAT'")
+        check("NAT: peer behind NAT" in log, f"{label}: our log says 'peer behind NAT'")
     check(wait_for(lambda: "deleted by the peer" in gw.log()[before:], 10),
-          f"{profile}: the client's Delete removed the IPsec SA ('deleted by the peer')")
-    check(wait_for(lambda: sas_gone(gw, peer), 10), f"{profile}: no SA with {peer} left in l2tpgwctl sa / ike")
+          f"{label}: the client's Delete removed the IPsec SA ('deleted by the peer')")
+    check(wait_for(lambda: sas_gone(gw, peer), 10), f"{label}: no SA with {peer} left in l2tpgwctl sa / ike")
+    if keepalive:
+        sent = ike.get("natt_keepalives_sent")
+        check(bool(sent) and wait_for(lambda: drop_count(gw, "nat_keepalive") == kept_before + sent, 10),
+              f"{label}: nat_keepalive rose by exactly the {sent} keepalives the client sent "
+              f"({kept_before} -> {drop_count(gw, 'nat_keepalive')})")
     return s
 
 
@@ -261,6 +304,36 @@ def failures(gw):
     check(wait_for(lambda: sas_gone(gw, CLIENT), 10), "the failed attempts left no SA behind")
 
 
+def cert_args(pki, name, ca="ca"):
+    return ("--ike", "rsa", "--cert", f"{pki}/{name}.pem", "--key", f"{pki}/{name}.key", "--ca", f"{pki}/{ca}.pem")
+
+
+def certificates(gw, pki):
+    before = len(gw.log())
+    s = connect_case(gw, "windows with certificates (RSA signatures), direct", NS_CL, CLIENT, CLIENT, "alice",
+                     "windows", False, label="certificates", ike_args=cert_args(pki, "client"))
+    ike = s.get("ike") or {}
+    check(ike.get("auth") == "RSA signature" and "CN=gw" in (ike.get("peer_certificate") or ""),
+          f"certificates: the client verified the gateway's certificate and SIG_R ({ike.get('peer_certificate')})")
+    check(f"IKE SA established with {CLIENT} (ID {CLIENT_DN})" in gw.log()[before:] and
+          f"auth RSA signature (certificate {CLIENT_DN}" in gw.log()[before:],
+          "certificates: our log has the IKE SA with the client's DN, authenticated by its certificate")
+
+    print("== certificates: refusals")
+    before = len(gw.log())
+    rc, s = run_client(client_cmd(NS_CL, CLIENT, "alice", "windows", ike=cert_args(pki, "evil")), timeout=60)
+    check(rc != 0 and s.get("reached") == "ike", f"a client certificate from another CA fails in IKE "
+          f"({s.get('failure')})")
+    check(wait_for(lambda: f"certificate not trusted: {CLIENT_DN}" in gw.log()[before:], 10),
+          "our log names the cause: certificate not trusted")
+    check(wait_for(lambda: sas_gone(gw, CLIENT), 10), "the refused certificate left no SA behind")
+    # Last: the gateway keeps the ISAKMP SA the client walks away from.
+    rc, s = run_client(client_cmd(NS_CL, CLIENT, "alice", "windows", ike=cert_args(pki, "client", ca="evilca")),
+                       timeout=60)
+    check(rc != 0 and (s.get("failure") or "").startswith("IKE: gateway certificate not trusted"),
+          f"a client trusting another CA refuses the gateway's certificate ({s.get('failure')})")
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
     for tool in ("ethtool", "nft", "ping"):
@@ -269,8 +342,9 @@ def main():
             return 1
     d = tempfile.mkdtemp(prefix="l2tpgw-e2e-")
     gw = Gateway(build, d, NS_GW, "e2e")
+    pki = make_pki(d)
     with open(gw.conf, "w") as f:
-        f.write(config(d))
+        f.write(config(d, pki))
     with open(os.path.join(d, "users.conf"), "w") as f:
         f.write(USERS)
     netns_setup()
@@ -278,21 +352,28 @@ def main():
     try:
         if not check(gw.start(), "data plane and control plane up and synced"):
             return 1
+        # Every IKE datagram with the client's address in the log: when a case
+        # fails, the log printed below shows what reached the control plane.
+        gw.ctl("ike-trace", CLIENT, "on")
         cases = [("windows, direct", NS_CL, CLIENT, "alice", "windows", False),
                  ("macos, direct", NS_CL, CLIENT, "bob", "macos", False),
                  ("android, direct", NS_CL, CLIENT, "carol", "android", False),
-                 ("windows, behind a NAT", NS_PV, PRIVATE, "alice", "windows", True),
+                 ("windows, behind a NAT, NAT-T keepalives every second", NS_PV, PRIVATE, "alice", "windows",
+                  True),
                  ("macos, behind a NAT", NS_PV, PRIVATE, "bob", "macos", True),
                  ("android, behind a NAT", NS_PV, PRIVATE, "carol", "android", True)]
         for title, ns, local, user, prof, nat in cases:
             if not only or only in title:
-                connect_case(gw, title, ns, local, CLIENT, user, prof, nat)
+                connect_case(gw, title, ns, local, CLIENT, user, prof, nat,
+                             keepalive=1 if "keepalives" in title else None)
         if not only or only == "transforms":
             transforms(gw)
         if not only or only == "two":
             two_behind_nat(gw)
         if not only or only == "failures":
             failures(gw)
+        if not only or only == "certificates":
+            certificates(gw, pki)
         print(gw.ctl("drops"))
     finally:
         gw.stop()

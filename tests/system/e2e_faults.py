@@ -35,7 +35,8 @@ import sys
 import tempfile
 import threading
 
-from sysnet import Checks, Gateway, checksums_in_software, netns_create, netns_teardown, sh, wait_for
+from sysnet import (Checks, Gateway, checksums_in_software, netns_create, netns_teardown, pings_answered, sh,
+                    wait_for)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -165,9 +166,7 @@ def run_client(cmd, timeout=90):
 
 
 def ping_from_inside(address, count=3):
-    r = sh("ip", "netns", "exec", NS_IN, "ping", "-c", str(count), "-i", "0.3", "-W", "2", address, check_rc=False)
-    m = re.search(r"(\d+) received", r.stdout)
-    return int(m.group(1)) if m else 0
+    return pings_answered(NS_IN, address, count)
 
 
 def since(gw, before):

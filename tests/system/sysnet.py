@@ -7,6 +7,7 @@ tests never touch each other's state."""
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -55,6 +56,16 @@ def netns_create(*namespaces):
     for ns in namespaces:
         sh("ip", "netns", "add", ns)
         sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+
+def pings_answered(ns, address, count=3):
+    """How many of `count` pings from namespace `ns` to `address` were
+    answered. Each may take 5 s: the answer comes from a client process on
+    a machine the test shares."""
+    r = sh("ip", "netns", "exec", ns, "ping", "-c", str(count), "-i", "0.3", "-W", "5", address,
+           check_rc=False)
+    m = re.search(r"(\d+) received", r.stdout)
+    return int(m.group(1)) if m else 0
 
 
 def checksums_in_software(ns, dev):
