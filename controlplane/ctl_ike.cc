@@ -59,7 +59,7 @@ std::vector<SaView> dp_sas(const channel::Segment* seg) {
 std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::time_point now,
                             const channel::Segment* seg) {
   TextTable t(
-      {{"PEER"}, {"ID"}, {"STATE"}, {"ALGORITHMS"}, {"NAT"}, {"AGE", true}, {"LIFE-LEFT", true}});
+      {{"PEER"}, {"ID"}, {"MODE"}, {"STATE"}, {"ALGORITHMS"}, {"NAT"}, {"AGE", true}, {"LIFE-LEFT", true}});
   TextTable ipsec({{"PEER"},
                    {"SPI-IN"},
                    {"SPI-OUT"},
@@ -74,7 +74,7 @@ std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::ti
   std::size_t pairs = 0;
   for (const auto& sa : sas) {
     const std::string peer = format_ipv4(sa.peer_addr) + ":" + std::to_string(sa.peer_port);
-    t.add({peer, sa.peer_id.empty() ? "-" : sa.peer_id, sa.state, sa.suite.empty() ? "-" : sa.suite,
+    t.add({peer, sa.peer_id.empty() ? "-" : sa.peer_id, sa.mode, sa.state, sa.suite.empty() ? "-" : sa.suite,
            sa.nat.empty() ? "-" : sa.nat, std::to_string(sa.age.count()) + "s",
            sa.suite.empty() ? "-" : std::to_string(sa.life_left.count()) + "s"});
     for (const auto& s : sa.ipsec) {
@@ -92,7 +92,8 @@ std::string render_ike_text(const IkeService& ike, std::chrono::steady_clock::ti
          " half-open), " + std::to_string(pairs) +
          " IPsec SA pairs; refused: " + std::to_string(c.half_open_per_peer) +
          " half-open per peer, " + std::to_string(c.half_open_total) + " half-open total, " +
-         std::to_string(c.ike_sas_per_peer) + " IKE SAs per peer\n" +
+         std::to_string(c.ike_sas_per_peer) + " IKE SAs per peer, " +
+         std::to_string(c.aggressive_refused) + " Aggressive Mode not enabled\n" +
          "datagrams ignored: " + std::to_string(c.malformed_ip) + " malformed IP/UDP, " +
          std::to_string(c.no_marker) + " 4500 without marker, " +
          std::to_string(c.malformed_isakmp) + " malformed ISAKMP, " + std::to_string(c.unknown_sa) +
@@ -126,6 +127,7 @@ std::string render_ike_json(const IkeService& ike, std::chrono::steady_clock::ti
     list.push_back({{"peer", format_ipv4(sa.peer_addr)},
                     {"peer_port", sa.peer_port},
                     {"id", sa.peer_id},
+                    {"mode", sa.mode},
                     {"state", sa.state},
                     {"algorithms", sa.suite},
                     {"nat", sa.nat},
@@ -139,7 +141,8 @@ std::string render_ike_json(const IkeService& ike, std::chrono::steady_clock::ti
                   {"refused",
                    {{"half_open_per_peer", c.half_open_per_peer},
                     {"half_open_total", c.half_open_total},
-                    {"ike_sas_per_peer", c.ike_sas_per_peer}}},
+                    {"ike_sas_per_peer", c.ike_sas_per_peer},
+                    {"aggressive_not_enabled", c.aggressive_refused}}},
                   {"ignored",
                    {{"malformed_ip", c.malformed_ip},
                     {"no_marker", c.no_marker},

@@ -211,6 +211,12 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
     return _settings.authorize(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0, id,
                                method);
   };
+  _mm_config.aggressive_psk = [this](ike::Endpoint peer, const ike::Identification& id)
+      -> std::optional<ike::SecretBytes> {
+    const auto* p =
+        _settings.aggressive_peer(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0, id);
+    return p != nullptr ? std::optional<ike::SecretBytes>(p->psk) : std::nullopt;
+  };
   if (_settings.certificates()) {
     _mm_config.trust = _settings.trust;
     _mm_config.credential = _settings.credential;
@@ -230,6 +236,13 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
     _log.info("ike", "RSA signatures: our certificate " + _settings.credential->subject() + "; " +
                          std::to_string(_settings.trust->ca_subjects().size()) + " trusted CAs, " +
                          std::to_string(_settings.trust->crl_count()) + " CRLs");
+  }
+  for (const auto& p : _settings.peers) {
+    if (p.aggressive) {
+      _log.warning("ike", "peer " + (p.id.empty() ? format_ipv4(*p.address) : "ID " + p.id) +
+                              " may use Aggressive Mode: its message 2 exposes a hash of the "
+                              "pre-shared key to offline guessing");
+    }
   }
 }
 
@@ -310,7 +323,14 @@ void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& loc
   const auto type = static_cast<ike::ExchangeType>(h.exchange);
   const bool zero_rcookie =
       std::all_of(h.rcookie.begin(), h.rcookie.end(), [](std::uint8_t b) { return b == 0; });
-  if (type == ike::ExchangeType::main_mode && zero_rcookie) {
+  if ((type == ike::ExchangeType::main_mode || type == ike::ExchangeType::aggressive) &&
+      zero_rcookie) {
+    if (type == ike::ExchangeType::aggressive &&
+        std::find(_refused_aggressive.begin(), _refused_aggressive.end(),
+                  std::pair(ipv4_of(peer), h.icookie)) != _refused_aggressive.end()) {
+      ++_counters.aggressive_refused;
+      return;
+    }
     // A retransmitted message 1 goes to the exchange it started.
     for (auto it = _sas.lower_bound({h.icookie, ike::Cookie{}});
          it != _sas.end() && it->first.first == h.icookie; ++it) {
@@ -361,6 +381,7 @@ void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& loc
   }
   switch (type) {
     case ike::ExchangeType::main_mode:
+    case ike::ExchangeType::aggressive:
       main_mode(&sa, msg, local, peer, now);
       return;
     case ike::ExchangeType::quick_mode:
@@ -414,10 +435,11 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
                            const Address& peer, Clock::time_point now) {
   const bool was_established = sa->isakmp() != nullptr;
   const auto step = sa->mm->handle({msg, local.endpoint(), peer.endpoint()});
+  const std::string mode = sa->mm->aggressive() ? "Aggressive Mode" : "Main Mode";
   if (step.failure != ike::MainModeFailure::none && sa->mm->state() != ike::MainModeState::failed) {
     ++_counters.dropped;
-    _log.debug("ike",
-               "Main Mode message from " + format_ipv4(ipv4_of(peer)) + " dropped: " + step.cause);
+    _log.debug("ike", mode + " message from " + format_ipv4(ipv4_of(peer)) + " dropped: " +
+                          step.cause);
     return;
   }
   sa->last_rx = now;
@@ -430,8 +452,21 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
     sa->next_retransmit = now + _settings.retransmit_interval;
   }
   if (sa->mm->state() == ike::MainModeState::failed) {
-    ++_counters.dropped;
-    _log.warning("ike", "Main Mode with " + format_ipv4(ipv4_of(peer)) + " failed: " + step.cause);
+    if (step.failure == ike::MainModeFailure::aggressive_refused) {
+      ++_counters.aggressive_refused;
+      ike::Header h;
+      if (ike::parse_header(msg, h) == ike::ParseError::none) {
+        if (_refused_aggressive.size() >= 64) {
+          _refused_aggressive.pop_front();
+        }
+        _refused_aggressive.emplace_back(ipv4_of(peer), h.icookie);
+      }
+      _log.warning("ike", "Aggressive Mode from " + format_ipv4(ipv4_of(peer)) + " (ID " +
+                              sa->mm->peer_identity() + ") refused: not enabled for this peer");
+    } else {
+      ++_counters.dropped;
+      _log.warning("ike", mode + " with " + format_ipv4(ipv4_of(peer)) + " failed: " + step.cause);
+    }
     for (auto it = _sas.begin(); it != _sas.end(); ++it) {
       if (it->second.get() == sa) {
         erase(it);
@@ -466,7 +501,8 @@ void IkeService::established(IkeSa& sa, Clock::time_point now) {
                        sa.peer_id + "): " + suite_text(isakmp.transform.suite) + ", auth " +
                        (rsa ? "RSA signature (certificate " + isakmp.peer_certificate + ")"
                             : std::string("pre-shared key")) +
-                       ", NAT: " + nat_text(isakmp.nat));
+                       ", NAT: " + nat_text(isakmp.nat) +
+                       (isakmp.aggressive ? ", Aggressive Mode" : ""));
   if (isakmp.initial_contact) {
     drop_stale(sa);
   }
@@ -992,7 +1028,8 @@ void IkeService::poll(Clock::time_point now) {
         // A Windows client that sees us behind a NAT stops after message 4.
         const bool nat_stop = sa.mm->state() == ike::MainModeState::wait_msg5 &&
                               sa.mm->nat().local_behind_nat && sa.mm->peer_caps().microsoft;
-        _log.warning("ike", "Main Mode with " + peer() + " failed: retransmits exhausted (" +
+        _log.warning("ike", std::string(sa.mm->aggressive() ? "Aggressive" : "Main") +
+                                " Mode with " + peer() + " failed: retransmits exhausted (" +
                                 std::to_string(sa.retransmits) + " sent, no answer in " +
                                 std::to_string((now - sa.last_rx) / std::chrono::seconds(1)) +
                                 " s)" +
@@ -1199,6 +1236,7 @@ std::vector<IkeSaView> IkeService::sas(Clock::time_point now) const {
     v.peer_addr = ipv4_of(sa->peer);
     v.peer_port = sa->peer.port;
     v.peer_id = sa->peer_id;
+    v.mode = sa->mm->aggressive() ? "aggressive" : "main";
     v.age = std::chrono::duration_cast<std::chrono::seconds>(now - sa->created);
     if (const auto* k = sa->isakmp()) {
       v.state = sa->ended ? "ended" : "established";
@@ -1208,7 +1246,7 @@ std::vector<IkeSaView> IkeService::sas(Clock::time_point now) const {
     } else {
       switch (sa->mm->state()) {
         case ike::MainModeState::wait_msg3:
-          v.state = "MM sent 2";
+          v.state = sa->mm->aggressive() ? "AM sent 2" : "MM sent 2";
           break;
         case ike::MainModeState::wait_msg5:
           v.state = "MM sent 4";

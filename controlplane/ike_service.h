@@ -6,6 +6,7 @@
 // its ESP SA pair into the data plane:
 //
 //   MM1..MM6   → ISAKMP SA (keys, peer ID, NAT status)     "IKE SA established with ..."
+//   AM1..AM3   → the same, for peers enabled for Aggressive Mode (psk only)
 //                (pre-shared key or RSA signatures with X.509, ike/x509.h;
 //                 fragmented messages reassembled first, ike/fragment.h)
 //   QM1..QM3   → SaAdd in + SaAdd out                       "IPsec SA established with ..."
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -67,10 +69,11 @@ struct IkeCounters {
   std::uint64_t malformed_isakmp = 0;      // no ISAKMP header
   std::uint64_t unknown_sa = 0;            // cookies of no ISAKMP SA of ours
   std::uint64_t wrong_peer = 0;            // an SA's cookies from another address
-  std::uint64_t unsupported_exchange = 0;  // Aggressive Mode, New Group...
+  std::uint64_t unsupported_exchange = 0;  // New Group, Base, Authentication Only...
   std::uint64_t half_open_per_peer = 0;    // refused: the source has too many half-open
   std::uint64_t half_open_total = 0;       // refused: too many half-open in total
   std::uint64_t ike_sas_per_peer = 0;      // refused: the source has too many ISAKMP SAs
+  std::uint64_t aggressive_refused = 0;    // Aggressive Mode from a peer not enabled for it
   std::uint64_t dropped = 0;               // failed to parse, decrypt or authenticate
   std::uint64_t retransmits = 0;           // our replies sent again on timeout
   std::uint64_t fragmented = 0;            // our messages sent as IKE fragments
@@ -91,6 +94,7 @@ struct IkeSaView {
   std::uint32_t peer_addr = 0;
   std::uint16_t peer_port = 0;
   std::string peer_id;  // empty before message 5
+  std::string mode;     // "main" or "aggressive"
   std::string state;
   std::string suite;  // "aes-256/sha1/modp2048" once chosen
   std::string nat;    // "none", "peer behind NAT"...
@@ -195,6 +199,10 @@ class IkeService {
   // Refusals are logged as one summary line at most every 10 s: a line per
   // refused datagram would let a flood fill the log.
   std::uint64_t _refusals_reported = 0;
+  // Aggressive Mode refusals already logged (source, initiator cookie): the
+  // peer's retransmissions of the same message 1 are counted, not logged
+  // again. Bounded: the oldest entries go first.
+  std::deque<std::pair<std::uint32_t, ike::Cookie>> _refused_aggressive;
   Clock::time_point _next_refusal_report{};
 };
 

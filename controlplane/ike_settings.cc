@@ -40,7 +40,7 @@ void read_peers(const Reader& r, const Setting& list, IkeSettings& out) {
   for (int i = 0; i < list.getLength(); ++i) {
     const Setting& g = list[i];
     r.require_group(g);
-    r.check_keys(g, {"address", "id", "psk", "auth"});
+    r.check_keys(g, {"address", "id", "psk", "auth", "aggressive"});
     IkePeerKey k;
     if (auto a = r.opt_string(g, "auth")) {
       if (*a == "rsa") {
@@ -86,6 +86,14 @@ void read_peers(const Reader& r, const Setting& list, IkeSettings& out) {
                  "id '" + k.id + "' is not a distinguished name like \"C=CH, O=test, CN=client\"");
         }
         k.id_dn = std::move(*dn);
+      }
+    }
+    if (const Setting* a = r.find(g, "aggressive")) {
+      k.aggressive = r.as_bool(*a);
+      // Aggressive Mode exists here for PSK clients (RFC 2409 §5.4);
+      // certificates work in Main Mode, which hides the identities.
+      if (k.aggressive && k.auth != ike::AuthMethod::psk) {
+        r.fail(*a, "aggressive = true is for psk peers only");
       }
     }
     for (const auto& other : out.peers) {
@@ -286,6 +294,19 @@ bool IkePeerKey::matches(const ike::Identification& peer) const {
 
 bool IkeSettings::psk_possible() const {
   return default_psk.has_value() || !id_keys().empty();
+}
+
+const IkePeerKey* IkeSettings::aggressive_peer(std::uint32_t addr,
+                                               const ike::Identification& id) const {
+  // The entry for the ID decides when there is one (it is the more
+  // specific), else the entry for the source address.
+  for (const auto& p : peers) {
+    if (!p.id.empty() && p.auth == ike::AuthMethod::psk && p.matches(id)) {
+      return p.aggressive ? &p : nullptr;
+    }
+  }
+  const IkePeerKey* p = peer_at(addr);
+  return p != nullptr && p->aggressive ? p : nullptr;
 }
 
 const IkePeerKey* IkeSettings::peer_at(std::uint32_t addr) const {

@@ -7,7 +7,10 @@
 //               { id = "laptop.example.org"; psk = "..."; },  # by IDii (FQDN,
 //                                                    # user FQDN or IPv4 address)
 //               { address = "198.51.100.9"; auth = "rsa"; id = "C=CH, O=test, CN=client"; },
-//               { id = "C=CH, O=test, CN=laptop"; auth = "rsa"; } );
+//               { id = "C=CH, O=test, CN=laptop"; auth = "rsa"; },
+//               { id = "phone.example.org"; psk = "..."; aggressive = true; } );
+//                                    # aggressive: this psk peer may use IKEv1
+//                                    # Aggressive Mode (default false)
 //     ca = "ca.pem";                 # RSA signatures: trusted CAs (PEM bundle),
 //     certificate = "gw.pem";        # our certificate (+ intermediates), PEM
 //     private_key = "gw.key";        # its RSA key, PEM, unencrypted
@@ -52,6 +55,9 @@ struct IkePeerKey {
   ike::SecretBytes psk;
   ike::AuthMethod auth = ike::AuthMethod::psk;
   ike::Bytes id_dn;  // DER when `id` is a distinguished name (rsa only)
+  // May use Aggressive Mode (RFC 2409 §5.4, psk only). Its message 2
+  // carries HASH_R in the clear: whoever sees it can guess the key offline.
+  bool aggressive = false;
 
   // Whether an authenticated ID payload is this peer's `id`.
   bool matches(const ike::Identification& id) const;
@@ -98,6 +104,9 @@ struct IkeSettings {
   // psk when any key could apply and rsa when certificates are configured.
   bool psk_possible() const;
   const IkePeerKey* peer_at(std::uint32_t addr) const;
+  // The peer entry that lets a source offering this IDii use Aggressive
+  // Mode (its ID's entry, else its address's), or null.
+  const IkePeerKey* aggressive_peer(std::uint32_t addr, const ike::Identification& id) const;
   // Empty when a peer proven to hold `id` may use `method` from `addr`,
   // else why not (see docs/IKE.md, "Certificates").
   std::string authorize(std::uint32_t addr, const ike::Identification& id,

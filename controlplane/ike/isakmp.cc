@@ -135,12 +135,26 @@ ParseError walk_payloads(std::uint8_t first, ByteView chain, bool allow_padding,
 }
 
 const PayloadView* Message::find(PayloadType t) const noexcept {
+  return find_payload(payloads, t);
+}
+
+const PayloadView* find_payload(const std::vector<PayloadView>& payloads, PayloadType t) noexcept {
   for (const auto& p : payloads) {
     if (p.type == static_cast<std::uint8_t>(t)) {
       return &p;
     }
   }
   return nullptr;
+}
+
+std::vector<ByteView> payload_bodies(const std::vector<PayloadView>& payloads, PayloadType t) {
+  std::vector<ByteView> out;
+  for (const auto& p : payloads) {
+    if (p.type == static_cast<std::uint8_t>(t)) {
+      out.push_back(p.body);
+    }
+  }
+  return out;
 }
 
 ParseError parse_message(ByteView msg, Message& out) {

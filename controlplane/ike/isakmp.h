@@ -138,6 +138,10 @@ struct Message {
   const PayloadView* find(PayloadType t) const noexcept;
 };
 [[nodiscard]] ParseError parse_message(ByteView msg, Message& out);
+// The first payload of a type in a walked list (e.g. a decrypted body), or null.
+const PayloadView* find_payload(const std::vector<PayloadView>& payloads, PayloadType t) noexcept;
+// The bodies of every payload of a type, in order.
+std::vector<ByteView> payload_bodies(const std::vector<PayloadView>& payloads, PayloadType t);
 
 // Builds a message: each add() links the previous payload's Next Payload to
 // the new one (RFC 2408 §3.2), finish() writes the length.

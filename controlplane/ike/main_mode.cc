@@ -37,39 +37,21 @@ MainModeRandom MainModeRandom::fresh() {
   return r;
 }
 
-namespace {
-
-std::vector<ByteView> bodies_of(const std::vector<PayloadView>& payloads, PayloadType t) {
-  std::vector<ByteView> out;
-  for (const auto& p : payloads) {
-    if (p.type == static_cast<std::uint8_t>(t)) {
-      out.push_back(p.body);
-    }
-  }
-  return out;
-}
-
-const PayloadView* find_in(const std::vector<PayloadView>& payloads, PayloadType t) {
-  for (const auto& p : payloads) {
-    if (p.type == static_cast<std::uint8_t>(t)) {
-      return &p;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 MainModeResponder::MainModeResponder(const MainModeConfig& config, MainModeRandom random)
     : _config(config), _random(std::move(random)) {
   _sa.rcookie = _random.rcookie;
+}
+
+std::string MainModeResponder::peer_identity() const {
+  return _sa.peer_id_bytes.empty() ? std::string() : identity_text(_sa.peer_id);
 }
 
 Header MainModeResponder::reply_header() const {
   Header h;
   h.icookie = _sa.icookie;
   h.rcookie = _sa.rcookie;
-  h.exchange = static_cast<std::uint8_t>(ExchangeType::main_mode);
+  h.exchange = static_cast<std::uint8_t>(_sa.aggressive ? ExchangeType::aggressive
+                                                        : ExchangeType::main_mode);
   return h;
 }
 
@@ -102,7 +84,10 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
   if (const auto e = parse_header(d.bytes, h); e != ParseError::none) {
     return fail(MainModeFailure::malformed, std::string(to_string(e)));
   }
-  if (h.exchange != static_cast<std::uint8_t>(ExchangeType::main_mode) || h.message_id != 0) {
+  const bool aggressive = h.exchange == static_cast<std::uint8_t>(ExchangeType::aggressive);
+  // The mode is set by message 1 and kept to the end.
+  if ((!aggressive && h.exchange != static_cast<std::uint8_t>(ExchangeType::main_mode)) ||
+      h.message_id != 0 || (_state != MainModeState::wait_msg1 && aggressive != _sa.aggressive)) {
     return fail(MainModeFailure::unexpected_exchange,
                 "exchange type " + std::to_string(h.exchange));
   }
@@ -115,6 +100,8 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
   MainModeStep step;
   if (_state == MainModeState::wait_msg5) {
     step = msg5(d, h);
+  } else if (_sa.aggressive && _state == MainModeState::wait_msg3) {
+    step = aggressive3(d, h);
   } else {
     if ((h.flags & flag_encryption) != 0) {
       return fail(MainModeFailure::malformed, "encrypted before keys exist");
@@ -123,7 +110,12 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
     if (const auto e = parse_message(d.bytes, m); e != ParseError::none) {
       return fail(MainModeFailure::malformed, std::string(to_string(e)));
     }
-    step = _state == MainModeState::wait_msg1 ? msg1(d, m) : msg3(d, m);
+    if (_state == MainModeState::wait_msg1) {
+      _sa.aggressive = aggressive;
+      step = aggressive ? aggressive1(d, m) : msg1(d, m);
+    } else {
+      step = msg3(d, m);
+    }
   }
   if (step.reply && step.failure == MainModeFailure::none) {
     _last_in.assign(d.bytes.begin(), d.bytes.end());
@@ -133,6 +125,27 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
 }
 
 MainModeStep MainModeResponder::msg1(const Datagram& d, const Message& m) {
+  // Only the methods this source may use (a peer configured for one
+  // method never negotiates the other).
+  AuthMethods methods;
+  if (_config.methods_for) {
+    methods = _config.methods_for(d.peer);
+  }
+  Bytes reply_sa;
+  if (auto failed = choose(m, methods, reply_sa)) {
+    return std::move(*failed);
+  }
+  MessageBuilder b(reply_header());
+  b.add(PayloadType::sa, reply_sa);
+  for (const auto& vid : responder_vendor_ids(_sa.peer_caps)) {
+    b.add(PayloadType::vendor_id, vid);
+  }
+  _state = MainModeState::wait_msg3;
+  return {std::move(b).finish(), MainModeFailure::none, {}};
+}
+
+std::optional<MainModeStep> MainModeResponder::choose(const Message& m, AuthMethods methods,
+                                                      Bytes& reply_sa) {
   const auto* sa_payload = m.find(PayloadType::sa);
   if (sa_payload == nullptr) {
     return fail(MainModeFailure::missing_payload, "SA in message 1");
@@ -142,12 +155,6 @@ MainModeStep MainModeResponder::msg1(const Datagram& d, const Message& m) {
     return fail(MainModeFailure::malformed, "SA: " + std::string(to_string(e)));
   }
   _sa.icookie = m.header.icookie;
-  // Only the methods this source may use (a peer configured for one
-  // method never negotiates the other).
-  AuthMethods methods;
-  if (_config.methods_for) {
-    methods = _config.methods_for(d.peer);
-  }
   if (!_config.trust || !_config.credential || !_config.wall_clock) {
     methods.rsa = false;
   }
@@ -173,15 +180,9 @@ MainModeStep MainModeResponder::msg1(const Datagram& d, const Message& m) {
   }
   _sa.transform = *match.chosen;
   _sai_b.assign(sa_payload->body.begin(), sa_payload->body.end());
-  _sa.peer_caps = scan_vendor_ids(bodies_of(m.payloads, PayloadType::vendor_id));
-
-  MessageBuilder b(reply_header());
-  b.add(PayloadType::sa, reply_sa(sa, *match.proposal, *match.transform));
-  for (const auto& vid : responder_vendor_ids(_sa.peer_caps)) {
-    b.add(PayloadType::vendor_id, vid);
-  }
-  _state = MainModeState::wait_msg3;
-  return {std::move(b).finish(), MainModeFailure::none, {}};
+  _sa.peer_caps = scan_vendor_ids(payload_bodies(m.payloads, PayloadType::vendor_id));
+  reply_sa = ike::reply_sa(sa, *match.proposal, *match.transform);
+  return std::nullopt;
 }
 
 MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
@@ -190,18 +191,7 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   if (ke == nullptr || nonce == nullptr) {
     return fail(MainModeFailure::missing_payload, "KE and Nonce in message 3");
   }
-  if (parse_nonce(nonce->body) != ParseError::none) {
-    return fail(MainModeFailure::malformed,
-                "nonce of " + std::to_string(nonce->body.size()) + " bytes");
-  }
-  const auto& suite = _sa.transform.suite;
-  const std::size_t want = public_value_len(suite.group);
-  if (ke->body.size() != want) {
-    return fail(MainModeFailure::invalid_ke, "KE of " + std::to_string(ke->body.size()) +
-                                                 " bytes for " + std::string(name(suite.group)) +
-                                                 " (" + std::to_string(want) + " expected)");
-  }
-  const bool rsa = suite.auth == AuthMethod::rsa_sig;
+  const bool rsa = _sa.transform.suite.auth == AuthMethod::rsa_sig;
   std::optional<SecretBytes> psk;
   if (!rsa && _config.psk_for) {
     psk = _config.psk_for(d.peer);
@@ -209,35 +199,15 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   if (!rsa && !psk && _config.id_keys.empty()) {
     return fail(MainModeFailure::no_psk, {});
   }
-  if (_random.nonce.size() < 8 || _random.nonce.size() > 256) {
-    return fail(MainModeFailure::internal, "no responder nonce");
+  if (auto failed = exchange_keys(*ke, *nonce)) {
+    return std::move(*failed);
   }
-  _dh = _random.dh_private.empty() ? DhKeyPair::generate(suite.group)
-                                   : DhKeyPair::from_private(suite.group, _random.dh_private);
-  if (!_dh) {
-    return fail(MainModeFailure::internal, "DH key generation");
-  }
-  SecretBytes gxy;
-  if (const auto e = _dh->shared_secret(ke->body, gxy); e != DhError::none) {
-    return fail(MainModeFailure::invalid_ke, std::string(to_string(e)));
-  }
-  _gxi.assign(ke->body.begin(), ke->body.end());
-  _sa.ni_b.assign(nonce->body.begin(), nonce->body.end());
-  _sa.nr_b = _random.nonce;
-
-  const auto natd_type = natd_payload(_sa.peer_caps.nat_t);
-  const auto natds = bodies_of(m.payloads, natd_type);
-  const bool nat_t = _sa.peer_caps.nat_t != NatTVariant::none && !natds.empty();
-  if (nat_t) {
-    _sa.nat = detect_nat(suite.hash, _sa.icookie, _sa.rcookie, natds, d.local, d.peer);
-  }
-
-  _gxy = std::move(gxy);
+  const bool nat_t = detect(d, m.payloads);
   _have_address_key = psk.has_value();
   if (rsa) {
-    derive(skeyid_sig(suite.hash, _sa.ni_b, _sa.nr_b, _gxy));
+    derive(skeyid_sig(_sa.transform.suite.hash, _sa.ni_b, _sa.nr_b, _gxy));
   } else if (psk) {
-    derive(skeyid_psk(suite.hash, *psk, _sa.ni_b, _sa.nr_b));
+    derive(skeyid_psk(_sa.transform.suite.hash, *psk, _sa.ni_b, _sa.nr_b));
   }
 
   MessageBuilder b(reply_header());
@@ -251,12 +221,72 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
     }
   }
   if (nat_t) {
-    for (const auto& h : responder_natd(suite.hash, _sa.icookie, _sa.rcookie, d.local, d.peer)) {
-      b.add(natd_type, h);
-    }
+    add_natd(b, d);
   }
   _state = MainModeState::wait_msg5;
   return {std::move(b).finish(), MainModeFailure::none, {}};
+}
+
+std::optional<MainModeStep> MainModeResponder::exchange_keys(const PayloadView& ke,
+                                                             const PayloadView& nonce) {
+  if (parse_nonce(nonce.body) != ParseError::none) {
+    return fail(MainModeFailure::malformed,
+                "nonce of " + std::to_string(nonce.body.size()) + " bytes");
+  }
+  const auto& suite = _sa.transform.suite;
+  const std::size_t want = public_value_len(suite.group);
+  if (ke.body.size() != want) {
+    return fail(MainModeFailure::invalid_ke, "KE of " + std::to_string(ke.body.size()) +
+                                                 " bytes for " + std::string(name(suite.group)) +
+                                                 " (" + std::to_string(want) + " expected)");
+  }
+  if (_random.nonce.size() < 8 || _random.nonce.size() > 256) {
+    return fail(MainModeFailure::internal, "no responder nonce");
+  }
+  _dh = _random.dh_private.empty() ? DhKeyPair::generate(suite.group)
+                                   : DhKeyPair::from_private(suite.group, _random.dh_private);
+  if (!_dh) {
+    return fail(MainModeFailure::internal, "DH key generation");
+  }
+  SecretBytes gxy;
+  if (const auto e = _dh->shared_secret(ke.body, gxy); e != DhError::none) {
+    return fail(MainModeFailure::invalid_ke, std::string(to_string(e)));
+  }
+  _gxi.assign(ke.body.begin(), ke.body.end());
+  _sa.ni_b.assign(nonce.body.begin(), nonce.body.end());
+  _sa.nr_b = _random.nonce;
+  _gxy = std::move(gxy);
+  return std::nullopt;
+}
+
+bool MainModeResponder::detect(const Datagram& d, const std::vector<PayloadView>& payloads) {
+  if (_sa.peer_caps.nat_t == NatTVariant::none) {
+    return false;
+  }
+  const auto natds = payload_bodies(payloads, natd_payload(_sa.peer_caps.nat_t));
+  if (natds.empty()) {
+    return false;
+  }
+  _sa.nat =
+      detect_nat(_sa.transform.suite.hash, _sa.icookie, _sa.rcookie, natds, d.local, d.peer);
+  return true;
+}
+
+void MainModeResponder::add_natd(MessageBuilder& b, const Datagram& d) const {
+  for (const auto& h : responder_natd(_sa.transform.suite.hash, _sa.icookie, _sa.rcookie, d.local,
+                                      d.peer)) {
+    b.add(natd_payload(_sa.peer_caps.nat_t), h);
+  }
+}
+
+SecretBytes MainModeResponder::expected_hash_i(ByteView idii_b) const {
+  return hash_i(_sa.transform.suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
+                _sa.rcookie, _sai_b, idii_b);
+}
+
+SecretBytes MainModeResponder::our_hash_r(ByteView idir_b) const {
+  return hash_r(_sa.transform.suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
+                _sa.rcookie, _sai_b, idir_b);
 }
 
 void MainModeResponder::derive(SecretBytes skeyid) {
@@ -337,8 +367,8 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
     return mismatch("message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) +
                     ")");
   }
-  const auto* id = find_in(payloads, PayloadType::identification);
-  const auto* hash = find_in(payloads, PayloadType::hash);
+  const auto* id = find_payload(payloads, PayloadType::identification);
+  const auto* hash = find_payload(payloads, PayloadType::hash);
   if (id == nullptr || hash == nullptr) {
     return mismatch("message 5 lacks ID or HASH");
   }
@@ -346,9 +376,7 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
   if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
     return mismatch("message 5 ID: " + std::string(to_string(e)));
   }
-  const auto expected = hash_i(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
-                               _sa.rcookie, _sai_b, id->body);
-  if (!mac_equal(expected, hash->body)) {
+  if (!mac_equal(expected_hash_i(id->body), hash->body)) {
     return mismatch("HASH_I does not verify");
   }
   if (bound_id != nullptr && !id_names(peer_id, *bound_id)) {
@@ -402,8 +430,8 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
     return fail(MainModeFailure::malformed,
                 "message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) + ")");
   }
-  const auto* id = find_in(payloads, PayloadType::identification);
-  const auto* sig = find_in(payloads, PayloadType::signature);
+  const auto* id = find_payload(payloads, PayloadType::identification);
+  const auto* sig = find_payload(payloads, PayloadType::signature);
   if (id == nullptr || sig == nullptr) {
     return fail(MainModeFailure::missing_payload, "ID and SIG in message 5");
   }
@@ -413,7 +441,7 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
   }
   std::vector<ByteView> chain;
   std::string other_encodings;
-  for (const auto body : bodies_of(payloads, PayloadType::certificate)) {
+  for (const auto body : payload_bodies(payloads, PayloadType::certificate)) {
     Certificate c;
     if (const auto e = parse_cert(body, c); e != ParseError::none) {
       return fail(MainModeFailure::cert_malformed, "CERT payload: " + std::string(to_string(e)));
@@ -441,9 +469,7 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
                                                   " not in certificate " + cert.subject() +
                                                   (alt.empty() ? "" : " (" + alt + ")"));
   }
-  const auto expected = hash_i(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie,
-                               _sa.rcookie, _sai_b, id->body);
-  if (!cert.verify_raw(expected, sig->body)) {
+  if (!cert.verify_raw(expected_hash_i(id->body), sig->body)) {
     return fail(MainModeFailure::bad_signature, "SIG_I (" + std::to_string(sig->body.size()) +
                                                     " bytes) does not verify with the key of " +
                                                     cert.subject());
@@ -455,7 +481,15 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
 MainModeStep MainModeResponder::accept5(const Datagram& d, const PayloadView& id,
                                         const std::vector<PayloadView>& payloads, AuthMethod method,
                                         const SecretBytes& next_iv) {
-  _sa.peer_id_bytes.assign(id.body.begin(), id.body.end());
+  if (auto failed = accept_identity(d, id.body, payloads, method)) {
+    return std::move(*failed);
+  }
+  return reply6(d, next_iv);
+}
+
+std::optional<MainModeStep> MainModeResponder::accept_identity(
+    const Datagram& d, ByteView id, const std::vector<PayloadView>& payloads, AuthMethod method) {
+  _sa.peer_id_bytes.assign(id.begin(), id.end());
   (void)parse_id(_sa.peer_id_bytes, _sa.peer_id);
   if (_config.accept_peer_id && !_config.accept_peer_id(_sa.peer_id)) {
     return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id));
@@ -465,14 +499,14 @@ MainModeStep MainModeResponder::accept5(const Datagram& d, const PayloadView& id
       return fail(MainModeFailure::id_rejected, identity_text(_sa.peer_id) + ": " + why);
     }
   }
-  for (const auto body : bodies_of(payloads, PayloadType::notification)) {
+  for (const auto body : payload_bodies(payloads, PayloadType::notification)) {
     Notification n;
     if (parse_notification(body, n) == ParseError::none &&
         n.type == static_cast<std::uint16_t>(NotifyType::initial_contact)) {
       _sa.initial_contact = true;
     }
   }
-  return reply6(d, next_iv);
+  return std::nullopt;
 }
 
 MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& next_iv) {
@@ -482,9 +516,7 @@ MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& nex
     // RFC 4945 §3.1: our ID is our certificate's subject DN; RFC 2407
     // §4.6.2 allows UDP/500 in phase 1, as for the pre-shared key's ID.
     const Bytes idir = encode_id(IdType::der_asn1_dn, 17, 500, _config.credential->subject_der());
-    const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
-                           _sai_b, idir);
-    const auto sig = _config.credential->sign_raw(hr);
+    const auto sig = _config.credential->sign_raw(our_hash_r(idir));
     if (!sig) {
       return fail(MainModeFailure::internal, "signing HASH_R");
     }
@@ -494,23 +526,25 @@ MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& nex
     }
     b.add(PayloadType::signature, *sig);
   } else {
-    const auto hr = hash_r(suite.hash, _skeyid, _gxi, _dh->public_value(), _sa.icookie, _sa.rcookie,
-                           _sai_b, _config.local_id);
     b.add(PayloadType::identification, _config.local_id);
-    b.add(PayloadType::hash, hr);
+    b.add(PayloadType::hash, our_hash_r(_config.local_id));
   }
   Bytes reply = std::move(b).finish();
   if (encrypt_message(reply, suite.cipher, _sa.enc_key, next_iv, _sa.last_block) !=
       CryptError::none) {
     return fail(MainModeFailure::internal, "encrypting message 6");
   }
+  establish(d);
+  return {std::move(reply), MainModeFailure::none, {}};
+}
+
+void MainModeResponder::establish(const Datagram& d) {
   _sa.local = Address::of(d.local);
   _sa.peer = Address::of(d.peer);
   // SKEYID itself is not needed after phase 1; the DH key pair neither.
   _skeyid.clear();
   _skeyid.shrink_to_fit();
   _state = MainModeState::established;
-  return {std::move(reply), MainModeFailure::none, {}};
 }
 
 }  // namespace l2tpgw::ike

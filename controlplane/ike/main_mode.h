@@ -1,6 +1,8 @@
 // The responder's side of IKEv1 Main Mode with pre-shared keys (RFC 2409
 // §5.4) or RSA signatures with X.509 certificates (RFC 2409 §5.1, RFC 4945),
-// six messages, NAT-T (RFC 3947 and its drafts) included: pure logic
+// six messages, NAT-T (RFC 3947 and its drafts) included, and Aggressive
+// Mode with pre-shared keys (RFC 2409 §5.4, three messages; the code is in
+// aggressive_mode.cc and shares the steps both modes have): pure logic
 // over datagrams. The caller owns sockets, timers and retransmission
 // timeouts; this class only turns each received message into a reply and,
 // at the end, the keys of the ISAKMP SA or a named failure cause.
@@ -48,6 +50,7 @@ namespace l2tpgw::ike {
   X(cert_not_rsa, "certificate key is not RSA")        \
   X(id_mismatch, "no matching ID")                     \
   X(bad_signature, "signature invalid")                \
+  X(aggressive_refused, "not enabled for this peer")   \
   X(internal, "internal error")
 
 enum class MainModeFailure : std::uint8_t {
@@ -112,6 +115,12 @@ struct MainModeConfig {
   Bytes local_id;
   // Optional check of the peer's ID payload; empty function = accept any.
   std::function<bool(const Identification&)> accept_peer_id;
+  // Aggressive Mode (RFC 2409 §5.4): message 1 carries IDii in the clear,
+  // so the key follows it (and the source). nullopt, or an empty function:
+  // this peer may not use Aggressive Mode, refused before any
+  // Diffie-Hellman work.
+  std::function<std::optional<SecretBytes>(Endpoint peer, const Identification& id)>
+      aggressive_psk;
 };
 
 // The values a responder draws at random, injectable for tests.
@@ -141,6 +150,7 @@ struct IsakmpSa {
   PeerCapabilities peer_caps;
   std::string peer_certificate;  // subject and issuer of the peer's certificate (RSA)
   NatDetection nat;
+  bool aggressive = false;  // established by Aggressive Mode
   Address local;  // the endpoints of the last message (after NAT-T floating)
   Address peer;
   bool initial_contact = false;
@@ -163,6 +173,11 @@ class MainModeResponder {
   // Known from message 1 and message 3 on, before the SA is established.
   const PeerCapabilities& peer_caps() const noexcept { return _sa.peer_caps; }
   const NatDetection& nat() const noexcept { return _sa.nat; }
+  // Known from message 1 on.
+  bool aggressive() const noexcept { return _sa.aggressive; }
+  // The peer's ID as text once known (Aggressive Mode: from message 1,
+  // before it is authenticated, e.g. for the line of a refusal).
+  std::string peer_identity() const;
   // Set once the state is established.
   const IsakmpSa* sa() const noexcept {
     return _state == MainModeState::established ? &_sa : nullptr;
@@ -172,6 +187,29 @@ class MainModeResponder {
   MainModeStep msg1(const Datagram& d, const Message& m);
   MainModeStep msg3(const Datagram& d, const Message& m);
   MainModeStep msg5(const Datagram& d, const Header& h);
+  // Aggressive Mode: message 1 (SA, KE, Ni, IDii) answered by message 2,
+  // then HASH_I in message 3, in the clear or encrypted.
+  MainModeStep aggressive1(const Datagram& d, const Message& m);
+  MainModeStep aggressive3(const Datagram& d, const Header& h);
+  // Steps both modes take. Each returns the failure, or nullopt to go on.
+  // The SA payload of message 1 against the policy for `methods`: sets the
+  // transform, SAi_b and the peer's capabilities, and the SA body to reply.
+  std::optional<MainModeStep> choose(const Message& m, AuthMethods methods, Bytes& reply_sa);
+  // Checks KE and Ni, makes our DH pair and g^xy, draws Nr.
+  std::optional<MainModeStep> exchange_keys(const PayloadView& ke, const PayloadView& nonce);
+  // NAT-D of the peer's message (RFC 3947 §3.2), when it announced NAT-T.
+  // True when it had them.
+  bool detect(const Datagram& d, const std::vector<PayloadView>& payloads);
+  // Our two NAT-D payloads for the endpoints of `d`.
+  void add_natd(MessageBuilder& b, const Datagram& d) const;
+  // The authenticated peer ID against the policy; INITIAL-CONTACT noted.
+  std::optional<MainModeStep> accept_identity(const Datagram& d, ByteView id,
+                                              const std::vector<PayloadView>& payloads,
+                                              AuthMethod method);
+  SecretBytes expected_hash_i(ByteView idii_b) const;
+  SecretBytes our_hash_r(ByteView idir_b) const;
+  // The ISAKMP SA is up: endpoints recorded, SKEYID dropped.
+  void establish(const Datagram& d);
   // Message 5 under the current keys; a psk_mismatch step leaves the state
   // alone so that the next candidate key can be tried.
   MainModeStep verify5(const Datagram& d, const Header& h, const std::string* bound_id);

@@ -28,7 +28,11 @@ independent IKEv1 initiator with a pre-shared key:
     NAT charon splits its message 5 in IKE fragments, payload 132, which we
     reassemble); a client
     certificate from a CA the gateway does not trust gives "certificate not
-    trusted", a revoked one "certificate revoked".
+    trusted", a revoked one "certificate revoked";
+  - Aggressive Mode with a pre-shared key (charon `aggressive = yes`) for
+    a peer whose ID is enabled for it: established, Quick Mode, ESP
+    authenticating in the data plane and Delete, as in Main Mode; an ID
+    not enabled for it is refused with one line naming it.
 
 Exit 0 when every check passed. Usage: ike.py BUILD_DIR
 """
@@ -49,6 +53,9 @@ CLIENT, INSIDE_HOST = "203.0.113.7", "10.9.0.2"
 # A client on a private network behind NS_CL, which masquerades it as CLIENT.
 PRIVATE, PRIVATE_GW = "192.168.77.2", "192.168.77.1"
 PSK = "interop test key 0123456789"
+# Aggressive Mode: an ID enabled for it with its own key, and one that is not.
+AM_ID, AM_PSK = "phone.example.org", "aggressive phone key 0123"
+AM_REFUSED_ID = "laptop.example.org"
 
 check = Checks()
 NAMESPACES = (NS_GW, NS_CL, NS_IN, NS_PV)
@@ -135,12 +142,15 @@ ike = {{ psk = "{PSK}"; allow_tunnel = true; retransmit_interval = 1; retransmit
          ca = "{pki}/ca.pem"; certificate = "{pki}/gw.pem"; private_key = "{pki}/gw.key";
          crl = "{pki}/ca.crl";
          # Message 6 with our certificate (about 1.3 KB) goes in fragments.
-         fragment_size = 576; }};
+         fragment_size = 576;
+         peers = ( {{ id = "{AM_ID}"; psk = "{AM_PSK}"; aggressive = true; }},
+                   {{ id = "{AM_REFUSED_ID}"; psk = "{AM_PSK}"; }} ); }};
 """
 
 
 STRONGSWAN_CONF = """
 charon {{
+{extra}
   load_modular = no
   load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey revocation constraints aes sha1 sha2 hmac kernel-libipsec kernel-netlink socket-default vici
   # Our traffic selector is the gateway itself: charon's route to it
@@ -187,6 +197,7 @@ connections {{
     proposals = {proposals}
     encap = {encap}
     dpd_delay = 0
+{extra}
     send_cert = always
     local {{
 {local}
@@ -210,10 +221,10 @@ secrets {{
 """
 
 
-def psk_auth(client, psk):
-    local = f"      auth = psk\n      id = {client}"
+def psk_auth(client, psk, local_id=None):
+    local = f"      auth = psk\n      id = {local_id or client}"
     remote = f"      auth = psk\n      id = {GW_OUT}"
-    secrets = f'  ike-gw {{\n    id-1 = {GW_OUT}\n    id-2 = {client}\n    secret = "{psk}"\n  }}'
+    secrets = f'  ike-gw {{\n    id-1 = {GW_OUT}\n    id-2 = {local_id or client}\n    secret = "{psk}"\n  }}'
     return local, remote, secrets, None
 
 
@@ -236,16 +247,20 @@ class Charon:
         os.makedirs(self.d, exist_ok=True)
         self.proc = None
 
-    def start(self, psk, encap, proposals="aes256-sha1-modp2048", auth=None, fragment_size=1280):
+    def start(self, psk, encap, proposals="aes256-sha1-modp2048", auth=None, fragment_size=1280,
+              aggressive=False):
+        # charon refuses Aggressive Mode with a PSK unless told it knows the risk.
+        extra = "  i_dont_care_about_security_and_use_aggressive_mode_psk = yes" if aggressive else ""
         with open(os.path.join(self.d, "strongswan.conf"), "w") as f:
-            f.write(STRONGSWAN_CONF.format(d=self.d, fragment_size=fragment_size))
+            f.write(STRONGSWAN_CONF.format(d=self.d, fragment_size=fragment_size, extra=extra))
         local, remote, secrets, key = auth or psk_auth(self.local, psk)
         if key:
             os.makedirs(os.path.join(self.d, "private"), exist_ok=True)
             shutil.copy(key, os.path.join(self.d, "private", "peer.key"))
         with open(os.path.join(self.d, "swanctl.conf"), "w") as f:
             f.write(SWANCTL_CONF.format(client=self.local, gw=GW_OUT, encap="yes" if encap else "no",
-                                        proposals=proposals, local=local, remote=remote, secrets=secrets))
+                                        proposals=proposals, local=local, remote=remote, secrets=secrets,
+                                        extra="    aggressive = yes" if aggressive else ""))
         env = dict(os.environ, STRONGSWAN_CONF=os.path.join(self.d, "strongswan.conf"))
         script = "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "unshare", "-m", "sh", "-c", script],
@@ -322,16 +337,20 @@ def our_rekey(gw, charon):
           "no ESP with an unknown SPI after the rekey")
 
 
-def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
+def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=False):
     where = f"behind a masquerading NAT ({PRIVATE} as {CLIENT})" if behind_nat else "direct"
     method = "RSA signatures (X.509)" if pki else "PSK"
-    print(f"== charon, IKEv1 {method}, tunnel mode, NAT-T, {where}")
+    mode = "Aggressive Mode" if aggressive else "Main Mode"
+    print(f"== charon, IKEv1 {mode} {method}, tunnel mode, NAT-T, {where}")
     # kernel-libipsec cannot receive raw ESP and fakes a NAT itself when
     # there is none, so charon always floats to 4500 and asks for UDP
     # encapsulation.
     charon = Charon(d, tag, NS_PV, PRIVATE) if behind_nat else Charon(d, tag)
-    rc, out = charon.start(PSK, encap=True, auth=cert_auth(pki, "client") if pki else None,
-                           fragment_size=fragment_size)
+    if aggressive:
+        auth = psk_auth(charon.local, AM_PSK, AM_ID)
+    else:
+        auth = cert_auth(pki, "client") if pki else None
+    rc, out = charon.start(PSK, encap=True, auth=auth, fragment_size=fragment_size, aggressive=aggressive)
     check(rc == 0 and "loaded connection 'gw'" in out, f"swanctl loaded the connection: {out.strip()[-300:]}")
     before = gw.log()
     rc, out = charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "30")
@@ -339,9 +358,11 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
     # charon reports success once it sent HASH(3); we may still be on it.
     wait_for(lambda: "IPsec SA established with " in gw.log()[len(before):], 10)
     log = gw.log()[len(before):]
-    peer_id = CLIENT_DN if pki else charon.local
-    check(f"IKE SA established with {CLIENT} (ID {peer_id})" in log,
-          "our log: IKE SA established (Main Mode), with charon's ID")
+    peer_id = CLIENT_DN if pki else AM_ID if aggressive else charon.local
+    line = next((l for l in log.splitlines() if "IKE SA established with" in l), "")
+    check(f"IKE SA established with {CLIENT} (ID {peer_id})" in line and
+          line.endswith(", Aggressive Mode") == aggressive,
+          f"our log: IKE SA established ({mode}), with charon's ID: {line.strip()}")
     if pki:
         check(f"auth RSA signature (certificate {CLIENT_DN}, issued by {CA_DN})" in log,
               "the line names the method: RSA signature, with the certificate")
@@ -363,6 +384,7 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280):
     ike = gw.ctl("ike")
     check("established" in ike and "aes-cbc-128/hmac-sha1-96" in ike,
           "l2tpgwctl ike lists the IKE SA and the IPsec SA")
+    check(("aggressive" if aggressive else "main") in ike, f"l2tpgwctl ike shows the mode ({mode})")
     print(ike)
     drops0 = gw.drops()
     send_udp_into_tunnel(20, charon.ns, charon.local)
@@ -392,6 +414,27 @@ def run_wrong_psk(gw, d):
     check(wait_for(lambda: "pre-shared key mismatch" in gw.log()[len(before):], 15),
           "our log names the cause: pre-shared key mismatch")
     check("not the gateway" not in gw.log(), "the key itself is not logged")
+    charon.stop()
+    return charon
+
+
+def run_aggressive_refused(gw, d):
+    print(f"== charon in Aggressive Mode as {AM_REFUSED_ID}, an ID not enabled for it")
+    charon = Charon(d, "am-refused")
+    charon.start(AM_PSK, True, auth=psk_auth(CLIENT, AM_PSK, AM_REFUSED_ID), aggressive=True)
+    before = gw.log()
+    charon.swanctl("--initiate", "--child", "l2tp", "--timeout", "15")
+    expect = f"Aggressive Mode from {CLIENT} (ID {AM_REFUSED_ID}) refused: not enabled for this peer"
+    check(wait_for(lambda: expect in gw.log()[len(before):], 15), f"our log: {expect}")
+    log = gw.log()[len(before):]
+    check("IKE SA established" not in log and "Aggressive Mode with" not in log,
+          "nothing else: no exchange went on")
+    check(AM_PSK not in gw.log(), "the key itself is not logged")
+    check(log.count(expect) == 1, f"one line for charon's message 1 and its retransmissions ({log.count(expect)})")
+    ike = gw.ctl("ike")
+    m = re.search(r"(\d+) Aggressive Mode not enabled", ike)
+    check(m is not None and int(m.group(1)) >= 1,
+          f"l2tpgwctl ike counts the refusals ({m.group(0) if m else 'no counter'})")
     charon.stop()
     return charon
 
@@ -446,6 +489,10 @@ def main():
         charons.append(run_case(gw, d, "nat", True))
         charons.append(run_wrong_psk(gw, d))
         charons.append(run_md5_only(gw, d))
+        check(f"peer ID {AM_ID} may use Aggressive Mode: its message 2 exposes a hash of the "
+              "pre-shared key to offline guessing" in gw.log(), "the warning for the enabled peer at start")
+        charons.append(run_case(gw, d, "aggressive", False, aggressive=True))
+        charons.append(run_aggressive_refused(gw, d))
         charons.append(run_case(gw, d, "cert-direct", False, pki))
         # Behind the NAT charon also splits message 5 (its ID, certificate
         # and signature) in IKE fragments, which we reassemble.

@@ -14,6 +14,7 @@
 #include "controlplane/ctl_commands.h"
 #include "controlplane/ike/fragment.h"
 #include "controlplane/udp_datagram.h"
+#include "tests/unit/ike/aggressive_vectors.h"
 #include "tests/unit/ike/cert_vectors.h"
 #include "tests/unit/ike/test_util.h"
 #include "tests/unit/ike/vectors.h"
@@ -46,8 +47,15 @@ class IkeServiceTest : public ::testing::Test {
       _calls.push_back(m);
       return channel::make_ack(channel::AckResult::ok);
     };
-    h.mm_random = [rsa = _rsa] {
+    h.mm_random = [rsa = _rsa, aggressive = _aggressive] {
       ike::MainModeRandom r;
+      if (aggressive) {
+        const auto ck = hex(vec::am_rcky);
+        std::copy(ck.begin(), ck.end(), r.rcookie.begin());
+        r.nonce = hex(vec::am_nr);
+        r.dh_private = hex(vec::am_xr);
+        return r;
+      }
       const auto ck = hex(rsa ? ike::certvec::rsa_rcky : vec::mm_rcky);
       std::copy(ck.begin(), ck.end(), r.rcookie.begin());
       r.nonce = hex(rsa ? ike::certvec::rsa_nr : vec::mm_nr);
@@ -130,6 +138,7 @@ class IkeServiceTest : public ::testing::Test {
   Logger _log{_out};
   bool _rsa = false;
   bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
+  bool _aggressive = false;
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
   std::vector<channel::CtrlMsg> _calls;
@@ -801,6 +810,183 @@ TEST_F(IkeServiceTest, ReleasedPairTakesItsIsakmpSaWithDeletes) {
   EXPECT_TRUE(_gone.empty());
   EXPECT_TRUE(s->sas(t0).empty());
   EXPECT_NE(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) deleted: the client went silent"),
+            std::string::npos)
+      << _out.str();
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
+
+namespace l2tpgw::cp {
+namespace {
+
+// Aggressive Mode (gen_aggressive_vectors.py): only peers enabled for it,
+// found by their ID or their address; the key is that entry's.
+class IkeAggressiveTest : public IkeServiceTest {
+ protected:
+  void SetUp() override {
+    IkeServiceTest::SetUp();  // a default key, which Aggressive Mode never uses
+    _aggressive = true;
+    _settings.local_id = "192.0.2.1";
+  }
+
+  void add_peer(std::optional<std::uint32_t> address, std::string id, std::string_view psk,
+                bool aggressive) {
+    IkePeerKey p;
+    p.address = address;
+    p.id = std::move(id);
+    p.psk = ike::SecretBytes(psk.begin(), psk.end());
+    p.aggressive = aggressive;
+    _settings.peers.push_back(std::move(p));
+  }
+
+  std::string am_psk() const {
+    const auto k = hex(vec::am_psk);
+    return std::string(k.begin(), k.end());
+  }
+};
+
+TEST_F(IkeAggressiveTest, EnabledIdEstablishesLikeMainMode) {
+  add_peer(std::nullopt, "phone.example.org", am_psk(), true);
+  auto s = make();
+  EXPECT_NE(_out.str().find("peer ID phone.example.org may use Aggressive Mode: its message 2 "
+                            "exposes a hash of the pre-shared key to offline guessing"),
+            std::string::npos)
+      << _out.str();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  EXPECT_EQ(last_reply(500), vec::am_msg2);
+  EXPECT_EQ(s->half_open(), 1u);
+  auto views = s->sas(t0);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].mode, "aggressive");
+  EXPECT_EQ(views[0].state, "AM sent 2");
+  // Retransmitted on timeout like Main Mode's replies.
+  s->poll(t0 + std::chrono::seconds(3));
+  EXPECT_EQ(last_reply(500), vec::am_msg2);
+  EXPECT_EQ(s->counters().retransmits, 1u);
+
+  s->on_punt(punt(hex(vec::am_msg3_encrypted), 500), t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID phone.example.org): "
+                            "aes-128/sha2-256/ecp256, auth pre-shared key, NAT: peer behind NAT, "
+                            "Aggressive Mode"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(s->half_open(), 0u);
+  views = s->sas(t0);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].state, "established");
+  EXPECT_EQ(views[0].mode, "aggressive");
+  const auto text = render_ike_text(*s, t0);
+  EXPECT_NE(text.find("aggressive"), std::string::npos) << text;
+  const auto o = nlohmann::json::parse(render_ike_json(*s, t0));
+  EXPECT_EQ(o["ike_sas"][0]["mode"], "aggressive");
+  EXPECT_EQ(o["ike_sas"][0]["id"], "phone.example.org");
+  EXPECT_EQ(o["refused"]["aggressive_not_enabled"], 0);
+  EXPECT_EQ(_out.str().find(am_psk()), std::string::npos) << "keys are never logged";
+}
+
+TEST_F(IkeAggressiveTest, EnabledAddressEstablishesWithClearMessage3) {
+  add_peer(client, "", am_psk(), true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  EXPECT_EQ(last_reply(500), vec::am_msg2);
+  s->on_punt(punt(hex(vec::am_msg3_clear), 500), t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID phone.example.org)"),
+            std::string::npos)
+      << _out.str();
+}
+
+TEST_F(IkeAggressiveTest, PeerNotEnabledIsRefusedWithOneLine) {
+  // The ID's entry decides even where the address's entry is enabled.
+  add_peer(std::nullopt, "phone.example.org", am_psk(), false);
+  add_peer(client, "", am_psk(), true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  const std::string line =
+      "Aggressive Mode from 203.0.113.9 (ID phone.example.org) refused: not enabled for this peer";
+  const auto log = _out.str();
+  ASSERT_NE(log.find(line), std::string::npos) << log;
+  EXPECT_EQ(log.find(line, log.find(line) + 1), std::string::npos) << "one line";
+  EXPECT_EQ(s->counters().aggressive_refused, 1u);
+  // The peer's retransmissions are counted, not logged again.
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  EXPECT_EQ(s->counters().aggressive_refused, 3u);
+  EXPECT_EQ(_out.str(), log);
+  EXPECT_EQ(s->counters().dropped, 0u);
+  EXPECT_TRUE(_sent.empty());
+  EXPECT_EQ(s->half_open(), 0u);
+  EXPECT_TRUE(s->sas(t0).empty());
+  const auto o = nlohmann::json::parse(render_ike_json(*s, t0));
+  EXPECT_EQ(o["refused"]["aggressive_not_enabled"], 3);
+}
+
+TEST_F(IkeAggressiveTest, DefaultKeyAloneEnablesNobody) {
+  auto s = make();
+  EXPECT_EQ(_out.str().find("may use Aggressive Mode"), std::string::npos);
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  EXPECT_EQ(s->counters().aggressive_refused, 1u);
+  EXPECT_TRUE(_sent.empty());
+}
+
+TEST_F(IkeAggressiveTest, WrongPskIsNamed) {
+  const std::string wrong = "the wrong phone key";
+  add_peer(std::nullopt, "phone.example.org", wrong, true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  s->on_punt(punt(hex(vec::am_msg3_encrypted), 500), t0);
+  EXPECT_NE(_out.str().find("Aggressive Mode with 203.0.113.9 failed: pre-shared key mismatch"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(_out.str().find(wrong), std::string::npos) << "keys are never logged";
+  EXPECT_EQ(s->counters().dropped, 1u);
+  EXPECT_EQ(s->half_open(), 0u);
+  EXPECT_TRUE(s->sas(t0).empty());
+}
+
+TEST_F(IkeAggressiveTest, HalfOpenLimitApplies) {
+  _settings.max_half_open_per_peer = 1;
+  add_peer(std::nullopt, "phone.example.org", am_psk(), true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  auto am1 = hex(vec::am_msg1);
+  s->on_punt(punt(am1, 500), t0);
+  am1[0] ^= 0xff;  // another initiator cookie: a new exchange
+  s->on_punt(punt(am1, 500), t0);
+  EXPECT_EQ(s->half_open(), 1u);
+  EXPECT_EQ(s->counters().half_open_per_peer, 1u);
+  EXPECT_EQ(_sent.size(), 1u);
+}
+
+TEST_F(IkeAggressiveTest, TruncatedAndGarbledMessagesAreCounted) {
+  add_peer(std::nullopt, "phone.example.org", am_psk(), true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  const auto am1 = hex(vec::am_msg1);
+  for (std::size_t len = 0; len < am1.size(); len += 7) {
+    s->on_punt(punt(ike::Bytes(am1.begin(), am1.begin() + static_cast<std::ptrdiff_t>(len)), 500),
+               t0);
+  }
+  EXPECT_TRUE(_sent.empty());
+  EXPECT_TRUE(s->sas(t0).empty());
+  EXPECT_GT(s->counters().malformed_isakmp, 0u);
+  s->on_punt(punt(am1, 500), t0);
+  EXPECT_EQ(last_reply(500), vec::am_msg2);
+  // A cut message 3 is counted and the exchange waits for the real one.
+  const auto am3 = hex(vec::am_msg3_encrypted);
+  const auto dropped = s->counters().dropped;
+  auto cut = ike::Bytes(am3.begin(), am3.end() - 5);
+  cut[27] = static_cast<std::uint8_t>(cut.size());  // header length agrees: a cipher-block error
+  s->on_punt(punt(cut, 500), t0);
+  EXPECT_EQ(s->counters().dropped, dropped + 1);
+  EXPECT_EQ(s->half_open(), 1u);
+  s->on_punt(punt(am3, 500), t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID phone.example.org)"),
             std::string::npos)
       << _out.str();
 }

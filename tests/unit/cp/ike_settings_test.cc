@@ -95,6 +95,47 @@ TEST_F(IkeSettingsTest, ErrorsNameFileAndLine) {
   EXPECT_NE(e.find("max_half_open_per_peer exceeds max_half_open"), std::string::npos) << e;
 }
 
+// `name` must outlive the ID (string literals here).
+ike::Identification fqdn_id(std::string_view name) {
+  ike::Identification id;
+  id.type = static_cast<std::uint8_t>(ike::IdType::fqdn);
+  id.data = ike::ByteView(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
+  return id;
+}
+
+TEST_F(IkeSettingsTest, AggressiveModeIsPerPeer) {
+  const IkeSettings s = load_ike_settings(write(R"(
+ike = { psk = "default-secret";
+        peers = ( { address = "198.51.100.7"; psk = "address-secret"; aggressive = true; },
+                  { id = "phone.example.org"; psk = "phone-secret"; aggressive = true; },
+                  { id = "laptop.example.org"; psk = "laptop-secret"; } ); };
+)"));
+  ASSERT_EQ(s.peers.size(), 3u);
+  EXPECT_TRUE(s.peers[0].aggressive);
+  EXPECT_TRUE(s.peers[1].aggressive);
+  EXPECT_FALSE(s.peers[2].aggressive) << "default false";
+  // By ID, from any address; the key is that entry's.
+  const auto* p = s.aggressive_peer(0x01020304, fqdn_id("PHONE.example.org"));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->psk, bytes("phone-secret"));
+  // By address, for an ID without an entry.
+  p = s.aggressive_peer(0xc6336407, fqdn_id("other.example.org"));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->psk, bytes("address-secret"));
+  // An ID's entry that does not enable it decides, even from an enabled address.
+  EXPECT_EQ(s.aggressive_peer(0xc6336407, fqdn_id("laptop.example.org")), nullptr);
+  // Neither: the default key enables nobody.
+  EXPECT_EQ(s.aggressive_peer(0x01020304, fqdn_id("other.example.org")), nullptr);
+}
+
+TEST_F(IkeSettingsTest, AggressiveModeErrorsNameFileAndLine) {
+  auto e = error_of(
+      "ike = { psk = \"12345678\";\n  peers = ( { id = \"a.example\"; psk = \"12345678\";\n"
+      "  aggressive = \"yes\"; } );\n};\n");
+  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("aggressive"), std::string::npos) << e;
+}
+
 // Certificate files beside the configuration file, from gen_cert_vectors.py.
 class IkeCertSettingsTest : public IkeSettingsTest {
  protected:
@@ -184,6 +225,15 @@ TEST_F(IkeCertSettingsTest, WithoutRsaPeersEveryCertifiedIdIsAccepted) {
   EXPECT_TRUE(s.certificates());
   EXPECT_FALSE(s.psk_possible());
   EXPECT_EQ(s.authorize(0x01020304, dn_id(dn_of("CN=anyone")), ike::AuthMethod::rsa_sig), "");
+}
+
+TEST_F(IkeCertSettingsTest, AggressiveModeIsForPskPeersOnly) {
+  const auto e = error_of(
+      "ike = { ca = \"ca.pem\"; certificate = \"gw.pem\"; private_key = \"gw.key\";\n"
+      "  peers = ( { address = \"198.51.100.9\"; auth = \"rsa\";\n"
+      "              aggressive = true; } );\n};\n");
+  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("aggressive = true is for psk peers only"), std::string::npos) << e;
 }
 
 TEST_F(IkeCertSettingsTest, ErrorsNameFileLineAndWhat) {
