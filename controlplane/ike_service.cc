@@ -226,6 +226,7 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
   _qm_config.policy.allow_md5 = _settings.allow_md5;
   _qm_config.policy.allow_modp1024 = _settings.allow_modp1024;
   _qm_config.policy.allow_tunnel = _settings.allow_tunnel;
+  _qm_config.policy.sha256_icv_bits = _settings.esp_sha256_icv_bits;
   _qm_config.max_life_seconds = _settings.sa_lifetime_s;
   _qm_config.default_life_seconds = _settings.sa_lifetime_s;
   _qm_config.max_life_kilobytes = _settings.sa_lifetime_kb;

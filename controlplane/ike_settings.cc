@@ -192,6 +192,7 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
                    "allow_md5",
                    "allow_modp1024",
                    "allow_tunnel",
+                   "esp_sha256_icv_bits",
                    "ike_lifetime",
                    "sa_lifetime",
                    "sa_lifetime_kb",
@@ -221,6 +222,13 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
   out.allow_md5 = r.opt_bool(g, "allow_md5").value_or(out.allow_md5);
   out.allow_modp1024 = r.opt_bool(g, "allow_modp1024").value_or(out.allow_modp1024);
   out.allow_tunnel = r.opt_bool(g, "allow_tunnel").value_or(out.allow_tunnel);
+  if (const Setting* v = r.find(g, "esp_sha256_icv_bits")) {
+    const auto bits = u32(r, g, "esp_sha256_icv_bits", out.esp_sha256_icv_bits, 96, 128);
+    if (bits != 96 && bits != 128) {
+      r.fail(*v, "esp_sha256_icv_bits must be 128 (RFC 4868) or 96 (the earlier draft)");
+    }
+    out.esp_sha256_icv_bits = static_cast<std::uint8_t>(bits);
+  }
   // Lifetimes: at least 2 minutes so rekeying cannot become a flood, at
   // most a day (RFC 4109 §3 asks implementations to support 86400 s).
   out.ike_lifetime_s = u32(r, g, "ike_lifetime", out.ike_lifetime_s, 120, 86400);

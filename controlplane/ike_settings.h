@@ -71,6 +71,9 @@ struct IkeSettings {
   bool allow_md5 = false;
   bool allow_modp1024 = true;
   bool allow_tunnel = false;
+  // ICV bits of ESP HMAC-SHA2-256 (IKEv1 cannot negotiate them): 128 as
+  // RFC 4868 says, or 96 for the clients that followed the earlier draft.
+  std::uint8_t esp_sha256_icv_bits = 128;
   std::uint32_t ike_lifetime_s = 28800;
   std::uint32_t sa_lifetime_s = 3600;
   std::uint32_t sa_lifetime_kb = 0;

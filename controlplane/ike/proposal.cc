@@ -665,6 +665,8 @@ std::optional<std::pair<EspCipher, EspAuth>> to_dataplane(const Phase2Suite& s,
     a = EspAuth::hmac_sha1_96;
   } else if (s.auth == EspAuthAlg::hmac_sha256 && sha256_icv_bits == 128) {
     a = EspAuth::hmac_sha256_128;
+  } else if (s.auth == EspAuthAlg::hmac_sha256 && sha256_icv_bits == 96) {
+    a = EspAuth::hmac_sha256_96;
   }
   if (!c || !a) {
     return std::nullopt;

@@ -25,7 +25,8 @@ std::uint8_t* frame(WorkerCtx& w, rte_mbuf* m, SaState& sa, unsigned payload_len
                     unsigned& esp_len) noexcept {
   const unsigned pad = wire::esp_pad_len(payload_len, sa.keys.block_len);
   const unsigned tail = pad + sizeof(wire::EspTrailer) + sa.keys.icv_len;
-  if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) < sa.hdr_len || rte_pktmbuf_tailroom(m) < tail) {
+  if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) < sa.hdr_len ||
+      rte_pktmbuf_tailroom(m) < tail + sa.keys.tag_spill) {
     w.drop(m, Drop::encap_too_big);
     return nullptr;
   }

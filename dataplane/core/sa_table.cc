@@ -29,7 +29,7 @@ std::uint64_t unix_now_ns() noexcept {
 }
 
 bool sa_params_valid(const SaParams& p) noexcept {
-  if (p.spi < 256 || p.cipher > EspCipher::des3_cbc || p.auth > EspAuth::hmac_sha256_128 ||
+  if (p.spi < 256 || p.cipher > EspCipher::des3_cbc || p.auth > EspAuth::hmac_sha256_96 ||
       !valid_pair(p.cipher, p.auth)) {
     return false;
   }

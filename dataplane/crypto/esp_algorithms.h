@@ -21,7 +21,14 @@ enum class EspAuth : std::uint8_t {
   none,             // only with an AEAD cipher
   hmac_sha1_96,     // RFC 2404
   hmac_sha256_128,  // RFC 4868
+  // The same cut to 96 bits: the pre-RFC draft some iOS/macOS releases and
+  // Android 6/7 kernels used, which IKEv1 cannot tell apart (docs/IKE.md).
+  hmac_sha256_96,
 };
+
+constexpr bool is_sha256(EspAuth a) noexcept {
+  return a == EspAuth::hmac_sha256_128 || a == EspAuth::hmac_sha256_96;
+}
 
 struct EspCipherInfo {
   std::string_view name;
@@ -55,6 +62,7 @@ constexpr EspAuthInfo info(EspAuth a) noexcept {
     case EspAuth::none: return {"none", 0, 0};
     case EspAuth::hmac_sha1_96: return {"hmac-sha1-96", 20, 12};
     case EspAuth::hmac_sha256_128: return {"hmac-sha256-128", 32, 16};
+    case EspAuth::hmac_sha256_96: return {"hmac-sha256-96", 32, 12};
   }
   return {"?", 0, 0};
 }
@@ -63,7 +71,7 @@ inline constexpr EspCipher all_ciphers[] = {EspCipher::aes_cbc_128, EspCipher::a
                                             EspCipher::aes_gcm_128, EspCipher::aes_gcm_256,
                                             EspCipher::des3_cbc};
 inline constexpr EspAuth all_auths[] = {EspAuth::none, EspAuth::hmac_sha1_96,
-                                        EspAuth::hmac_sha256_128};
+                                        EspAuth::hmac_sha256_128, EspAuth::hmac_sha256_96};
 
 constexpr std::optional<EspCipher> parse_cipher(std::string_view s) noexcept {
   for (auto c : all_ciphers) {

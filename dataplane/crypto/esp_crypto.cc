@@ -14,7 +14,7 @@ constexpr unsigned sha1_digest_len = 20;
 constexpr unsigned sha256_digest_len = 32;
 
 IMB_HASH_ALG hmac_alg(EspAuth a) noexcept {
-  return a == EspAuth::hmac_sha256_128 ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
+  return is_sha256(a) ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
 }
 
 // The IPsec-MB cipher key length of a transform: the key material less the
@@ -35,7 +35,7 @@ void fill_common(IMB_JOB* job, const SaKeys& k, std::uint8_t* esp, std::uint32_t
   job->cipher_start_src_offset_in_bytes = cipher_offset;
   job->msg_len_to_cipher_in_bytes = cipher_len;
   job->key_len_in_bytes = k.key_len;
-  job->auth_tag_output_len_in_bytes = k.icv_len;
+  job->auth_tag_output_len_in_bytes = k.icv_len + k.tag_spill;
 
   switch (k.cipher) {
     case EspCipher::aes_gcm_128:
@@ -93,7 +93,7 @@ bool hmac_pads(IMB_MGR* mgr, EspAuth a, std::span<const std::uint8_t> key, std::
   if (a == EspAuth::none) {
     return false;
   }
-  const bool sha256 = a == EspAuth::hmac_sha256_128;
+  const bool sha256 = is_sha256(a);
   alignas(16) std::uint8_t k0[hmac_block_len] = {};
   if (key.size() > hmac_block_len) {
     if (sha256) {
@@ -140,6 +140,7 @@ bool init_sa_keys(IMB_MGR* mgr, SaKeys& out, EspCipher c, EspAuth a,
   out.iv_len = ci.iv_len;
   out.block_len = ci.block_len;
   out.icv_len = icv_len(c, a);
+  out.tag_spill = a == EspAuth::hmac_sha256_96 ? 4 : 0;
   out.key_len = static_cast<std::uint8_t>(cipher_key_len(c));
 
   const std::uint8_t* key = cipher_key.data();

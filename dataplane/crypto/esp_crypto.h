@@ -55,6 +55,10 @@ struct alignas(64) SaKeys {
   std::uint8_t iv_len;     // explicit IV bytes in each packet
   std::uint8_t block_len;  // ciphertext alignment (RFC 4303 §2.4)
   std::uint8_t icv_len;
+  // Bytes the job writes past the ICV: IPsec-MB makes an HMAC-SHA-256 tag
+  // of 16 bytes at least, so the 96-bit ICV comes with 4 more (encap keeps
+  // that much tailroom; the ICV is their first 12).
+  std::uint8_t tag_spill;
   std::uint8_t key_len;  // cipher key bytes as IPsec-MB counts them (no salt)
 };
 static_assert(std::is_trivially_copyable_v<SaKeys>);

@@ -9,7 +9,7 @@ import struct
 from dataclasses import dataclass, field
 
 from scapy.layers.inet import IP, UDP
-from scapy.layers.ipsec import ESP, SecurityAssociation, _ESPPlain, split_for_transport
+from scapy.layers.ipsec import AUTH_ALGOS, ESP, AuthAlgo, SecurityAssociation, _ESPPlain, split_for_transport
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -27,8 +27,15 @@ AUTHS = {
     "none": (None, 0, 0),
     "hmac-sha1-96": ("HMAC-SHA1-96", 20, 12),
     "hmac-sha256-128": ("SHA2-256-128", 32, 16),
+    "hmac-sha256-96": ("SHA2-256-96", 32, 12),
 }
-HMAC_HASH = {"hmac-sha1-96": hashlib.sha1, "hmac-sha256-128": hashlib.sha256}
+HMAC_HASH = {"hmac-sha1-96": hashlib.sha1, "hmac-sha256-128": hashlib.sha256,
+             "hmac-sha256-96": hashlib.sha256}
+# scapy knows HMAC-SHA2-256 only with RFC 4868's 128 bits; the earlier
+# draft's 96 bits is the same algorithm cut shorter.
+_sha256 = AUTH_ALGOS["SHA2-256-128"]
+AUTH_ALGOS.setdefault("SHA2-256-96", AuthAlgo("SHA2-256-96", mac=_sha256.mac, digestmod=_sha256.digestmod,
+                                              icv_size=12))
 
 # Every pair the gateway accepts: AEAD alone, CBC with each HMAC.
 TRANSFORMS = [
@@ -40,6 +47,8 @@ TRANSFORMS = [
     ("aes-gcm-256", "none"),
     ("3des-cbc", "hmac-sha1-96"),
     ("3des-cbc", "hmac-sha256-128"),
+    ("aes-cbc-256", "hmac-sha256-96"),
+    ("3des-cbc", "hmac-sha256-96"),
 ]
 
 IPPROTO_ESP = 50

@@ -67,7 +67,7 @@ SESSION_DIR_ENTRY_SIZE = (DIR_ENTRY.size + SESSION_PARAMS.size + 7) // 8 * 8
 assert SESSION_PARAMS.size == 84 and SESSION_DIR_ENTRY_SIZE == 104
 
 CIPHERS = ("aes-cbc-128", "aes-cbc-256", "aes-gcm-128", "aes-gcm-256", "3des-cbc")  # enum EspCipher
-AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128")  # enum EspAuth
+AUTHS = ("none", "hmac-sha1-96", "hmac-sha256-128", "hmac-sha256-96")  # enum EspAuth
 
 
 def drop_reasons():

@@ -29,9 +29,11 @@ ike = { psk = "default-secret";
         ike_lifetime = 3600; sa_lifetime = 1200; sa_lifetime_kb = 500000;
         max_half_open = 100; max_half_open_per_peer = 4; max_ike_sas_per_peer = 2;
         retransmit_interval = 3; retransmits = 4; dpd_interval = 10; dpd_failures = 3;
-        nat_keepalive = 0; };
+        nat_keepalive = 0; fragment_size = 600; esp_sha256_icv_bits = 96; };
 )"));
   EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.fragment_size, 600u);
+  EXPECT_EQ(s.esp_sha256_icv_bits, 96u);
   EXPECT_EQ(s.default_psk, bytes("default-secret"));
   ASSERT_EQ(s.peers.size(), 2u);
   EXPECT_EQ(s.psk_for_address(0xc6336407), bytes("address-secret"));
@@ -65,6 +67,8 @@ TEST_F(IkeSettingsTest, DefaultsAndAbsentSection) {
   EXPECT_FALSE(s.allow_tunnel);
   EXPECT_EQ(s.sa_lifetime_s, 3600u);
   EXPECT_EQ(s.psk_for_address(1), bytes("12345678"));
+  EXPECT_EQ(s.fragment_size, 1280u);
+  EXPECT_EQ(s.esp_sha256_icv_bits, 128u);
 }
 
 TEST_F(IkeSettingsTest, ErrorsNameFileAndLine) {
@@ -89,6 +93,13 @@ TEST_F(IkeSettingsTest, ErrorsNameFileAndLine) {
   EXPECT_NE(e.find("no pre-shared key"), std::string::npos) << e;
 
   e = error_of("ike = { psk = \"12345678\";\n sa_lifetime = 10; };\n");
+  EXPECT_NE(e.find(":2"), std::string::npos) << e;
+
+  e = error_of("ike = { psk = \"12345678\";\n esp_sha256_icv_bits = 112; };\n");
+  EXPECT_NE(e.find(":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("must be 128 (RFC 4868) or 96"), std::string::npos) << e;
+
+  e = error_of("ike = { psk = \"12345678\";\n fragment_size = 100; };\n");
   EXPECT_NE(e.find(":2"), std::string::npos) << e;
 
   e = error_of("ike = { psk = \"12345678\";\n max_half_open = 4; };\n");

@@ -87,16 +87,22 @@ IMB_STATUS run_one(IMB_MGR* mgr, Fill&& fill) {
   return IMB_FLUSH_JOB(mgr) == nullptr ? st : IMB_STATUS_INTERNAL_ERROR;
 }
 
+// The room past the ICV the job may write (SaKeys::tag_spill), as the data
+// plane's tailroom gives it; the packet keeps its own length.
 inline IMB_STATUS esp_encrypt(IMB_MGR* mgr, const SaKeys& k, Bytes& esp) {
   JobScratch scratch;
-  return run_one(mgr, [&](IMB_JOB* job) {
-    fill_esp_encrypt_job(job, k, esp.data(), static_cast<std::uint32_t>(esp.size()), scratch);
+  const auto len = static_cast<std::uint32_t>(esp.size());
+  esp.resize(len + k.tag_spill);
+  const auto st = run_one(mgr, [&](IMB_JOB* job) {
+    fill_esp_encrypt_job(job, k, esp.data(), len, scratch);
   });
+  esp.resize(len);
+  return st;
 }
 
 inline IMB_STATUS esp_decrypt(IMB_MGR* mgr, const SaKeys& k, Bytes& esp, Bytes& icv) {
   JobScratch scratch;
-  icv.assign(k.icv_len, 0);
+  icv.assign(k.icv_len + k.tag_spill, 0);
   return run_one(mgr, [&](IMB_JOB* job) {
     fill_esp_decrypt_job(job, k, esp.data(), static_cast<std::uint32_t>(esp.size()), icv.data(),
                          scratch);
@@ -128,7 +134,7 @@ inline Bytes esp_packet(const Bytes& spi_seq, const Bytes& iv, const Bytes& plai
 // ---- OpenSSL references ----
 
 inline Bytes ossl_hmac(EspAuth a, const Bytes& key, const std::uint8_t* data, std::size_t len) {
-  const EVP_MD* md = a == EspAuth::hmac_sha256_128 ? EVP_sha256() : EVP_sha1();
+  const EVP_MD* md = is_sha256(a) ? EVP_sha256() : EVP_sha1();
   Bytes out(EVP_MAX_MD_SIZE);
   unsigned out_len = 0;
   if (HMAC(md, key.data(), static_cast<int>(key.size()), data, len, out.data(), &out_len) ==

@@ -53,8 +53,8 @@ Bytes outbound(std::mt19937& rng, const SaKeys& k, std::size_t payload_len, Byte
 }
 
 TEST_F(EspJobs, ValidPairsCount) {
-  // 2 AES-CBC × 2 HMAC + 3DES × 2 HMAC + 2 AES-GCM alone.
-  EXPECT_EQ(valid_transforms().size(), 8u);
+  // 2 AES-CBC × 3 HMAC + 3DES × 3 HMAC + 2 AES-GCM alone.
+  EXPECT_EQ(valid_transforms().size(), 11u);
 }
 
 TEST_F(EspJobs, RejectsInvalidPairsAndKeyLengths) {

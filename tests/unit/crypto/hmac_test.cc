@@ -25,7 +25,7 @@ Bytes hmac_job(IMB_MGR* mgr, EspAuth a, const Bytes& key, const Bytes& data, uns
     job->cipher_mode = IMB_CIPHER_NULL;
     job->cipher_direction = IMB_DIR_ENCRYPT;
     job->chain_order = IMB_ORDER_CIPHER_HASH;
-    job->hash_alg = a == EspAuth::hmac_sha256_128 ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
+    job->hash_alg = is_sha256(a) ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
     job->src = data.data();
     job->dst = nullptr;
     job->cipher_start_src_offset_in_bytes = 0;

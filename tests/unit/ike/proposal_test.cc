@@ -197,13 +197,20 @@ TEST(Phase2Policy, MacosSha256AndTruncation) {
   EXPECT_EQ(m.chosen->suite, (Phase2Suite{EspId::aes_cbc, 256, EspAuthAlg::hmac_sha256}));
   EXPECT_EQ(m.chosen->encapsulation, EncapMode::udp_transport_draft);
   EXPECT_EQ(to_dataplane(m.chosen->suite)->second, EspAuth::hmac_sha256_128);
-  // A peer group configured for 96-bit SHA2-256 falls back to SHA1, which
-  // the data plane implements.
+  // Configured for the 96-bit truncation of the earlier draft: the same
+  // choice, installed as HMAC-SHA256-96.
   auto old_macos = default_phase2_policy();
   old_macos.sha256_icv_bits = 96;
   m = match_phase2(p.sa, old_macos);
   ASSERT_TRUE(m.chosen);
-  EXPECT_EQ(m.chosen->transform_number, 3);
+  EXPECT_EQ(m.chosen->suite, (Phase2Suite{EspId::aes_cbc, 256, EspAuthAlg::hmac_sha256}));
+  EXPECT_EQ(to_dataplane(m.chosen->suite, 96)->second, EspAuth::hmac_sha256_96);
+  // Any other length is none the data plane has: SHA2-256 is passed over.
+  auto odd = default_phase2_policy();
+  odd.sha256_icv_bits = 64;
+  m = match_phase2(p.sa, odd);
+  ASSERT_TRUE(m.chosen);
+  EXPECT_EQ(m.chosen->suite.auth, EspAuthAlg::hmac_sha1);
   EXPECT_TRUE(contains(m.offered, "not implemented by the data plane")) << m.offered;
 }
 
