@@ -966,13 +966,10 @@ void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
                             "): " + std::string(ike::name(static_cast<ike::NotifyType>(type))));
   }
   for (const auto spi : r.deleted_esp_spis) {
-    // The peer names its inbound SPI: our outbound one.
-    for (std::size_t i = 0; i < sa.ipsec.size(); ++i) {
-      if (sa.ipsec[i].spi_out == spi) {
-        remove_ipsec(sa, i, "deleted by the peer", false);
-        break;
-      }
-    }
+    // The peer names its inbound SPI: our outbound one. After a phase-1
+    // rekey the Delete may come over the newer ISAKMP SA of the same peer
+    // and identity (charon moves its IPsec SAs to it).
+    remove_deleted_pair(sa, spi);
   }
   if (r.initial_contact) {
     drop_stale(sa);
@@ -982,6 +979,31 @@ void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
     clear_quick_modes(sa);
     _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
                          ") deleted by the peer");
+  }
+}
+
+// Of the peer: the same address and, once authenticated, the same identity.
+bool IkeService::same_peer(const IkeSa& a, const IkeSa& b) {
+  return ipv4_of(a.peer) == ipv4_of(b.peer) && a.peer_id == b.peer_id;
+}
+
+void IkeService::remove_deleted_pair(IkeSa& via, std::uint32_t spi_out) {
+  auto try_in = [&](IkeSa& sa) {
+    for (std::size_t i = 0; i < sa.ipsec.size(); ++i) {
+      if (sa.ipsec[i].spi_out == spi_out) {
+        remove_ipsec(sa, i, "deleted by the peer", false);
+        return true;
+      }
+    }
+    return false;
+  };
+  if (try_in(via)) {
+    return;
+  }
+  for (auto& [key, other] : _sas) {
+    if (other.get() != &via && same_peer(*other, via) && try_in(*other)) {
+      return;
+    }
   }
 }
 

@@ -175,6 +175,8 @@ class IkeService {
                     bool notify = true);
   const IpsecSa* newest_sibling(const IpsecSa& of) const;
   void delete_isakmp(IkeSa& sa);
+  static bool same_peer(const IkeSa& a, const IkeSa& b);
+  void remove_deleted_pair(IkeSa& via, std::uint32_t spi_out);
   void drop_stale(const IkeSa& fresh);
   void set_half_open(IkeSa& sa, bool half_open);
   void erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it);

@@ -329,12 +329,42 @@ def our_rekey(gw, charon):
     now = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
     check(len(new) == 1 and set(new[0]) == now and not (now & old),
           f"the data plane holds the new pair only: {sorted(now)} (old {sorted(old)})")
+    esp_arrives(gw, charon, "after our rekey")
+
+
+def esp_arrives(gw, charon, what):
+    """charon's next UDP probes authenticate and decrypt in the data plane."""
     drops0 = gw.drops()
     send_udp_into_tunnel(20, charon.ns, charon.local)
     ok = wait_for(lambda: gw.drops().get("esp_next_header", 0) - drops0.get("esp_next_header", 0) >= 10, 10)
-    check(ok, "charon's ESP on the new pair authenticated and decrypted in the data plane")
+    check(ok, f"{what}: charon's ESP authenticated and decrypted in the data plane")
     check(gw.drops().get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0),
-          "no ESP with an unknown SPI after the rekey")
+          f"{what}: no ESP with an unknown SPI")
+
+
+def peer_rekeys(gw, charon):
+    """Rekeys charon starts: phase 2 (a Quick Mode on the same ISAKMP SA),
+    then phase 1 (IKEv1 has no rekey in place: a new Main Mode; charon
+    keeps its IPsec SAs, now under the new ISAKMP SA, and the old one
+    until it hangs up)."""
+    print("== rekeys started by charon: phase 2, then phase 1")
+    before = len(gw.log())
+    rc, out = charon.swanctl("--rekey", "--child", "l2tp")
+    check(rc == 0, f"swanctl --rekey --child: exit {rc}")
+    check(wait_for(lambda: f"IPsec SA established with {CLIENT}" in gw.log()[before:], 20),
+          "phase 2: a new IPsec SA established on charon's Quick Mode")
+    esp_arrives(gw, charon, "after charon's phase-2 rekey")
+    before = len(gw.log())
+    rc, out = charon.swanctl("--rekey", "--ike", "gw", "--reauth")
+    check(rc == 0, f"swanctl --rekey --ike --reauth: exit {rc}")
+    check(wait_for(lambda: f"IKE SA established with {CLIENT} " in gw.log()[before:], 20),
+          "phase 1: a new IKE SA established on charon's Main Mode")
+    check(len(re.findall(rf"IKE SA established with {CLIENT} ", gw.log()[before:])) == 1,
+          "phase 1: exactly one new IKE SA in our log")
+    esp_arrives(gw, charon, "after charon's phase-1 rekey")
+    # charon keeps its IPsec SAs and moves them to the new ISAKMP SA: the
+    # Deletes of its hang-up come over the new one (checked below: the
+    # pairs leave the data plane).
 
 
 def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=False):
@@ -396,6 +426,7 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=Fa
     check(drops1.get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0), "no ESP with an unknown SPI")
     if tag == "direct":
         our_rekey(gw, charon)
+        peer_rekeys(gw, charon)
     # Charon deletes its CHILD_SA and IKE_SA: the SAs leave the data plane.
     rc, out = charon.swanctl("--terminate", "--ike", "gw", "--timeout", "10")
     check(wait_for(lambda: "deleted by the peer" in gw.log()[len(before):], 10),
