@@ -69,6 +69,64 @@ ByteView after_first(const std::vector<PayloadView>& payloads) {
   return {begin, static_cast<std::size_t>(end - begin)};
 }
 
+// A protected message (RFC 2409 §5.3) opened: decrypted under `iv`, its
+// payloads walked, HASH first. The views point into `plain`.
+struct Opened {
+  enum class Stage : std::uint8_t { ok, decrypt, payloads, hash_first };
+  Stage stage = Stage::ok;
+  std::string why;  // what decryption or the walk said
+  Bytes plain;
+  SecretBytes next_iv;
+  std::vector<PayloadView> payloads;
+};
+
+Opened open_protected(const IsakmpSa& isakmp, const Header& h, ByteView msg, ByteView iv) {
+  const auto& suite = isakmp.transform.suite;
+  Opened o;
+  if (const auto e = decrypt_message(msg, suite.cipher, isakmp.enc_key, iv, o.plain, o.next_iv);
+      e != CryptError::none) {
+    o.stage = Opened::Stage::decrypt;
+    o.why = std::string(to_string(e));
+  } else if (const auto w = walk_payloads(h.next_payload, ByteView(o.plain).subspan(header_len),
+                                          true, o.payloads);
+             w != ParseError::none) {
+    o.stage = Opened::Stage::payloads;
+    o.why = std::string(to_string(w));
+  } else if (o.payloads.empty() ||
+             o.payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
+    o.stage = Opened::Stage::hash_first;
+  }
+  return o;
+}
+
+// The SA and Nonce every Quick Mode message 1 and 2 carries, read and
+// checked; a failure names what is wrong.
+struct SaAndNonce {
+  QuickModeFailure failure = QuickModeFailure::none;
+  std::string detail;
+  SecurityAssociation sa;
+  ByteView nonce;
+};
+
+SaAndNonce read_sa_and_nonce(const std::vector<PayloadView>& payloads, const char* message) {
+  SaAndNonce r;
+  const auto* sa_payload = find_in(payloads, PayloadType::sa);
+  const auto* nonce = find_in(payloads, PayloadType::nonce);
+  if (sa_payload == nullptr || nonce == nullptr) {
+    r.failure = QuickModeFailure::missing_payload;
+    r.detail = std::string("SA and Nonce in ") + message;
+  } else if (parse_nonce(nonce->body) != ParseError::none) {
+    r.failure = QuickModeFailure::malformed;
+    r.detail = "nonce of " + std::to_string(nonce->body.size()) + " bytes";
+  } else if (const auto e = parse_sa(sa_payload->body, r.sa); e != ParseError::none) {
+    r.failure = QuickModeFailure::malformed;
+    r.detail = "SA: " + std::string(to_string(e));
+  } else {
+    r.nonce = nonce->body;
+  }
+  return r;
+}
+
 std::uint32_t ipv4_of(const Address& a) {
   return a.len == 4 ? get32(std::span(a.bytes.data(), 4), 0) : 0;
 }
@@ -228,23 +286,20 @@ std::string QuickModeResponder::check_selectors(const Identification* ci,
 QuickModeStep QuickModeResponder::msg1(const Datagram& d, const Header& h) {
   const auto& suite = _isakmp.transform.suite;
   const auto iv = phase2_iv(suite.hash, _isakmp.last_block, h.message_id, suite.cipher.block());
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(d.bytes, suite.cipher, _isakmp.enc_key, iv, plain, next_iv);
-      e != CryptError::none) {
-    return fail(QuickModeFailure::malformed, std::string(to_string(e)));
+  Opened o = open_protected(_isakmp, h, d.bytes, iv);
+  switch (o.stage) {
+    case Opened::Stage::decrypt:
+      return fail(QuickModeFailure::malformed, o.why);
+    case Opened::Stage::payloads:
+      return fail(QuickModeFailure::malformed, "does not decrypt to payloads (" + o.why + ")");
+    case Opened::Stage::hash_first:
+      // RFC 2409 §5.5: HASH(1) is the first payload and covers all the others.
+      return fail(QuickModeFailure::missing_payload, "HASH(1) first");
+    case Opened::Stage::ok:
+      break;
   }
-  std::vector<PayloadView> payloads;
-  if (const auto e =
-          walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads);
-      e != ParseError::none) {
-    return fail(QuickModeFailure::malformed,
-                "does not decrypt to payloads (" + std::string(to_string(e)) + ")");
-  }
-  // RFC 2409 §5.5: HASH(1) is the first payload and covers all the others.
-  if (payloads.empty() || payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
-    return fail(QuickModeFailure::missing_payload, "HASH(1) first");
-  }
+  const auto& payloads = o.payloads;
+  SecretBytes& next_iv = o.next_iv;
   const auto hash1 = qm_hash1(suite.hash, _isakmp.skeyid_a, h.message_id, after_first(payloads));
   if (!mac_equal(hash1, payloads[0].body)) {
     return fail(QuickModeFailure::bad_hash, "HASH(1)");
@@ -252,19 +307,11 @@ QuickModeStep QuickModeResponder::msg1(const Datagram& d, const Header& h) {
   _message_id = h.message_id;
   _iv = std::move(next_iv);
 
-  const auto* sa_payload = find_in(payloads, PayloadType::sa);
-  const auto* nonce = find_in(payloads, PayloadType::nonce);
-  if (sa_payload == nullptr || nonce == nullptr) {
-    return fail(QuickModeFailure::missing_payload, "SA and Nonce in Quick Mode 1");
+  auto read = read_sa_and_nonce(payloads, "Quick Mode 1");
+  if (read.failure != QuickModeFailure::none) {
+    return fail(read.failure, read.detail);
   }
-  if (parse_nonce(nonce->body) != ParseError::none) {
-    return fail(QuickModeFailure::malformed,
-                "nonce of " + std::to_string(nonce->body.size()) + " bytes");
-  }
-  SecurityAssociation sa;
-  if (const auto e = parse_sa(sa_payload->body, sa); e != ParseError::none) {
-    return fail(QuickModeFailure::malformed, "SA: " + std::string(to_string(e)));
-  }
+  const SecurityAssociation& sa = read.sa;
 
   // RFC 3947 §5.1: the UDP-encapsulated modes exactly when a NAT was found.
   const bool nat = _isakmp.nat.any();
@@ -392,7 +439,7 @@ QuickModeStep QuickModeResponder::msg1(const Datagram& d, const Header& h) {
     append_attribute_int(lifetime_attrs, p2_attr::life_duration, _result.life_kilobytes);
   }
 
-  _ni_b.assign(nonce->body.begin(), nonce->body.end());
+  _ni_b.assign(read.nonce.begin(), read.nonce.end());
   const auto& nr_b = _random.nonce;
   Bytes our_spi;
   put32(our_spi, _random.spi);
@@ -453,18 +500,14 @@ QuickModeStep QuickModeResponder::msg1(const Datagram& d, const Header& h) {
 
 QuickModeStep QuickModeResponder::msg3(const Header& h, ByteView msg) {
   const auto& suite = _isakmp.transform.suite;
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(msg, suite.cipher, _isakmp.enc_key, _iv, plain, next_iv);
-      e != CryptError::none) {
-    return fail(QuickModeFailure::malformed, std::string(to_string(e)));
+  const Opened o = open_protected(_isakmp, h, msg, _iv);
+  if (o.stage == Opened::Stage::decrypt) {
+    return fail(QuickModeFailure::malformed, o.why);
   }
-  std::vector<PayloadView> payloads;
-  if (walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads) !=
-          ParseError::none ||
-      payloads.empty() || payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
+  if (o.stage != Opened::Stage::ok) {
     return fail(QuickModeFailure::bad_hash, "Quick Mode 3 does not decrypt to HASH(3)");
   }
+  const auto& payloads = o.payloads;
   const auto hash3 = qm_hash3(suite.hash, _isakmp.skeyid_a, _message_id, _ni_b, _random.nonce);
   if (!mac_equal(hash3, payloads[0].body)) {
     return fail(QuickModeFailure::bad_hash, "HASH(3)");
@@ -579,36 +622,24 @@ QuickModeStep QuickModeInitiator::handle(const Datagram& d) {
     return fail(QuickModeFailure::not_encrypted, {});
   }
   const auto& suite = _isakmp.transform.suite;
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(d.bytes, suite.cipher, _isakmp.enc_key, _iv, plain, next_iv);
-      e != CryptError::none) {
-    return fail(QuickModeFailure::malformed, std::string(to_string(e)));
+  const Opened o = open_protected(_isakmp, h, d.bytes, _iv);
+  if (o.stage == Opened::Stage::decrypt) {
+    return fail(QuickModeFailure::malformed, o.why);
   }
-  std::vector<PayloadView> payloads;
-  if (walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads) !=
-          ParseError::none ||
-      payloads.empty() || payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
+  if (o.stage != Opened::Stage::ok) {
     return fail(QuickModeFailure::bad_hash, "Quick Mode 2 does not decrypt to HASH(2)");
   }
+  const auto& payloads = o.payloads;
   const auto hash2 =
       qm_hash2(suite.hash, _isakmp.skeyid_a, _message_id, _random.nonce, after_first(payloads));
   if (!mac_equal(hash2, payloads[0].body)) {
     return fail(QuickModeFailure::bad_hash, "HASH(2)");
   }
-  const auto* sa_payload = find_in(payloads, PayloadType::sa);
-  const auto* nonce = find_in(payloads, PayloadType::nonce);
-  if (sa_payload == nullptr || nonce == nullptr) {
-    return fail(QuickModeFailure::missing_payload, "SA and Nonce in Quick Mode 2");
+  const auto read = read_sa_and_nonce(payloads, "Quick Mode 2");
+  if (read.failure != QuickModeFailure::none) {
+    return fail(read.failure, read.detail);
   }
-  if (parse_nonce(nonce->body) != ParseError::none) {
-    return fail(QuickModeFailure::malformed,
-                "nonce of " + std::to_string(nonce->body.size()) + " bytes");
-  }
-  SecurityAssociation sa;
-  if (const auto e = parse_sa(sa_payload->body, sa); e != ParseError::none) {
-    return fail(QuickModeFailure::malformed, "SA: " + std::string(to_string(e)));
-  }
+  const SecurityAssociation& sa = read.sa;
   if (sa.proposals.size() != 1 || sa.proposals[0].transforms.size() != 1) {
     return fail(QuickModeFailure::no_proposal_chosen,
                 "Quick Mode 2 must choose one proposal with one transform");
@@ -635,7 +666,7 @@ QuickModeStep QuickModeInitiator::handle(const Datagram& d) {
   } else if (ke != nullptr) {
     return fail(QuickModeFailure::invalid_ke, "KE without PFS");
   }
-  const ByteView nr_b = nonce->body;
+  const ByteView nr_b = read.nonce;
   _result.outbound.spi = chosen.spi;
   _result.transform.spi = chosen.spi;
   auto in = esp_keys(suite.hash, _isakmp.skeyid_d, gxy_qm, _result.inbound.spi, _random.nonce,
@@ -655,7 +686,7 @@ QuickModeStep QuickModeInitiator::handle(const Datagram& d) {
   b.add(PayloadType::hash, qm_hash3(suite.hash, _isakmp.skeyid_a, _message_id, _random.nonce, nr_b));
   Bytes reply = std::move(b).finish();
   SecretBytes unused;
-  if (encrypt_message(reply, suite.cipher, _isakmp.enc_key, next_iv, unused) != CryptError::none) {
+  if (encrypt_message(reply, suite.cipher, _isakmp.enc_key, o.next_iv, unused) != CryptError::none) {
     return fail(QuickModeFailure::internal, "encrypting Quick Mode 3");
   }
   _last_in.assign(d.bytes.begin(), d.bytes.end());
@@ -707,17 +738,13 @@ InformationalResult handle_informational(const IsakmpSa& isakmp, ByteView msg,
   }
   const auto& suite = isakmp.transform.suite;
   const auto iv = phase2_iv(suite.hash, isakmp.last_block, h.message_id, suite.cipher.block());
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(msg, suite.cipher, isakmp.enc_key, iv, plain, next_iv);
-      e != CryptError::none) {
-    r.failure = std::string(to_string(e));
+  const Opened o = open_protected(isakmp, h, msg, iv);
+  if (o.stage == Opened::Stage::decrypt) {
+    r.failure = o.why;
     return r;
   }
-  std::vector<PayloadView> payloads;
-  if (walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads) !=
-          ParseError::none ||
-      payloads.size() < 2 || payloads[0].type != static_cast<std::uint8_t>(PayloadType::hash)) {
+  const auto& payloads = o.payloads;
+  if (o.stage != Opened::Stage::ok || payloads.size() < 2) {
     r.failure = "does not decrypt to HASH and payloads";
     return r;
   }
