@@ -69,6 +69,17 @@ ByteView after_first(const std::vector<PayloadView>& payloads) {
   return {begin, static_cast<std::size_t>(end - begin)};
 }
 
+// The step of a failure, its cause the failure's name and the detail.
+QuickModeStep failed_step(QuickModeFailure f, const std::string& detail) {
+  QuickModeStep s;
+  s.failure = f;
+  s.cause = std::string(to_string(f));
+  if (!detail.empty()) {
+    s.cause += ": " + detail;
+  }
+  return s;
+}
+
 // A protected message (RFC 2409 §5.3) opened: decrypted under `iv`, its
 // payloads walked, HASH first. The views point into `plain`.
 struct Opened {
@@ -203,12 +214,7 @@ QuickModeResponder::QuickModeResponder(const IsakmpSa& isakmp, const QuickModeCo
 }
 
 QuickModeStep QuickModeResponder::fail(QuickModeFailure f, std::string detail) {
-  QuickModeStep s;
-  s.failure = f;
-  s.cause = std::string(to_string(f));
-  if (!detail.empty()) {
-    s.cause += ": " + detail;
-  }
+  QuickModeStep s = failed_step(f, detail);
   // A datagram that does not authenticate may be forged or damaged: it is
   // dropped and the exchange waits for the real one.
   if (f != QuickModeFailure::malformed && f != QuickModeFailure::unexpected_exchange &&
@@ -537,12 +543,7 @@ QuickModeInitiator::QuickModeInitiator(const IsakmpSa& isakmp, const EspSaPair& 
 }
 
 QuickModeStep QuickModeInitiator::fail(QuickModeFailure f, std::string detail) {
-  QuickModeStep s;
-  s.failure = f;
-  s.cause = std::string(to_string(f));
-  if (!detail.empty()) {
-    s.cause += ": " + detail;
-  }
+  QuickModeStep s = failed_step(f, detail);
   // What does not authenticate may be forged: the exchange waits on.
   if (f != QuickModeFailure::malformed && f != QuickModeFailure::unexpected_exchange &&
       f != QuickModeFailure::not_encrypted && f != QuickModeFailure::bad_hash) {
