@@ -1102,10 +1102,12 @@ void IkeService::poll(Clock::time_point now) {
           s.move_at.reset();
           move_to(s);
         }
-        const IpsecSa* other = newest_sibling(s);
-        if (now >= s.rekey_at && !s.retire_at &&
-            (other == nullptr || other->established < s.established)) {
-          start_rekey(sa, s, now);  // once: a failed rekey is not retried
+        // The sibling scan walks every SA: only for a pair whose rekey is due.
+        if (now >= s.rekey_at && !s.rekeying && !s.retire_at) {
+          const IpsecSa* other = newest_sibling(s);
+          if (other == nullptr || other->established < s.established) {
+            start_rekey(sa, s, now);  // once: a failed rekey is not retried
+          }
         }
         ++i;
       }
