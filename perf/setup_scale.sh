@@ -8,12 +8,19 @@
 # the peak memory of both processes.
 #
 #   perf/setup_scale.sh [-b BUILD] [-n CLIENTS] [-r RATE] [-i IN_FLIGHT] [-t HOLD] [-m MPPE]
-#                       [-p PING_INTERVAL] [-k IKE_PROPOSALS]
+#                       [-p PING_INTERVAL] [-k IKE_PROPOSALS] [-B HANGUP_BATCH] [-o OUT.json]
+#
+# The load generator sets up IN_FLIGHT clients at a time and holds every
+# session that is up in one loop (perf/hold_loop.py). -o keeps its whole
+# summary (with the timeline of sessions held, memory and CPU time of the
+# load generator, control plane and data plane every 5 s).
 #
 # Without -k the clients speak L2TP in plain UDP (trusted by address);
 # with -k each negotiates IKEv1 first (PSK, Windows' profile with the
 # phase-1 offer given, e.g. aes256-sha1-modp2048) and runs over ESP.
 # Needs root, hugepages (scripts/setup.sh) and lcores 0 and 1.
+# The load generator holds one socket per client: RLIMIT_NOFILE's hard
+# limit bounds the clients of one run.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,8 +33,10 @@ hold=10
 ping_interval=10
 mppe=none
 ike=
+hangup_batch=100
+out=
 py=/usr/bin/python3
-while getopts "b:n:r:i:t:m:p:k:h" opt; do
+while getopts "b:n:r:i:t:m:p:k:B:o:h" opt; do
   case $opt in
     b) build=$(cd "$OPTARG" && pwd) ;;
     n) clients=$OPTARG ;;
@@ -37,7 +46,9 @@ while getopts "b:n:r:i:t:m:p:k:h" opt; do
     m) mppe=$OPTARG ;;
     p) ping_interval=$OPTARG ;;
     k) ike=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    B) hangup_batch=$OPTARG ;;
+    o) out=$OPTARG ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
 dp=$build/dataplane/core/l2tpgw-dataplane
@@ -130,22 +141,62 @@ ticks0=$(cpu_ticks "$cp_pid")
 rc=0
 ip netns exec lsc-cl "$py" "$here/l2tp_load.py" --server 198.51.100.1 --first 10.252.0.10 \
   --clients "$clients" --rate "$rate" --in-flight "$in_flight" --hold "$hold" --ping 10.0.0.2 \
-  --ping-interval "$ping_interval" \
+  --ping-interval "$ping_interval" --hangup-batch "$hangup_batch" --watch "cp=$cp_pid" --watch "dp=$dp_pid" \
   --user load --password "$password" --mppe "$mppe" --add-addresses cl0 "${ike_args[@]}" \
   >"$work/load.json" || rc=$?
 ticks1=$(cpu_ticks "$cp_pid")
 hz=$(getconf CLK_TCK)
+[[ -z $out ]] || tail -1 "$work/load.json" >"$out"
 echo "# load generator"
-tail -1 "$work/load.json"
-echo "# gateway"
 "$py" - "$work/load.json" "$ticks0" "$ticks1" "$hz" <<'PY'
 import json, sys
 s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+timeline = s.pop("timeline")
+print(json.dumps(s))
+print("# timeline: t s, connected, held, pings sent/answered, LCP echoes and HELLOs answered,"
+      " hold loop busy, RSS MB and CPU s of load generator / control plane / data plane")
+for r in timeline:
+    mb = lambda k: f"{(r.get(k) or 0) / 1024:.0f}"  # noqa: E731
+    print(f"{r['t']:7.1f} {r['connected']:6d} {r['held']:6d} {r['pings_received']}/{r['pings_sent']} "
+          f"{r['lcp_echoes']} {r['hellos']} {r['loop_busy']:.0%} "
+          f"load {mb('load_rss_kb')} MB {r['load_cpu_s']} s, cp {mb('cp_rss_kb')} MB {r['cp_cpu_s']} s, "
+          f"dp {mb('dp_rss_kb')} MB")
+print("# gateway")
 cpu_s = (int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4])
 n = s["connected"]
 print(f"control plane cpu {cpu_s:.2f} s for {n} setups, holds and teardowns"
       + (f": {1000 * cpu_s / n:.2f} ms each, {n / cpu_s:.0f} per control-plane core second" if n and cpu_s else ""))
+# Setup alone: the control plane's CPU from the start to the sample where
+# every client had connected (or failed), per client connected by then.
+done = next((r for r in timeline if r["connected"] + r["failed"] >= s["clients"]), None)
+if done and done["connected"] and timeline[0].get("cp_cpu_s") is not None:
+    setup_cpu = done["cp_cpu_s"] - timeline[0]["cp_cpu_s"]
+    print(f"control plane cpu during the ramp: {setup_cpu:.2f} s for {done['connected']} setups: "
+          f"{1000 * setup_cpu / done['connected']:.2f} ms each (holding the earlier ones included)")
+held = [r for r in timeline if r["held"] == s["held_peak"] and r.get("cp_cpu_s") is not None]
+if len(held) >= 2 and held[-1]["t"] > held[0]["t"]:
+    dt = held[-1]["t"] - held[0]["t"]
+    print(f"while {s['held_peak']} sessions were held: control plane {100 * (held[-1]['cp_cpu_s'] - held[0]['cp_cpu_s']) / dt:.1f}% "
+          f"of a core, load generator {100 * (held[-1]['load_cpu_s'] - held[0]['load_cpu_s']) / dt:.1f}% "
+          f"over {dt:.0f} s")
 PY
 echo "dp_hwm_kb=$(kb "$dp_pid" VmHWM) dp_hugetlb_kb=$(kb "$dp_pid" HugetlbPages) cp_hwm_kb=$(kb "$cp_pid" VmHWM)"
+# What the hang-ups left behind on the gateway (its own timers end the rest).
+sleep 2
+echo "left on the gateway: tunnels by state: $("$ctl" --socket "$work/ctl.sock" tunnels |
+  awk 'NR > 1 && NF >= 5 {n[$(NF - 1)]++} END {for (s in n) printf "%s %d ", s, n[s]; if (!length(n)) printf "none"}')"
+for what in sessions ike sa; do
+  "$ctl" --socket "$work/ctl.sock" "$what" --json 2>/dev/null | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)
+if isinstance(d, dict):
+    d = next((v for v in d.values() if isinstance(v, list)), [])
+print(f"left on the gateway: {len(d)} {sys.argv[1]}")' "$what" 2>/dev/null || true
+done
 "$ctl" --socket "$work/ctl.sock" drops | head -8
+"$ctl" --socket "$work/ctl.sock" ports
+"$ctl" --socket "$work/ctl.sock" workers | head -2
+echo "# clients' side (lsc-cl): cl0 and the raw sockets' drops"
+ip -n lsc-cl -s link show cl0 | sed -n '3,6p'
+ip netns exec lsc-cl awk 'NR > 1 {d += $NF} END {print "raw socket drops", d + 0}' /proc/net/raw
 exit $rc

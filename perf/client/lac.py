@@ -97,6 +97,7 @@ class Lac:
         self._challenge = None
         self._next_session = 1
         self._sent_since_receive = False
+        self.hellos_received = 0  # each acknowledged by a ZLB (§6.5)
 
     # ------------------------------------------------------------ output
 
@@ -306,7 +307,8 @@ class Lac:
                 s.closed_by = "peer"
                 self.log(f"L2TP session {s.our_id}: peer sent CDN: {describe_result(s.result, w.CDN_RESULTS)}")
         elif t in (w.HELLO, w.SLI, w.WEN):
-            pass  # acknowledged by the ZLB that follows; SLI's ACCM means nothing without HDLC
+            # Acknowledged by the ZLB that follows; SLI's ACCM means nothing without HDLC.
+            self.hellos_received += t == w.HELLO
         else:
             self.log(f"L2TP: unexpected {msg.name} in state {self.state}")
 

@@ -1,5 +1,7 @@
 """One client: an L2TP tunnel with one session carrying one PPP link over
-a transport, driven by a single-threaded loop (run_until). connect() goes
+a transport, driven by its own single-threaded loop (run_until) or, once
+up, by a caller's loop over many clients (input, tick, next_deadline,
+steady_ping/ping_once, hang_up: perf/l2tp_load.py). connect() goes
 step by step and stops at the first failure, keeping its cause; ping()
 sends ICMP echo inside the tunnel; disconnect() closes PPP, the session
 (CDN) and the tunnel (StopCCN) in that order, as RFC 2661 §5.7 and
@@ -9,10 +11,9 @@ RFC 1661 §3.7 expect of a clean hang-up.
 import os
 import time
 
-from scapy.layers.inet import ICMP, IP
-
-from .lac import Lac, describe_result
+from . import icmp
 from . import l2tp as w
+from .lac import Lac, describe_result
 from .ppp import PppClient
 
 
@@ -33,6 +34,8 @@ class Client:
         self.echoes_answered = 0
         self._replies = set()
         self._on_reply = None
+        self._steady = None
+        self.ping_replies_unmatched = 0
         self.on_poll = None  # called once per loop turn: IKE's own socket
 
     # ------------------------------------------------------------ loop
@@ -45,8 +48,25 @@ class Client:
             return self.ppp.failure
         return None
 
+    def next_deadline(self):
+        """When tick() has work next (a retransmission, a PPP restart), or None."""
+        ds = [self.lac.next_deadline(), self.ppp.next_deadline() if self.ppp else None]
+        return min((d for d in ds if d is not None), default=None)
+
+    def input(self, data):
+        """One L2TP datagram from the transport."""
+        self.lac.handle(data)
+
+    def tick(self, now):
+        """The timers due at now."""
+        self.lac.tick(now)
+        if self.ppp is not None:
+            self.ppp.tick(now)
+
     def run_until(self, done, timeout):
-        """Processes input and timers until done() or the timeout; True when done."""
+        """Processes input and timers until done() or the timeout; True when
+        done. One client on its own; a loop over many drives input(),
+        tick() and next_deadline() itself (perf/l2tp_load.py)."""
         deadline = time.monotonic() + timeout
         while True:
             if done():
@@ -54,17 +74,13 @@ class Client:
             now = time.monotonic()
             if now >= deadline:
                 return False
-            wakes = [deadline, self.lac.next_deadline(), self.ppp.next_deadline() if self.ppp else None]
-            wait = max(0.0, min(t for t in wakes if t is not None) - now)
-            data = self.transport.recv(min(wait, 0.5))
+            wake = min(deadline, self.next_deadline() or deadline)
+            data = self.transport.recv(min(max(0.0, wake - now), 0.5))
             if data is not None:
-                self.lac.handle(data)
+                self.input(data)
             if self.on_poll is not None:
                 self.on_poll()
-            now = time.monotonic()
-            self.lac.tick(now)
-            if self.ppp is not None:
-                self.ppp.tick(now)
+            self.tick(time.monotonic())
 
     # ------------------------------------------------------------ steps
     def connect(self, timeout=30.0):
@@ -107,13 +123,12 @@ class Client:
         """ICMP echo to host from the assigned address, inside the tunnel.
         before(seq), when given, runs before each echo is sent."""
         ident = int.from_bytes(os.urandom(2), "big")
-        self._on_reply = lambda ip: self._echo_reply(ip, host, ident)
+        self._on_reply = lambda e: self._echo_reply(e, host, ident)
         payload = bytes((i & 0xFF) for i in range(size))
         for seq in range(count):
             if before is not None:
                 before(seq)
-            pkt = IP(src=self.ppp.ipcp.address, dst=host) / ICMP(type=8, id=ident, seq=seq) / payload
-            self.ppp.send_ip(bytes(pkt))
+            self.ppp.send_ip(icmp.echo(self.ppp.ipcp.address, host, ident, seq, payload))
             self.pings_sent += 1
             self.run_until(lambda: self.failure() is not None, interval)
             if self.failure():
@@ -122,33 +137,65 @@ class Client:
         self.log(f"ping {host}: {self.pings_sent} sent, {self.pings_received} replies")
         return self.pings_received
 
+    def steady_ping(self, host, size=56, on_rtt=None, give_up=5.0):
+        """Sets up ping_once() for a caller's loop: one identifier for the
+        whole hold, replies counted in pings_received and their round trip
+        (seconds) given to on_rtt; a reply later than give_up seconds
+        counts as lost (ping_replies_unmatched)."""
+        ident = int.from_bytes(os.urandom(2), "big")
+        self._steady = {"host": host, "ident": ident, "seq": 0, "sent": {}, "on_rtt": on_rtt, "give_up": give_up,
+                        "payload": bytes((i & 0xFF) for i in range(size))}
+        self._on_reply = self._steady_reply
+
+    def ping_once(self):
+        """Sends the next echo of steady_ping() without waiting for it."""
+        st = self._steady
+        seq = st["seq"]
+        st["seq"] = (seq + 1) & 0xFFFF
+        sent = st["sent"]
+        now = time.monotonic()
+        while sent and (now - next(iter(sent.values())) > st["give_up"] or len(sent) > 1000):
+            del sent[next(iter(sent))]  # the oldest: lost, no longer waited for
+        sent[seq] = now
+        self.ppp.send_ip(icmp.echo(self.ppp.ipcp.address, st["host"], st["ident"], seq, st["payload"]))
+        self.pings_sent += 1
+
+    def _steady_reply(self, e):
+        st = self._steady
+        if e.type != icmp.ECHO_REPLY or e.src != st["host"] or e.ident != st["ident"]:
+            return
+        t = st["sent"].pop(e.seq, None)
+        if t is None:
+            self.ping_replies_unmatched += 1  # a duplicate, or one given up
+            return
+        self.pings_received += 1
+        if st["on_rtt"] is not None:
+            st["on_rtt"](time.monotonic() - t)
+
     def _ip_input(self, pkt):
         """Answers echo requests to our address, as any host would, so that
-        the inside can ping the client; hands the rest to ping()."""
-        try:
-            ip = IP(pkt)
-        except Exception:  # scapy's parse failure of a malformed packet: ignored
+        the inside can ping the client; hands echo replies to ping()."""
+        e = icmp.parse(pkt)
+        if e is None:
             return
-        if ICMP in ip and ip[ICMP].type == 8 and ip.dst == self.ppp.ipcp.address:
-            reply = IP(src=ip.dst, dst=ip.src) / ICMP(type=0, id=ip[ICMP].id, seq=ip[ICMP].seq) / \
-                bytes(ip[ICMP].payload)
-            self.ppp.send_ip(bytes(reply))
+        if e.type == icmp.ECHO_REQUEST and e.dst == self.ppp.ipcp.address:
+            self.ppp.send_ip(icmp.echo(e.dst, e.src, e.ident, e.seq, e.payload, kind=icmp.ECHO_REPLY))
             self.echoes_answered += 1
         elif self._on_reply is not None:
-            self._on_reply(ip)
+            self._on_reply(e)
 
-    def _echo_reply(self, ip, host, ident):
-        if ip.src == host and ICMP in ip and ip[ICMP].type == 0 and ip[ICMP].id == ident \
-                and (ident, ip[ICMP].seq) not in self._replies:
+    def _echo_reply(self, e, host, ident):
+        if e.src == host and e.type == icmp.ECHO_REPLY and e.ident == ident and (ident, e.seq) not in self._replies:
             # Each ping() has its own identifier: a reply counts once per call.
-            self._replies.add((ident, ip[ICMP].seq))
+            self._replies.add((ident, e.seq))
             self.pings_received += 1
 
-    def disconnect(self, timeout=10.0):
-        """PPP Terminate, CDN, StopCCN, each waited for; True when the
-        StopCCN was acknowledged."""
+    def hang_up(self, timeout=10.0):
+        """disconnect()'s steps for a caller's own loop: a generator that
+        yields (done, deadline) — go on when done() or at the deadline,
+        driving input() and tick() meanwhile — and returns what
+        disconnect() returns."""
         deadline = time.monotonic() + timeout
-        left = lambda: max(0.0, deadline - time.monotonic())  # noqa: E731
         if self.lac.state in ("closed", "idle"):
             return False
         if self.lac.state == "wait-ctl-reply":
@@ -157,17 +204,29 @@ class Client:
             return False
         if self.ppp is not None and self.session.state == "established":
             self.ppp.terminate()
-            self.run_until(lambda: self.ppp.terminated() or self.lac.state == "closed", min(left(), 7.0))
+            yield (lambda: self.ppp.terminated() or self.lac.state == "closed",
+                   min(deadline, time.monotonic() + 7.0))
         if self.session is not None and self.session.state != "closed":
             self.lac.close_session(self.session)
-            self.run_until(lambda: not self.lac.unacked or self.lac.state == "closed", left())
+            yield (lambda: not self.lac.unacked or self.lac.state == "closed"), deadline
         self.lac.close_tunnel(1, None, "client disconnect")
-        self.run_until(lambda: self.lac.stop_acked() or self.lac.state == "closed", left())
+        yield (lambda: self.lac.stop_acked() or self.lac.state == "closed"), deadline
         ok = self.lac.stop_acked()
         self.lac.closed_cleanly = ok
         self.log("L2TP tunnel closed (StopCCN acknowledged)" if ok else "L2TP: StopCCN not acknowledged")
         self.lac.state = "closed"
         return ok
+
+    def disconnect(self, timeout=10.0):
+        """PPP Terminate, CDN, StopCCN, each waited for; True when the
+        StopCCN was acknowledged."""
+        steps = self.hang_up(timeout)
+        try:
+            while True:
+                done, until = next(steps)
+                self.run_until(done, max(0.0, until - time.monotonic()))
+        except StopIteration as stop:
+            return stop.value
 
     def summary(self):
         p = self.ppp
