@@ -239,7 +239,7 @@ def two_behind_nat(gw):
     if both:
         ike = gw.ctl("ike")
         print(ike)
-        ports = set(re.findall(rf"{CLIENT}:(\d+)\s+192\.168\.77\.\d\s+established", ike))
+        ports = set(re.findall(rf"{CLIENT}:(\d+)\s+192\.168\.77\.\d\s+(?:main|aggressive)\s+established", ike))
         check(len(ports) == 2, f"l2tpgwctl ike lists two IKE SAs from the NAT's address, ports {sorted(ports)}")
     outs = []
     for p in procs:
