@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import esp as esp_ref
 
+from .icmp import checksum
+
 IPPROTO_UDP = 17
 HASHES = {"hmac-sha1-96": hashlib.sha1, "hmac-sha256-128": hashlib.sha256, "hmac-sha256-96": hashlib.sha256}
 BLOCK_CIPHERS = {"aes-cbc-128": algorithms.AES, "aes-cbc-256": algorithms.AES, "3des-cbc": algorithms.TripleDES}
@@ -34,15 +36,6 @@ def supported(cipher, auth):
     if cipher in ("aes-gcm-128", "aes-gcm-256"):
         return auth == "none"
     return cipher in BLOCK_CIPHERS and auth in HASHES
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 
 def udp_datagram(src, dst, sport, dport, payload):

@@ -15,6 +15,7 @@ Echo = namedtuple("Echo", "type src dst ident seq payload")
 
 
 def checksum(data):
+    """The Internet checksum (RFC 1071), for ICMP and UDP alike."""
     if len(data) % 2:
         data += b"\0"
     s = sum(struct.unpack(f"!{len(data) // 2}H", data))
