@@ -217,7 +217,7 @@ void LnsService::on_offered(const l2tp::SessionOffered& e, Clock::time_point now
 // The data plane did not take the session: it ends here, with a CDN
 // that says why.
 void LnsService::refuse(Link& link, Clock::time_point now) {
-  link.finished = true;
+  finish(link);
   remove_from_dataplane(link);
   l2tp::LnsOutput out;
   _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id,
@@ -259,7 +259,7 @@ void LnsService::on_closed(std::uint16_t tunnel_id, std::uint16_t session_id,
     return;
   }
   Link& link = *it->second;
-  link.finished = true;  // before lower_down: its down event must not close L2TP again
+  finish(link);  // before lower_down: its down event must not close L2TP again
   link.ppp.lower_down(cause);
   (void)link.ppp.take_output();
   for (const auto& ev : link.ppp.take_events()) {
@@ -327,7 +327,7 @@ void LnsService::drain(Link& link, Clock::time_point now) {
         } else {
           _log.warning("ppp", where + ": " + ev.cause);
         }
-        link.finished = true;
+        finish(link);
         remove_from_dataplane(link);
         l2tp::LnsOutput out;
         _lns.close_session(link.l2tp.tunnel_id, link.l2tp.session_id, rc, instant(now), out);
@@ -468,7 +468,20 @@ void LnsService::on_pair_gone(std::uint32_t peer, std::uint32_t in_spi, const st
 // Links are erased only here, called last by every entry point: deeper
 // down, a link's own handler may still be running.
 void LnsService::reap() {
-  std::erase_if(_links, [](const auto& kv) { return kv.second->finished; });
+  // A key may have been taken again by a new link since it finished.
+  for (const auto& key : _finished) {
+    if (const auto it = _links.find(key); it != _links.end() && it->second->finished) {
+      _links.erase(it);
+    }
+  }
+  _finished.clear();
+}
+
+// Marks the link for the next reap; keeping the keys spares reap a walk
+// over every link after each datagram.
+void LnsService::finish(Link& link) {
+  link.finished = true;
+  _finished.emplace_back(link.l2tp.tunnel_id, link.l2tp.session_id);
 }
 
 void LnsService::poll(Clock::time_point now) {
@@ -497,7 +510,7 @@ std::size_t LnsService::disconnect_session(std::uint16_t tunnel_id, std::uint16_
   }
   Link& link = *it->second;
   _log.info("ppp", session_name(tunnel_id, session_id) + ": disconnected by the operator");
-  link.finished = true;
+  finish(link);
   link.ppp.close(now, "disconnected by the operator");
   drain(link, now);  // the Terminate-Request, best effort
   remove_from_dataplane(link);

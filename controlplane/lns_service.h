@@ -137,6 +137,7 @@ class LnsService {
   bool push_session(Link& link);
   void remove_from_dataplane(Link& link);
   void reap();
+  void finish(Link& link);
   void release_if_unused(const l2tp::Endpoint& peer, const std::string& why);
 
   LnsSettings _settings;
@@ -150,6 +151,7 @@ class LnsService {
   ppp::SessionContext _ppp_ctx;
   l2tp::Lns _lns;
   std::map<LinkKey, std::unique_ptr<Link>> _links;
+  std::vector<LinkKey> _finished;  // links to erase at the next reap
   LnsPuntCounters _counters;
 };
 
