@@ -116,8 +116,13 @@ class Fsm:
         if code == pw.CONF_REQ:
             self._peer_request(ident, data)
         elif code in (pw.CONF_ACK, pw.CONF_NAK, pw.CONF_REJ):
-            if ident != self.ident or self.state not in ("req-sent", "ack-sent", "ack-rcvd", "opened"):
-                return  # §5.2: a reply to an older request is silently discarded
+            # §5.2: a reply to an older request is silently discarded; so is
+            # a second one to our last (Ack-Rcvd, Opened): a retransmitted
+            # request can be answered twice, and taking the second Ack as
+            # new would leave an opened link waiting for nothing (pppd's
+            # seen_ack does the same).
+            if ident != self.ident or self.state not in ("req-sent", "ack-sent"):
+                return
             self._reply(code, data)
         elif code == pw.TERM_REQ:
             self.link.send_cp(self.proto, pw.TERM_ACK, ident, b"")
@@ -151,8 +156,9 @@ class Fsm:
             if self.state == "ack-sent":
                 self._open()
             else:
+                # The restart timer keeps running (§4.2): at its end we ask
+                # again, should the peer's own request never come.
                 self.state = "ack-rcvd"
-                self.deadline = None
             return
         if code == pw.CONF_NAK:
             self.naks_received += 1
@@ -163,8 +169,6 @@ class Fsm:
         else:
             self.on_reject(options)
         if self.link.failure is None:
-            if self.state == "opened":
-                self.state = "req-sent"
             self._send_request()
 
     def _peer_request(self, ident, data):

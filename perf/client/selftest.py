@@ -550,9 +550,49 @@ def test_ppp_conversation():
           ("pap", b"bob", b"pw") in server.events and client.auth_ok, server.events)
 
 
+def test_ppp_duplicate_replies():
+    """A retransmitted request can be answered twice: the second Ack
+    (same identifier) must not move an opened link (it would stay deaf,
+    as pppd's seen_ack knows); and in Ack-Rcvd the restart timer runs,
+    so a peer that never sends its own request is asked again (§4.2)."""
+    global client_out
+    client_out = []
+    client = PppClient(client_out.append, Profile("alice", "alicepass", auth=["mschapv2"], mppe="none"),
+                       log=lambda _: None)
+    server = ScriptedServer("alice", "alicepass")
+    sent = []
+    server_send = server.send
+    server.send = lambda proto, pkt: (server_send(proto, pkt), sent.append(server.out[-1]))
+    client.start()
+    converse(client, server)
+    acks = [f for f in sent if scapy_ppp(f).proto == 0x8021 and scapy_ppp(f)[PPP_IPCP].code == 2]
+    check("duplicate replies: IPCP opened and the server acked it", client.ipcp.opened and acks, sent)
+    if not acks:
+        return
+    client.input(acks[-1])
+    check("duplicate replies: a second IPCP Configure-Ack leaves the link opened", client.ipcp.opened,
+          client.ipcp.state)
+    ipcp = client.ipcp
+    client_out.clear()
+    ipcp.state = "req-sent"
+    ipcp._send_request()
+    req = scapy_ppp(client_out[-1])[PPP_IPCP]
+    ack = bytes(HDLC() / PPP(proto=0x8021) / PPP_IPCP(code=2, id=req.id, options=req.options))
+    client.input(ack)
+    check("ack-rcvd: an Ack to our request without the peer's own", ipcp.state == "ack-rcvd", ipcp.state)
+    check("ack-rcvd: the restart timer still runs", ipcp.deadline is not None)
+    client_out.clear()
+    if ipcp.deadline is not None:
+        ipcp.tick(ipcp.deadline + 0.01)
+    again = [scapy_ppp(f)[PPP_IPCP] for f in client_out if scapy_ppp(f).proto == 0x8021]
+    check("ack-rcvd: at its end a new Configure-Request goes out",
+          len(again) == 1 and again[0].code == 1 and again[0].id != req.id and ipcp.state == "req-sent",
+          (again, ipcp.state))
+
+
 def main():
     for test in (test_md4, test_mschapv2, test_mppe_receiver, test_l2tp_codec, test_lac_reliability,
-                 test_ppp_codec, test_ppp_conversation):
+                 test_ppp_codec, test_ppp_conversation, test_ppp_duplicate_replies):
         try:
             test()
         except Exception as e:  # a test that breaks is a failure, named, and the others still run
