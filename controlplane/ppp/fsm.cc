@@ -418,9 +418,10 @@ void Fsm::rca(Time now, const Packet& p) {
   _naks_received = 0;
   switch (_state) {
     case FsmState::req_sent:
+      // The restart timer runs on in Ack-Rcvd (§4.2): should the peer's
+      // own request be lost, ours goes again.
       _policy.on_ack(parse_options(p.data));
       irc_configure();
-      _deadline.reset();
       _state = FsmState::ack_rcvd;
       break;
     case FsmState::ack_rcvd:

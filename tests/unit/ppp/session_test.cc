@@ -427,6 +427,17 @@ TEST_F(SessionTest, RestartTimerGivesUpAfterMaxConfigure) {
   EXPECT_EQ(down_cause(), "no answer to LCP Configure-Request after 10 tries");
 }
 
+// RFC 1661 §4.2: the restart timer runs in Ack-Rcvd too. The client's
+// own request may be lost; without the timer the link would wait forever.
+TEST_F(SessionTest, AckRcvdKeepsTheRestartTimer) {
+  start();
+  EXPECT_TRUE(feed(test::win_lcp_ack_of_ours).empty());
+  const auto out = advance_to(3'000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(to_hex(out[0]).substr(0, 10), "ff03c02101");  // LCP Configure-Request again
+  EXPECT_EQ(session->phase(), Phase::establish);
+}
+
 TEST_F(SessionTest, ChallengeRetransmittedThenTimeout) {
   lcp_open();
   const auto out = advance_to(29'999);
