@@ -69,7 +69,11 @@ source "$here/gw_procs.sh"
 cleanup() {
   cleanup_run
   for ns in $namespaces; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${L2TPGW_KEEP:-}" ]; then
+    echo "setup_scale: logs kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
