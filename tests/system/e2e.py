@@ -23,6 +23,10 @@ a clean hang-up (PPP, CDN, StopCCN, IKE Deletes).
     not trusted" in our log, and a client that trusts another CA refuses
     the gateway ("gateway certificate not trusted");
   - two clients behind the same NAT at once;
+  - the gateway itself behind a NAT (a DNAT of UDP 500 and 4500 in front
+    of it), clients behind their own: it must say so from NAT-D in one
+    line, naming AssumeUDPEncapsulationContextOnSendRule for a Windows
+    client only, and carry the session over UDP 4500;
   - failures whose one-line cause the control plane's log must give:
     a wrong pre-shared key, no common proposal, a wrong password, an
     unknown user.
@@ -91,12 +95,12 @@ def netns_setup():
         checksums_in_software(ns, dev)
 
 
-def config(d, pki):
+def config(d, pki, outside=GW_OUT):
     return f"""
 dataplane = {{ workers = [1]; channel = "e2e"; max_sas = 64; punt_rate = 2000; }};
 controlplane = {{ socket = "{d}/ctl.sock"; log_level = "info"; }};
 ports = (
-  {{ name = "outside"; role = "outside"; vdev = "net_af_packet0,iface=e2e-out"; address = "{GW_OUT}/24"; }},
+  {{ name = "outside"; role = "outside"; vdev = "net_af_packet0,iface=e2e-out"; address = "{outside}/24"; }},
   {{ name = "inside"; role = "inside"; vdev = "net_af_packet1,iface=e2e-in"; address = "{GW_IN}/24";
      neighbors = ( {{ address = "{INSIDE_HOST}"; mac = "{INSIDE_MAC}"; }} ); }}
 );
@@ -110,10 +114,10 @@ ppp = {{ auth = [ "mschapv2" ]; local_address = "100.64.0.1";
 """
 
 
-def client_cmd(ns, local, user, profile, password=None, psk=PSK, extra=(), ike=None):
+def client_cmd(ns, local, user, profile, password=None, psk=PSK, extra=(), ike=None, server=GW_OUT):
     """ike: the --ike arguments when not the pre-shared key psk."""
     return ["ip", "netns", "exec", ns, PY, os.path.join(ROOT, "perf/l2tp_client.py"),
-            "--server", GW_OUT, "--local", local, "--user", user,
+            "--server", server, "--local", local, "--user", user,
             "--password", PASSWORDS.get(user, "x") if password is None else password,
             *(ike or ("--ike", "psk", "--psk", psk)), "--profile", profile, "--ike-retransmit", "1",
             "--mppe", "128", "--stateless", "--timeout", "20", *extra]
@@ -151,11 +155,13 @@ def drop_count(gw, reason):
         return None
 
 
-def connect_case(gw, title, ns, local, peer, user, profile, nat, label=None, ike_args=None, keepalive=None):
+def connect_case(gw, title, ns, local, peer, user, profile, nat, label=None, ike_args=None, keepalive=None,
+                 server=GW_OUT, nat_text="peer behind NAT"):
     """One client, held connected while the inside pings it, then hung up.
     label names the checks (the profile by default); ike_args as
     client_cmd's ike; keepalive: seconds between the client's NAT-T keepalives,
-    whose count in the data plane is then checked."""
+    whose count in the data plane is then checked; nat_text: what the
+    gateway's log says of the NAT when nat."""
     print(f"== {title}")
     label = label or profile
     before = len(gw.log())
@@ -165,7 +171,7 @@ def connect_case(gw, title, ns, local, peer, user, profile, nat, label=None, ike
     extra = ("--ping", INSIDE_HOST, "--count", "5", "--hold-stdin")
     if keepalive is not None:
         extra += ("--natt-keepalive", str(keepalive))
-    cmd = client_cmd(ns, local, user, profile, extra=extra, ike=ike_args)
+    cmd = client_cmd(ns, local, user, profile, extra=extra, ike=ike_args, server=server)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         up = wait_for(lambda: f"user {user} connected" in gw.log()[before:], 40)
@@ -214,7 +220,7 @@ def connect_case(gw, title, ns, local, peer, user, profile, nat, label=None, ike
     check(bool(spi_in) and re.search(rf"IPsec SA established with {peer}.*{spi_in}", log) is not None,
           f"{label}: our log has the IPsec SA with the client's SPI {ike.get('spi_in')}")
     if nat:
-        check("NAT: peer behind NAT" in log, f"{label}: our log says 'peer behind NAT'")
+        check(f"NAT: {nat_text}" in log, f"{label}: our log says '{nat_text}'")
     check(wait_for(lambda: "deleted by the peer" in gw.log()[before:], 10),
           f"{label}: the client's Delete removed the IPsec SA ('deleted by the peer')")
     check(wait_for(lambda: sas_gone(gw, peer), 10), f"{label}: no SA with {peer} left in l2tpgwctl sa / ike")
@@ -334,6 +340,45 @@ def certificates(gw, pki):
           f"a client trusting another CA refuses the gateway's certificate ({s.get('failure')})")
 
 
+def gateway_behind_nat(build, gw, pki):
+    """The gateway itself behind a NAT: NS_CL forwards UDP 500 and 4500 of
+    a public address to the gateway's private one (nftables DNAT), and the
+    clients come from NS_PV, behind NS_CL's masquerade as before. The
+    gateway must see from NAT-D that its own address was rewritten, say so
+    in one line (with the registry value Windows then needs, for a Windows
+    client only), and the session must work over UDP 4500."""
+    print("== the gateway behind a NAT (DNAT of UDP 500/4500 in front of it)")
+    gw.stop()
+    public, private, router = "198.51.100.1", "10.99.0.2", "10.99.0.1"
+    sh("ip", "-n", NS_CL, "addr", "add", f"{router}/24", "dev", "ecl0")
+    sh("ip", "netns", "exec", NS_CL, "nft", "add chain ip nat pre { type nat hook prerouting priority -100 ; } ; "
+       f"add rule ip nat pre ip daddr {public} udp dport {{ 500, 4500 }} dnat to {private}")
+    d = tempfile.mkdtemp(prefix="l2tpgw-e2e-gn-")
+    shutil.copy(os.path.join(gw.d, "users.conf"), d)
+    hidden = Gateway(build, d, NS_GW, "e2egn")
+    with open(hidden.conf, "w") as f:
+        f.write(config(d, pki, outside=private))
+    try:
+        if not check(hidden.start(), "gateway behind a NAT: up and synced"):
+            return
+        for user, profile, hint in (("alice", "windows", True), ("carol", "android", False)):
+            before = len(hidden.log())
+            connect_case(hidden, f"{profile}, gateway behind a NAT", NS_PV, PRIVATE, router, user, profile, True,
+                         label=f"{profile} to a gateway behind a NAT", server=public, nat_text="both behind NAT")
+            lines = [l for l in hidden.log()[before:].splitlines() if "we are behind a NAT" in l]
+            check(len(lines) == 1, f"{profile}: one line says the gateway is behind a NAT ({len(lines)})")
+            named = bool(lines) and "AssumeUDPEncapsulationContextOnSendRule = 2" in lines[0]
+            check(named is hint, f"{profile}: the Windows registry value is named "
+                  f"{'for a Windows client' if hint else 'only for Windows clients'} ({lines[:1]})")
+    finally:
+        hidden.stop()
+        if check.failures:
+            print("== control plane log (gateway behind a NAT)")
+            print(hidden.log()[-6000:])
+        if not os.environ.get("L2TPGW_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
     for tool in ("ethtool", "nft", "ping"):
@@ -375,6 +420,8 @@ def main():
         if not only or only == "certificates":
             certificates(gw, pki)
         print(gw.ctl("drops"))
+        if not only or only == "gateway-nat":
+            gateway_behind_nat(build, gw, pki)
     finally:
         gw.stop()
         netns_teardown(*NAMESPACES)
