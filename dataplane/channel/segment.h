@@ -75,7 +75,9 @@ struct SegmentGeometry {
   std::uint32_t max_sessions = 1024;
   std::uint32_t cmd_ring_size = 4096;    // SA changes in flight; a burst of rekeys
   std::uint32_t event_ring_size = 4096;  // acks + lifetime events
-  std::uint32_t punt_ring_size = 1024;   // ~2 MB of packets for the control plane
+  // ~8 MB of packets: room for a burst of hang-ups (500 clients send about
+  // 2 500 control packets at once) while the control plane catches up.
+  std::uint32_t punt_ring_size = 4096;
   std::uint32_t tx_ring_size = 1024;
 };
 
