@@ -47,14 +47,15 @@ bool same_sa(const SaParams& a, const SaParams& b) {
 }
 
 SyncStats sync_static_sas(DpChannel& ch, std::span<const SaConfig> sas, Logger& log,
-                          std::chrono::milliseconds ack_timeout) {
+                          std::chrono::milliseconds ack_timeout,
+                          std::span<const channel::SaParams> kept) {
   for (const auto& sa : sas) {
     if (sa.params.dir == channel::Direction::in && sa.params.replay_window == 0) {
       log.warning("sa", sa_name(sa.params) + " (line " + std::to_string(sa.line) +
                             "): anti-replay is switched off (replay_window = 0); for benchmarks only");
     }
   }
-  return sync_static<SaKind>(ch, sas, read_sa_directory(ch.segment()), log, ack_timeout);
+  return sync_static<SaKind>(ch, sas, read_sa_directory(ch.segment()), kept, log, ack_timeout);
 }
 
 }  // namespace l2tpgw::cp

@@ -23,7 +23,9 @@ std::vector<channel::SaParams> read_sa_directory(const channel::Segment& seg);
 bool same_sa(const channel::SaParams& a, const channel::SaParams& b);
 bool same_triple(const channel::SaParams& a, const channel::SaParams& b);
 
+// `kept`: negotiated SAs restored by a restarted control plane, left alone.
 SyncStats sync_static_sas(DpChannel& ch, std::span<const SaConfig> sas, Logger& log,
-                          std::chrono::milliseconds ack_timeout);
+                          std::chrono::milliseconds ack_timeout,
+                          std::span<const channel::SaParams> kept = {});
 
 }  // namespace l2tpgw::cp

@@ -87,8 +87,9 @@ struct SessionKind {
 }  // namespace
 
 SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,
-                               std::chrono::milliseconds ack_timeout) {
-  return sync_static<SessionKind>(ch, sessions, read_session_directory(ch.segment()), log, ack_timeout);
+                               std::chrono::milliseconds ack_timeout,
+                               std::span<const channel::SessionParams> kept) {
+  return sync_static<SessionKind>(ch, sessions, read_session_directory(ch.segment()), kept, log, ack_timeout);
 }
 
 }  // namespace l2tpgw::cp

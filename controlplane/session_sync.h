@@ -26,7 +26,9 @@ bool same_session_ids(const channel::SessionParams& a, const channel::SessionPar
 // (as for SAs), while MPPE strength and mode are.
 bool same_session(const channel::SessionParams& a, const channel::SessionParams& b);
 
+// `kept`: negotiated sessions restored by a restarted control plane, left alone.
 SyncStats sync_static_sessions(DpChannel& ch, std::span<const SessionConfig> sessions, Logger& log,
-                               std::chrono::milliseconds ack_timeout);
+                               std::chrono::milliseconds ack_timeout,
+                               std::span<const channel::SessionParams> kept = {});
 
 }  // namespace l2tpgw::cp

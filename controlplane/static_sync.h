@@ -39,12 +39,18 @@ inline std::string ack_failure(const std::optional<channel::Ack>& a, std::chrono
 
 }  // namespace detail
 
+// `kept`: entries a restarted control plane restored from its state file
+// (negotiated, not configured); the reconcile leaves them alone.
 template <typename Kind>
 SyncStats sync_static(DpChannel& ch, std::span<const typename Kind::Config> wanted,
-                      const std::vector<typename Kind::Params>& installed, Logger& log,
+                      std::vector<typename Kind::Params> installed,
+                      std::span<const typename Kind::Params> kept, Logger& log,
                       std::chrono::milliseconds t) {
   using Params = typename Kind::Params;
   using Config = typename Kind::Config;
+  std::erase_if(installed, [&](const Params& d) {
+    return std::any_of(kept.begin(), kept.end(), [&](const Params& k) { return Kind::same_id(d, k); });
+  });
   SyncStats st;
   std::vector<const Config*> add;
   for (const Config& c : wanted) {

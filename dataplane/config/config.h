@@ -111,6 +111,11 @@ struct DataplaneConfig {
 struct ControlplaneConfig {
   std::string socket = "/run/l2tpgw/ctl.sock";
   std::string log_level = "info";
+  // Where established IKE SAs, tunnels and sessions are kept across a
+  // restart of the control plane; empty: not kept. Default: the socket's
+  // path with ".state" for ".sock" (/run/l2tpgw/ctl.state), so that two
+  // gateways on one host never share it.
+  std::string state_file = "/run/l2tpgw/ctl.state";
 };
 
 struct SaConfig {

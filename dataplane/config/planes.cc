@@ -121,13 +121,21 @@ DataplaneConfig read_dataplane(const Reader& r, const Setting& s) {
 
 ControlplaneConfig read_controlplane(const Reader& r, const Setting& s) {
   r.require_group(s);
-  r.check_keys(s, {"socket", "log_level"});
+  r.check_keys(s, {"socket", "log_level", "state_file"});
   ControlplaneConfig c;
   if (const Setting* p = r.find(s, "socket")) {
     c.socket = r.as_string(*p);
     if (c.socket.empty() || c.socket[0] != '/' || c.socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
       r.fail(*p, "'socket' must be an absolute path shorter than " +
                      std::to_string(sizeof(sockaddr_un{}.sun_path)) + " characters");
+    }
+    const std::string_view sock = c.socket;
+    c.state_file = std::string(sock.ends_with(".sock") ? sock.substr(0, sock.size() - 5) : sock) + ".state";
+  }
+  if (const Setting* p = r.find(s, "state_file")) {
+    c.state_file = r.as_string(*p);
+    if (!c.state_file.empty() && c.state_file[0] != '/') {
+      r.fail(*p, "'state_file' must be an absolute path, or \"\" to keep no state");
     }
   }
   if (const Setting* l = r.find(s, "log_level")) {

@@ -90,10 +90,24 @@ class Gateway:
              "--no-huge", "-m", "512", "--no-shconf", "--no-telemetry", "--file-prefix", self.prefix,
              "-l", "0,1", "--", "--config", self.conf, "--wait-cp"],
             stdout=open(os.path.join(self.d, "dataplane.log"), "w"), stderr=subprocess.STDOUT)
-        cp = subprocess.Popen([f"{self.build}/controlplane/l2tpgw-controlplane", "--config", self.conf],
-                              stdout=open(os.path.join(self.d, "controlplane.log"), "w"),
-                              stderr=subprocess.STDOUT)
-        self.procs = [dp, cp]
+        self.procs = [dp, self._start_cp("w")]
+        return wait_for(lambda: "attached, synced" in self.ctl("status"), 20)
+
+    def _start_cp(self, mode):
+        return subprocess.Popen([f"{self.build}/controlplane/l2tpgw-controlplane", "--config", self.conf],
+                                stdout=open(os.path.join(self.d, "controlplane.log"), mode),
+                                stderr=subprocess.STDOUT)
+
+    def stop_cp(self, sig):
+        """Ends the control plane alone with signal `sig`; the data plane
+        runs on."""
+        cp = self.procs[1]
+        cp.send_signal(sig)
+        cp.wait(10)
+
+    def start_cp(self):
+        """A new control plane, its log appended to the old one's."""
+        self.procs[1] = self._start_cp("a")
         return wait_for(lambda: "attached, synced" in self.ctl("status"), 20)
 
     def ctl(self, *args):

@@ -302,6 +302,7 @@ TEST_F(ConfigTest, DefaultsWithOnlyAnOutsidePort) {
   EXPECT_EQ(c.dataplane.replay_window, 64u);
   EXPECT_EQ(c.controlplane.socket, "/run/l2tpgw/ctl.sock");
   EXPECT_EQ(c.controlplane.log_level, "info");
+  EXPECT_EQ(c.controlplane.state_file, "/run/l2tpgw/ctl.state");
   EXPECT_TRUE(c.sas.empty());
   EXPECT_EQ(c.dataplane.max_sessions, 65536u);
   EXPECT_TRUE(c.sessions.empty());
@@ -383,6 +384,21 @@ TEST_F(ConfigTest, ControlplaneRules) {
                     "must be an absolute path");
   expect_line_error("log_level = \"debug\";", "log_level = \"loud\";",
                     "'log_level' is 'loud', must be debug, info, warning or error");
+  expect_line_error("log_level = \"debug\";", "log_level = \"debug\"; state_file = \"st\";",
+                    "'state_file' must be an absolute path");
+}
+
+TEST_F(ConfigTest, StateFileFollowsTheSocketUnlessGiven) {
+  EXPECT_EQ(load_config(write(base_config)).controlplane.state_file, "/tmp/l2tpgw-test/ctl.state");
+  EXPECT_EQ(load_config(write(replaced("log_level = \"debug\";",
+                                       "log_level = \"debug\"; state_file = \"\";")))
+                .controlplane.state_file,
+            "");
+  EXPECT_EQ(load_config(write(replaced("ctl.sock\";", "ctl\"; state_file = \"/var/x\";")))
+                .controlplane.state_file,
+            "/var/x");
+  EXPECT_EQ(load_config(write(replaced("ctl.sock\";", "ctl\";"))).controlplane.state_file,
+            "/tmp/l2tpgw-test/ctl.state");
 }
 
 TEST_F(ConfigTest, PortRules) {
