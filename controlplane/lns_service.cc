@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "controlplane/lns_link.h"
 #include "controlplane/names.h"
 #include "controlplane/udp_datagram.h"
 #include "dataplane/config/config.h"
@@ -56,18 +57,6 @@ ppp::ProxyInfo proxy_info(const l2tp::ProxyAvps& a) {
 }
 
 }  // namespace
-
-struct LnsService::Link {
-  explicit Link(const ppp::SessionContext& ctx) : ppp(ctx) {}
-
-  l2tp::SessionEstablished l2tp;
-  std::optional<SaRef> out_sa;  // nullopt: plain L2TP
-  ppp::Session ppp;
-  Clock::time_point since{};
-  bool in_dataplane = false;
-  bool up = false;
-  bool finished = false;  // both protocols are done with it: reap
-};
 
 LnsService::LnsService(LnsSettings settings, std::uint32_t local_addr, Logger& log, LnsHooks hooks)
     : _settings(std::move(settings)),
@@ -302,6 +291,7 @@ void LnsService::drain(Link& link, Clock::time_point now) {
     switch (ev.kind) {
       case ppp::EventKind::up: {
         link.up = true;
+        ++_version;
         if (!push_session(link)) {
           link.ppp.close(now, "data plane refused the session");
           break;
@@ -436,6 +426,7 @@ void LnsService::on_pair_moved(std::uint32_t peer, std::uint32_t from_in, std::u
     }
     p.spi = to_in;
     link->out_sa = SaRef{to_out, peer};
+    ++_version;
     if (!link->in_dataplane) {
       continue;
     }
@@ -480,6 +471,9 @@ void LnsService::reap() {
 // Marks the link for the next reap; keeping the keys spares reap a walk
 // over every link after each datagram.
 void LnsService::finish(Link& link) {
+  if (link.up) {
+    ++_version;
+  }
   link.finished = true;
   _finished.emplace_back(link.l2tp.tunnel_id, link.l2tp.session_id);
 }

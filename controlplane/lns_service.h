@@ -33,6 +33,7 @@
 #include "controlplane/ppp/random.h"
 #include "controlplane/ppp/session.h"
 #include "controlplane/ppp/users.h"
+#include "controlplane/state_file.h"
 #include "dataplane/channel/messages.h"
 #include "dataplane/crypto/esp_crypto.h"
 
@@ -119,6 +120,29 @@ class LnsService {
   const LnsPuntCounters& punt_counters() const noexcept { return _counters; }
   const ppp::AddressPool& pool() const noexcept { return _pool; }
 
+  // State across a control-plane restart (controlplane/state_file.h):
+  // every established tunnel and every session whose PPP link is up, as
+  // records of kinds "l2tp_tunnel" and "l2tp_session" appended to out.
+  void save(std::vector<state::Record>& out, Clock::time_point now) const;
+  // Rebuilds them after a restart, after IKE restored its pairs (a tunnel
+  // over IPsec is restored only when _hooks.outbound_for finds its pair).
+  // dp_sessions: the data plane's session directory (read_session_directory);
+  // a session is restored only when it is there with the same ids,
+  // otherwise dropped with one log line; a tunnel left with no session is
+  // restored only if it was saved without sessions. Restored addresses are
+  // taken from the pool. Returns the directory entries of the sessions
+  // restored (the caller keeps them in the data plane). Throws
+  // state::StateError on a malformed record before changing anything. Logs
+  // one info line "restored N tunnels, M sessions" (never a secret).
+  std::vector<channel::SessionParams> restore(std::span<const state::Record> records,
+                                              std::span<const channel::SessionParams> dp_sessions,
+                                              Clock::time_point now);
+  // Increases whenever what save() writes would change in substance: a
+  // tunnel or session established or closed, a session moved to another SA.
+  // Not for every control message (Ns/Nr): a restored tunnel takes those
+  // from the peer's first message (l2tp::ReliableChannel::restore).
+  std::uint64_t state_version() const noexcept { return _lns.state_version() + _version; }
+
  private:
   struct Link;
   using LinkKey = std::pair<std::uint16_t, std::uint16_t>;  // our tunnel id, our session id
@@ -152,6 +176,7 @@ class LnsService {
   l2tp::Lns _lns;
   std::map<LinkKey, std::unique_ptr<Link>> _links;
   std::vector<LinkKey> _finished;  // links to erase at the next reap
+  std::uint64_t _version = 0;      // with _lns.state_version(): see state_version()
   LnsPuntCounters _counters;
 };
 

@@ -20,7 +20,8 @@ Lns::Lns(LnsConfig cfg, RandomSource random)
       _shared{_cfg, _random, _counters, _total_sessions,
               [this](std::uint32_t addr, std::uint16_t except, std::uint16_t session) {
                 return session_elsewhere(addr, except, session);
-              }} {
+              },
+              _version} {
   // A random first Tunnel ID: a restarted gateway does not hand out the ids
   // of its previous life to peers that may still send to them.
   std::uint8_t r[2];

@@ -56,6 +56,13 @@ class Lns {
   std::vector<const Tunnel*> tunnels() const;
   const LnsConfig& config() const noexcept { return _cfg; }
 
+  // After a control-plane restart: the tunnel as it was, established, with
+  // the sessions in it. Empty when done, else why not (an id in use, ids of
+  // zero); nothing changes then.
+  std::string restore_tunnel(const TunnelSnapshot& snapshot);
+  // Raised whenever what the tunnels' snapshots hold changes in substance.
+  std::uint64_t state_version() const noexcept { return _version; }
+
  private:
   struct Key {
     std::uint32_t addr = 0;
@@ -77,6 +84,7 @@ class Lns {
   RandomSource _random;
   LnsCounters _counters;
   std::size_t _total_sessions = 0;
+  std::uint64_t _version = 0;
   LnsShared _shared;
   std::map<Key, std::unique_ptr<Tunnel>> _tunnels;
   std::unordered_map<std::uint16_t, Key> _by_id;

@@ -72,7 +72,77 @@ void ReliableChannel::process_ack(std::uint16_t nr, Instant now, ReliableOutput&
   }
 }
 
+ReliableChannel::Snapshot ReliableChannel::snapshot() const noexcept {
+  Snapshot s;
+  s.ns = !_unacked.empty() ? _unacked.front().ns : !_held.empty() ? _held.front().ns : _ns_next;
+  s.nr = _nr_expected;
+  s.peer_window = _peer_window;
+  return s;
+}
+
+void ReliableChannel::restore(const Snapshot& s) noexcept {
+  _unacked.clear();
+  _held.clear();
+  _reorder.clear();
+  _ns_next = s.ns;
+  _nr_expected = s.nr;
+  set_peer_window(s.peer_window);
+  _timeout = _cfg.initial_timeout;
+  _retransmits = 0;
+  _retransmit_at.reset();
+  _ack_at.reset();
+  _failed = false;
+  _resync = true;
+}
+
+// A snapshot saved before our last messages or the peer's last ones were
+// acknowledged is behind the peer: the peer would take our Ns as
+// duplicates and we its Ns as ahead of a gap that never fills. True when
+// what we sent had to be renumbered (and must go out again).
+bool ReliableChannel::resync(const ControlMessage& msg) {
+  if (!msg.zlb() && seq_before(_nr_expected, msg.header.ns)) {
+    _nr_expected = msg.header.ns;
+    _reorder.clear();
+  }
+  // An Nr up to our next Ns acknowledges what we sent; beyond it, numbers
+  // of our previous life that the snapshot missed.
+  if (!seq_before(_ns_next, msg.header.nr)) {
+    return false;
+  }
+  std::uint16_t ns = msg.header.nr;
+  for (Pending& p : _unacked) {
+    p.ns = ns++;
+  }
+  for (Pending& p : _held) {
+    p.ns = ns++;
+  }
+  _ns_next = ns;
+  return !_unacked.empty();
+}
+
 Receipt ReliableChannel::on_receive(ControlMessage msg, Instant now, ReliableOutput& out) {
+  if (!_resync) {
+    return receive(std::move(msg), now, out);
+  }
+  // Those sent before: the window may open for held ones, sent anyway.
+  const std::size_t renumbered = resync(msg) ? _unacked.size() : 0;
+  const Receipt r = receive(std::move(msg), now, out);
+  if (r == Receipt::delivered) {
+    _resync = false;
+  }
+  if (renumbered > 0) {
+    // The peer saw none of them under their new numbers.
+    for (std::size_t i = 0; i < renumbered && i < _unacked.size(); ++i) {
+      transmit(_unacked[i], out);
+    }
+    _retransmits = 0;
+    _timeout = _cfg.initial_timeout;
+    _retransmit_at = now + _timeout;
+  }
+  return r;
+}
+
+Receipt ReliableChannel::receive(ControlMessage msg, Instant now, ReliableOutput& out) {
   process_ack(msg.header.nr, now, out);
   if (msg.zlb()) {
     return Receipt::ack_only;

@@ -85,6 +85,22 @@ class ReliableChannel {
   std::size_t held() const noexcept { return _held.size(); }
   unsigned retransmits() const noexcept { return _retransmits; }
 
+  // State across a control-plane restart: the Ns the peer expects next
+  // (our first message it has not acknowledged), the Nr we expect, and
+  // the peer's window. Messages in flight are not kept.
+  struct Snapshot {
+    std::uint16_t ns = 0;
+    std::uint16_t nr = 0;
+    std::uint16_t peer_window = 4;
+  };
+  Snapshot snapshot() const noexcept;
+  // A channel rebuilt from a snapshot, which may be a few messages behind
+  // the peer: until a message from the peer is delivered, its Ns ahead of
+  // the Nr we expect is taken as ours to expect, and its Nr ahead of our
+  // next Ns renumbers what we send from there (resynchronisation).
+  void restore(const Snapshot& s) noexcept;
+  bool resyncing() const noexcept { return _resync; }
+
  private:
   struct Pending {
     std::vector<std::uint8_t> bytes;
@@ -94,6 +110,8 @@ class ReliableChannel {
   void transmit(Pending& p, ReliableOutput& out);
   void process_ack(std::uint16_t nr, Instant now, ReliableOutput& out);
   void fill_window(Instant now, ReliableOutput& out);
+  bool resync(const ControlMessage& msg);
+  Receipt receive(ControlMessage msg, Instant now, ReliableOutput& out);
   std::vector<std::uint8_t> zlb() const;
 
   ReliableConfig _cfg;
@@ -109,6 +127,7 @@ class ReliableChannel {
   std::optional<Instant> _retransmit_at;
   std::optional<Instant> _ack_at;
   bool _failed = false;
+  bool _resync = false;  // restored, no message of the peer delivered yet
 };
 
 // The message type of a built message (0 for a ZLB).

@@ -312,6 +312,7 @@ void Tunnel::on_scccn(const ControlMessage& m, Instant now, LnsOutput& out) {
     }
   }
   _state = TunnelState::established;
+  ++_shared.version;
   log(cp::LogLevel::info,
       "tunnel established with peer tunnel " + std::to_string(_peer_id) +
           (_peer_host_name ? " (host name '" + _peer_host_name->substr(0, 64) + "')" : ""),
@@ -488,6 +489,9 @@ void Tunnel::remove_session(std::uint16_t id, CloseCause cause, std::optional<Re
   }
   e.cause = cause;
   e.result = std::move(rc);
+  if (e.was_established) {
+    ++_shared.version;
+  }
   out.events.emplace_back(std::move(e));
   _sessions.erase(it);
   --_shared.total_sessions;
@@ -498,6 +502,9 @@ void Tunnel::end(CloseCause cause, std::optional<ResultCode> rc, LnsOutput& out)
     return;
   }
   _ended = true;
+  if (_state == TunnelState::established) {
+    ++_shared.version;
+  }
   TunnelClosed e;
   e.tunnel_id = _id;
   e.peer_tunnel_id = _peer_id;

@@ -15,6 +15,7 @@
 #include "controlplane/l2tp/output.h"
 #include "controlplane/l2tp/reliable.h"
 #include "controlplane/l2tp/session.h"
+#include "controlplane/l2tp/tunnel_state.h"
 
 namespace l2tpgw::l2tp {
 
@@ -39,11 +40,19 @@ struct LnsShared {
   // tells a confused or hostile peer apart from a stale id in the counters.
   std::function<bool(std::uint32_t addr, std::uint16_t except_tunnel, std::uint16_t session)>
       session_elsewhere;
+  // Raised whenever what a snapshot holds changes in substance: a tunnel
+  // or session established or ended, a tunnel moved to another SA.
+  std::uint64_t& version;
 };
 
 class Tunnel {
  public:
   Tunnel(std::uint16_t id, const Endpoint& peer, std::uint16_t peer_tunnel_id, LnsShared& shared);
+  // An established tunnel rebuilt after a restart (tunnel_state.cc): its
+  // channel resynchronises on the peer's first message.
+  Tunnel(const TunnelSnapshot& snapshot, LnsShared& shared);
+  // Valid in established; only established sessions are in it.
+  TunnelSnapshot snapshot() const;
 
   // A message routed to this tunnel by Tunnel ID (or, for an SCCRQ, by the
   // peer's Assigned Tunnel ID), header and AVPs parsed.
@@ -63,7 +72,12 @@ class Tunnel {
                      CloseCause cause = CloseCause::local_request);
 
   // The inbound SA changed (IKE rekey): later packets go with the new one.
-  void set_spi(std::optional<std::uint32_t> spi) noexcept { _peer.spi = spi; }
+  void set_spi(std::optional<std::uint32_t> spi) noexcept {
+    if (_peer.spi != spi) {
+      _peer.spi = spi;
+      ++_shared.version;
+    }
+  }
 
   std::uint16_t id() const noexcept { return _id; }
   std::uint16_t peer_id() const noexcept { return _peer_id; }

@@ -103,6 +103,16 @@ void Authenticator::start(Time now, AuthProto proto) {
   send_challenge(now);
 }
 
+void Authenticator::restore(AuthProto proto, const std::string& user) {
+  _proto = proto;
+  _deadline.reset();
+  _result = AuthResult{};
+  _result.outcome = AuthOutcome::success;
+  _result.proto = proto;
+  _result.user = user;
+  _result.record = _users.find(user);
+}
+
 void Authenticator::check_proxy(AuthProto proto, std::string_view name,
                                 std::span<const std::uint8_t> challenge, std::uint8_t id,
                                 std::span<const std::uint8_t> response) {

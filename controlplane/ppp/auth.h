@@ -64,6 +64,10 @@ class Authenticator {
   void check_proxy(AuthProto proto, std::string_view name, std::span<const std::uint8_t> challenge,
                    std::uint8_t id, std::span<const std::uint8_t> response);
 
+  // A control-plane restart: the exchange succeeded in the previous life.
+  // Nothing it derived keys from is kept; the record is looked up again.
+  void restore(AuthProto proto, const std::string& user);
+
   bool started() const noexcept { return _started; }
   bool done() const noexcept { return _result.outcome != AuthOutcome::pending; }
   const AuthResult& result() const noexcept { return _result; }

@@ -185,6 +185,40 @@ void Ccp::layer_up(Time) {
   _stateless = (_rx_agreed & mppe_bit_h) != 0;
 }
 
+void Ccp::save(LinkSnapshot& s) const noexcept {
+  s.mppe_policy = _policy;
+  s.mppe_bits = 0;
+  if (_bits) {
+    s.mppe_bits = *_bits == crypto::MppeBits::b128  ? 128
+                  : *_bits == crypto::MppeBits::b56 ? 56
+                                                    : 40;
+  }
+  s.mppe_stateless = _bits && _stateless;
+  s.ccp_id = _fsm.next_id();
+}
+
+void Ccp::restore(const LinkSnapshot& s) noexcept {
+  configure(s.mppe_policy, true);
+  _bits.reset();
+  _stateless = false;
+  const std::uint32_t bit = s.mppe_bits == 128  ? mppe_bit_s
+                            : s.mppe_bits == 56 ? mppe_bit_m
+                            : s.mppe_bits == 40 ? mppe_bit_l
+                                                : 0;
+  if (bit != 0) {
+    const std::uint32_t chosen = bit | (s.mppe_stateless ? mppe_bit_h : 0);
+    _ours = chosen;
+    _tx_acked = chosen;
+    _rx_agreed = chosen;
+    _send_mppe = true;
+    _bits = strength(chosen);
+    _stateless = s.mppe_stateless;
+  } else {
+    _send_mppe = false;
+  }
+  _fsm.restore_opened(s.ccp_id);
+}
+
 void Ccp::layer_down() {
   _reset_id.reset();
   _reset_deadline.reset();

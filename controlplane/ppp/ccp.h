@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "controlplane/ppp/fsm.h"
+#include "controlplane/ppp/link_state.h"
 #include "controlplane/ppp/settings.h"
 #include "dataplane/crypto/mppe.h"
 
@@ -54,6 +55,10 @@ class Ccp final : public FsmPolicy {
   // The peer refused CCP altogether (LCP Protocol-Reject).
   void peer_refused(Time now);
   bool settled() const noexcept { return _fsm.opened() || _refused || _fsm.finished(); }
+
+  // Across a control-plane restart: the MPPE agreed, Opened again.
+  void save(LinkSnapshot& s) const noexcept;
+  void restore(const LinkSnapshot& s) noexcept;
 
   void request_reset(Time now);
   bool take_tx_reset() noexcept { return std::exchange(_tx_reset, false); }

@@ -99,6 +99,16 @@ class Fsm {
   // RFC 2661 §4.4.5 proxy LCP: the LAC negotiated with the peer and this
   // side takes the result as its own, opening without sending anything.
   void assume_opened(Time now);
+  // A control-plane restart: the layer was Opened and stays so, with the
+  // Identifiers going on from next_id; nothing is sent and no This-Layer-Up
+  // runs (the policy restores what it agreed itself).
+  void restore_opened(std::uint8_t next_id) noexcept {
+    _state = FsmState::opened;
+    _next_id = next_id;
+    _deadline.reset();
+    _finished = false;
+  }
+  std::uint8_t next_id() const noexcept { return _next_id; }
   // One control packet, without the PPP header.
   void input(Time now, std::span<const std::uint8_t> packet);
   void tick(Time now);

@@ -294,6 +294,38 @@ std::string Lcp::adopt(const OptionList& last_sent, const OptionList& last_recei
   return {};
 }
 
+void Lcp::save(LinkSnapshot& s) const noexcept {
+  s.magic = _send_magic ? _magic : 0;
+  s.mru = _mru;
+  s.peer_mru = _peer_mru;
+  s.acfc = _peer_acfc;
+  s.pfc = _peer_pfc;
+  s.lcp_id = _fsm.next_id();
+  s.auth = _auth_acked;
+}
+
+void Lcp::restore(Time now, const LinkSnapshot& s) {
+  _send_magic = s.magic != 0;
+  if (_send_magic) {
+    _magic = s.magic;
+  }
+  _mru = s.mru;
+  _send_mru = _mru != 1500;
+  _peer_mru = s.peer_mru;
+  _peer_acfc = s.acfc;
+  _peer_pfc = s.pfc;
+  _auth_acked = s.auth;
+  _auth_idx.reset();
+  for (std::size_t i = 0; s.auth && i < _settings.auth.size(); ++i) {
+    if (_settings.auth[i] == *s.auth) {
+      _auth_idx = i;
+    }
+  }
+  _fsm.restore_opened(s.lcp_id);
+  _dead = false;
+  layer_up(now);
+}
+
 void Lcp::layer_up(Time now) {
   _echo_outstanding = 0;
   if (_settings.echo_interval.count() > 0 && _settings.echo_max_missed > 0) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controlplane/ppp/fsm.h"
+#include "controlplane/ppp/link_state.h"
 #include "controlplane/ppp/random.h"
 #include "controlplane/ppp/settings.h"
 
@@ -61,6 +62,11 @@ class Lcp final : public FsmPolicy {
   // received as if this side had negotiated them. Empty when acceptable;
   // otherwise why not, and nothing has changed that a renegotiation needs.
   std::string adopt(const OptionList& last_sent, const OptionList& last_received);
+
+  // Across a control-plane restart: what was agreed, and Opened again with
+  // the keepalives starting over from now.
+  void save(LinkSnapshot& s) const noexcept;
+  void restore(Time now, const LinkSnapshot& s);
 
   // FsmPolicy
   void build_request(Bytes& options) override;

@@ -25,6 +25,7 @@
 #include "controlplane/ppp/fsm.h"
 #include "controlplane/ppp/ipcp.h"
 #include "controlplane/ppp/lcp.h"
+#include "controlplane/ppp/link_state.h"
 #include "controlplane/ppp/pool.h"
 #include "controlplane/ppp/random.h"
 #include "controlplane/ppp/settings.h"
@@ -116,6 +117,15 @@ class Session {
 
   std::vector<Bytes> take_output() { return std::exchange(_out.frames, {}); }
   std::vector<Event> take_events() { return std::exchange(_events, {}); }
+
+  // Across a control-plane restart (session_state.cc). snapshot() is valid
+  // in Phase::running. restore() takes a new session straight to running
+  // with what the snapshot holds and the MPPE start keys the data plane
+  // kept; its address is taken from the pool. Empty when done, else why
+  // not (nothing is held then).
+  LinkSnapshot snapshot() const;
+  std::string restore(Time now, const LinkSnapshot& s, const Hash16& mppe_send_key,
+                      const Hash16& mppe_recv_key);
 
   // The PPP part of the data plane's session (inner_addr, ppp_acfc,
   // ppp_pfc, mppe_*); valid once up.

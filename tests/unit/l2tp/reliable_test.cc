@@ -227,5 +227,87 @@ TEST(L2tpReliable, SequenceWraps) {
   EXPECT_EQ(c.on_receive(from_peer(65535, 0), at_ms(70000), d), Receipt::duplicate);
 }
 
+// A control-plane restart: the snapshot holds what the peer has not
+// acknowledged as still to send, and what we received.
+TEST(L2tpReliable, SnapshotKeepsFirstUnacknowledgedNs) {
+  ReliableChannel c = channel();
+  ReliableOutput o;
+  c.on_receive(from_peer(0, 0), at_ms(0), o);
+  c.on_receive(from_peer(1, 0), at_ms(0), o);
+  c.send(hello_bytes(), at_ms(10), o);
+  c.send(hello_bytes(), at_ms(10), o);
+  c.on_receive(from_peer(2, 1, true), at_ms(20), o);  // acks our Ns 0 only
+  const ReliableChannel::Snapshot s = c.snapshot();
+  EXPECT_EQ(s.ns, 1);  // Ns 1 was never acknowledged: the peer still expects it
+  EXPECT_EQ(s.nr, 2);
+  EXPECT_EQ(s.peer_window, 4);
+}
+
+// Restored from a snapshot a few messages behind: the peer's HELLO carries
+// an Ns ahead of the Nr we expect and an Nr ahead of our Ns. It is
+// delivered, acknowledged with the right Nr, and what we send next carries
+// the Ns the peer expects.
+TEST(L2tpReliable, RestoredChannelResyncsOnThePeersMessage) {
+  ReliableChannel c = channel();
+  c.restore({5, 3, 4});
+  EXPECT_TRUE(c.resyncing());
+  ReliableOutput o;
+  EXPECT_EQ(c.on_receive(from_peer(7, 9), at_ms(0), o), Receipt::delivered);
+  ASSERT_EQ(o.deliver.size(), 1u);
+  EXPECT_FALSE(c.resyncing());
+  EXPECT_EQ(c.expected_ns(), 8);
+  EXPECT_EQ(c.next_ns(), 9);
+  c.poll(at_ms(250), o);  // the ZLB
+  ASSERT_EQ(o.transmit.size(), 1u);
+  EXPECT_EQ(header_of(o.transmit[0]).ns, 9);
+  EXPECT_EQ(header_of(o.transmit[0]).nr, 8);
+  ReliableOutput s;
+  c.send(hello_bytes(), at_ms(300), s);
+  ASSERT_EQ(s.transmit.size(), 1u);
+  EXPECT_EQ(header_of(s.transmit[0]).ns, 9);
+  // Once synchronised, the usual rules hold: an Ns ahead is a gap.
+  ReliableOutput g;
+  EXPECT_EQ(c.on_receive(from_peer(10, 10), at_ms(400), g), Receipt::queued);
+}
+
+// Our HELLO went out first with a stale Ns: the peer takes it for a
+// duplicate and answers with a ZLB whose Nr is ahead. The HELLO goes again
+// under the Ns the peer expects, and its acknowledgement is accepted.
+TEST(L2tpReliable, RestoredChannelRenumbersWhatThePeerTookForDuplicates) {
+  ReliableChannel c = channel();
+  c.restore({5, 3, 4});
+  ReliableOutput o;
+  c.send(hello_bytes(), at_ms(0), o);
+  ASSERT_EQ(o.transmit.size(), 1u);
+  EXPECT_EQ(header_of(o.transmit[0]).ns, 5);
+  ReliableOutput z;
+  EXPECT_EQ(c.on_receive(from_peer(4, 8, true), at_ms(10), z), Receipt::ack_only);
+  ASSERT_EQ(z.transmit.size(), 1u);
+  EXPECT_EQ(header_of(z.transmit[0]).ns, 8);
+  EXPECT_EQ(header_of(z.transmit[0]).nr, 3);  // a ZLB carries no message to expect
+  EXPECT_EQ(c.in_flight(), 1u);
+  ReliableOutput a;
+  c.on_receive(from_peer(4, 9, true), at_ms(20), a);
+  EXPECT_TRUE(c.all_acked());
+  EXPECT_EQ(c.next_ns(), 9);
+  // The peer's next message, Ns ahead of ours from the lost messages, is
+  // still taken (no message of the peer was delivered yet).
+  EXPECT_EQ(c.on_receive(from_peer(6, 9), at_ms(30), a), Receipt::delivered);
+  EXPECT_EQ(c.expected_ns(), 7);
+}
+
+// The same messages reach a channel that was never restored: an Ns ahead
+// waits for its gap, an Nr beyond what was sent acknowledges nothing.
+TEST(L2tpReliable, NormalChannelDoesNotResync) {
+  ReliableChannel c = channel();
+  EXPECT_FALSE(c.resyncing());
+  ReliableOutput o;
+  c.send(hello_bytes(), at_ms(0), o);
+  EXPECT_EQ(c.on_receive(from_peer(4, 8), at_ms(10), o), Receipt::queued);
+  EXPECT_EQ(c.expected_ns(), 0);
+  EXPECT_EQ(c.next_ns(), 1);
+  EXPECT_EQ(c.in_flight(), 1u);
+}
+
 }  // namespace
 }  // namespace l2tpgw::l2tp
