@@ -10,6 +10,7 @@
 
 #include "controlplane/ike/fragment.h"
 #include "controlplane/ike/wire_util.h"
+#include "controlplane/ike_service_sas.h"
 #include "controlplane/names.h"
 #include "controlplane/udp_datagram.h"
 #include "dataplane/config/config.h"
@@ -52,6 +53,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 std::string id_text(const ike::Identification& id) {
   switch (static_cast<ike::IdType>(id.type)) {
     case ike::IdType::ipv4_addr:
@@ -63,6 +66,8 @@ std::string id_text(const ike::Identification& id) {
       return "type " + std::to_string(id.type);
   }
 }
+
+namespace {
 
 std::string nat_text(const ike::NatDetection& n) {
   if (n.peer_behind_nat && n.local_behind_nat) {
@@ -114,68 +119,6 @@ std::string suite_text(const ike::Phase1Suite& s) {
                                  : std::string("3des");
   return cipher + "/" + lower(ike::name(s.hash)) + "/" + lower(ike::name(s.group));
 }
-
-struct IkeService::Exchange {
-  // One of the two: the peer's Quick Mode, or a rekey we started.
-  std::unique_ptr<ike::QuickModeResponder> qm;
-  std::unique_ptr<ike::QuickModeInitiator> ours;
-  std::uint32_t replaces_spi_in = 0;  // ours: the inbound SPI of the pair it replaces
-  Bytes last_out;
-  Address local;
-  Address peer;
-  Clock::time_point next_retransmit{};
-  unsigned retransmits = 0;
-  std::optional<Clock::time_point> finished;
-  // Our inbound SA, in the data plane from HASH(2) until HASH(3) hands it
-  // to an IpsecSa or the exchange is abandoned; 0 when there is none.
-  std::uint32_t inbound_spi = 0;
-  std::uint32_t inbound_peer = 0;
-};
-
-struct IkeService::IpsecSa {
-  std::uint32_t spi_in = 0;
-  std::uint32_t spi_out = 0;
-  std::uint32_t peer_addr = 0;
-  std::uint16_t peer_port = 0;  // with UDP encapsulation; 0 for raw ESP
-  bool udp = false;
-  std::string transform;
-  Clock::time_point established{};
-  Clock::time_point expires{};
-  std::uint32_t life_kilobytes = 0;
-  // What a rekey of ours offers again (keys wiped), and when it is due.
-  std::shared_ptr<const ike::EspSaPair> basis;
-  Clock::time_point rekey_at{};
-  bool rekeying = false;                       // a rekey of ours started on it
-  std::optional<Clock::time_point> move_at;    // sessions move to it then
-  std::optional<Clock::time_point> retire_at;  // replaced by our rekey: deleted then
-};
-
-struct IkeService::IkeSa {
-  // Declared first: the Quick Modes below refer to its ISAKMP SA.
-  std::unique_ptr<ike::MainModeResponder> mm;
-  std::map<std::uint32_t, Exchange> quick_modes;
-  std::vector<IpsecSa> ipsec;
-  Address local;
-  Address peer;
-  std::string peer_id;
-  Clock::time_point created{};
-  Clock::time_point last_rx{};
-  Clock::time_point expires{};
-  Bytes last_out;  // our last Main Mode reply, sent again on timeout
-  ike::FragmentReassembly fragments;
-  Clock::time_point next_retransmit{};
-  unsigned retransmits = 0;
-  bool half_open = false;
-  std::uint16_t fragment_id = 0;  // of our last Main Mode reply sent in fragments
-  bool told_local_nat = false;
-  bool ended = false;  // deleted by the peer or expired; kept while IPsec SAs live
-  Clock::time_point next_dpd{};
-  std::uint32_t dpd_sequence = 0;
-  unsigned dpd_unanswered = 0;
-  Clock::time_point next_keepalive{};
-
-  const ike::IsakmpSa* isakmp() const { return mm->sa(); }
-};
 
 IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& log, IkeHooks hooks)
     : _settings(std::move(settings)), _local_addr(local_addr), _log(log), _hooks(std::move(hooks)) {
@@ -490,6 +433,7 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
 
 void IkeService::established(IkeSa& sa, Clock::time_point now) {
   set_half_open(sa, false);
+  ++_state_version;
   const ike::IsakmpSa& isakmp = *sa.isakmp();
   sa.peer_id = id_text(isakmp.peer_id);
   std::uint32_t life = _settings.ike_lifetime_s;
@@ -640,6 +584,7 @@ void IkeService::our_quick_mode(IkeSa& sa, std::uint32_t message_id,
     _log.warning("ike", "Quick Mode rekey with " + format_ipv4(ipv4_of(peer)) + " (ID " +
                             sa.peer_id + ") failed: " + step.cause);
     sa.quick_modes.erase(it);
+    ++_state_version;  // the pair is saved as rekeyed now that nothing is in flight
     return;
   }
   if (step.failure != ike::QuickModeFailure::none) {
@@ -654,12 +599,14 @@ void IkeService::our_quick_mode(IkeSa& sa, std::uint32_t message_id,
     ex.finished = now;
     ex.last_out.clear();
     if (!add_sa(channel::Direction::in, pair)) {
-      return;  // logged; the old pair stays until its lifetime
+      ++_state_version;  // the rekey ended without a pair
+      return;            // logged; the old pair stays until its lifetime
     }
     install(sa, pair, now, now + _settings.rekey_overlap / 4);
     for (IpsecSa& old : sa.ipsec) {
       if (old.spi_in == ex.replaces_spi_in) {
         old.retire_at = now + _settings.rekey_overlap;
+        ++_state_version;
       }
     }
   }
@@ -687,6 +634,7 @@ bool IkeService::start_rekey(IkeSa& sa, IpsecSa& s, Clock::time_point now) {
   const std::string what = format_ipv4(s.peer_addr) + " (SPIs in " + spi_hex(s.spi_in) + " out " +
                            spi_hex(s.spi_out) + ")";
   if (!step.reply) {
+    ++_state_version;  // the pair is saved as rekeyed: a failed rekey is not retried
     _log.warning("ike", "rekey of the IPsec SA with " + what + " not started: " + step.cause);
     return false;
   }
@@ -821,6 +769,7 @@ void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_poin
     s.move_at = move_at;
   }
   sa.ipsec.push_back(std::move(s));
+  ++_state_version;
 }
 
 // Older pairs of the peer stay until deleted, but what they carry moves
@@ -902,6 +851,7 @@ void IkeService::delete_isakmp(IkeSa& sa) {
       sa, ike::PayloadType::delete_,
       ike::encode_delete(ike::doi_ipsec, static_cast<std::uint8_t>(ike::ProtocolId::isakmp), 16, spis));
   sa.ended = true;
+  ++_state_version;
   clear_quick_modes(sa);
 }
 
@@ -913,6 +863,7 @@ void IkeService::remove_ipsec(IkeSa& sa, std::size_t index, const std::string& w
     successor = IpsecPairRef{n->peer_addr, n->spi_in, n->spi_out};
   }
   sa.ipsec.erase(sa.ipsec.begin() + static_cast<std::ptrdiff_t>(index));
+  ++_state_version;
   const IpsecPairRef ref{s.peer_addr, s.spi_in, s.spi_out};
   // Before the SAs leave the data plane: sessions move first, so none
   // is left naming a deleted SA.
@@ -976,6 +927,7 @@ void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
   }
   if (r.delete_isakmp && !sa.ended) {
     sa.ended = true;
+    ++_state_version;
     clear_quick_modes(sa);
     _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
                          ") deleted by the peer");
@@ -1080,6 +1032,9 @@ void IkeService::poll(Clock::time_point now) {
           _log.warning("ike", "Quick Mode " + std::string(ex.ours ? "rekey " : "") + "with " +
                                   peer() + " (ID " + sa.peer_id + ") failed: retransmits exhausted (" +
                                   (ex.ours ? "no Quick Mode 2" : "no HASH(3)") + ")");
+          if (ex.ours) {
+            ++_state_version;  // the pair is saved as rekeyed from now on
+          }
           abandon(ex);
           q = sa.quick_modes.erase(q);
           continue;
@@ -1100,6 +1055,7 @@ void IkeService::poll(Clock::time_point now) {
       } else {
         if (s.move_at && now >= *s.move_at) {
           s.move_at.reset();
+          ++_state_version;
           move_to(s);
         }
         // The sibling scan walks every SA: only for a pair whose rekey is due.
@@ -1179,6 +1135,9 @@ void IkeService::set_half_open(IkeSa& sa, bool half_open) {
 }
 
 void IkeService::erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it) {
+  if (it->second->isakmp() != nullptr) {
+    ++_state_version;
+  }
   set_half_open(*it->second, false);
   clear_quick_modes(*it->second);
   _sas.erase(it);

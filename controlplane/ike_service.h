@@ -32,6 +32,7 @@
 #include "controlplane/ike/quick_mode.h"
 #include "controlplane/ike_settings.h"
 #include "controlplane/log.h"
+#include "controlplane/state_file.h"
 #include "dataplane/channel/messages.h"
 
 namespace l2tpgw::cp {
@@ -139,6 +140,26 @@ class IkeService {
   // ISAKMP SA offering its transform again. Returns how many started.
   std::size_t rekey_peer(std::uint32_t peer_addr, Clock::time_point now);
 
+  // State across a control-plane restart (controlplane/state_file.h):
+  // every established ISAKMP SA and its IPsec pairs, as records of kinds
+  // "ike_sa" and "ipsec_sa" appended to out.
+  void save(std::vector<state::Record>& out, Clock::time_point now) const;
+  // Rebuilds them after a restart. dp_sas: the data plane's SA directory
+  // (read_sa_directory); a pair is restored only when both of its SAs are
+  // still there (same direction, spi, peer), otherwise it is dropped with one
+  // log line. An ISAKMP SA is restored even without pairs (it can still
+  // carry Quick Modes, DPD, Delete). Records of other kinds are ignored.
+  // Returns the directory entries of the SAs restored, which the caller
+  // keeps in the data plane. Throws state::StateError on a malformed record,
+  // before anything is changed. Logs one info line "restored N ISAKMP SAs,
+  // M IPsec SA pairs" (no key material, ever).
+  std::vector<channel::SaParams> restore(std::span<const state::Record> records,
+                                         std::span<const channel::SaParams> dp_sas,
+                                         Clock::time_point now);
+  // Increases whenever what save() writes would change in substance
+  // (an ISAKMP SA established or removed, a pair installed, moved, removed).
+  std::uint64_t state_version() const noexcept { return _state_version; }
+
   std::vector<IkeSaView> sas(Clock::time_point now) const;
   const IkeCounters& counters() const noexcept { return _counters; }
   std::size_t half_open() const noexcept { return _half_open_total; }
@@ -206,6 +227,7 @@ class IkeService {
   // again. Bounded: the oldest entries go first.
   std::deque<std::pair<std::uint32_t, ike::Cookie>> _refused_aggressive;
   Clock::time_point _next_refusal_report{};
+  std::uint64_t _state_version = 0;
 };
 
 // "aes-256/sha1/ecp384"

@@ -42,6 +42,14 @@ MainModeResponder::MainModeResponder(const MainModeConfig& config, MainModeRando
   _sa.rcookie = _random.rcookie;
 }
 
+MainModeResponder::MainModeResponder(const MainModeConfig& config, IsakmpSa established)
+    : _config(config), _state(MainModeState::established), _sa(std::move(established)) {
+  // The parsed ID points into the bytes it came from: into ours now.
+  if (parse_id(_sa.peer_id_bytes, _sa.peer_id) != ParseError::none) {
+    _sa.peer_id = {};
+  }
+}
+
 std::string MainModeResponder::peer_identity() const {
   return _sa.peer_id_bytes.empty() ? std::string() : identity_text(_sa.peer_id);
 }

@@ -166,6 +166,10 @@ class MainModeResponder {
  public:
   // `config` is shared by every exchange and must outlive the responder.
   MainModeResponder(const MainModeConfig& config, MainModeRandom random);
+  // An ISAKMP SA established before the process restarted, read back from
+  // its saved state: nothing left to negotiate, every later message of the
+  // exchange is refused as one already finished.
+  MainModeResponder(const MainModeConfig& config, IsakmpSa established);
 
   MainModeStep handle(const Datagram& d);
 

@@ -70,6 +70,8 @@ class IkeServiceTest : public ::testing::Test {
     };
     if (_ours) {
       h.message_id = [] { return std::uint32_t{0x0c0d0e0f}; };
+    } else if (_message_id != 0) {
+      h.message_id = [mid = _message_id] { return mid; };
     }
     h.pair_moved = [this](const IpsecPairRef& from, const IpsecPairRef& to) {
       _moved.emplace_back(from, to);
@@ -138,6 +140,7 @@ class IkeServiceTest : public ::testing::Test {
   Logger _log{_out};
   bool _rsa = false;
   bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
+  std::uint32_t _message_id = 0;  // of the exchanges we start; 0: random
   bool _aggressive = false;
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
@@ -989,6 +992,537 @@ TEST_F(IkeAggressiveTest, TruncatedAndGarbledMessagesAreCounted) {
   EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID phone.example.org)"),
             std::string::npos)
       << _out.str();
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
+
+// ---- across a restart of the control plane (ike_state.cc) ----
+
+namespace l2tpgw::cp {
+namespace {
+
+// One service establishes the ISAKMP SA and the pair of gen_vectors.py; its
+// state goes through the state file's text into a fresh service, which
+// must then do what the first would have done, checked against the
+// independent vectors wherever the bytes allow it.
+class IkeRestartTest : public IkeServiceTest {
+ protected:
+  using Clock = IkeService::Clock;
+
+  void establish() {
+    _original = make();
+    main_mode(*_original, t0);
+    _original->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+    _original->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+    ASSERT_EQ(_calls.size(), 2u);
+    // The data plane's directory as read_sa_directory gives it: no keys.
+    for (const auto& c : _calls) {
+      channel::SaParams p = c.sa_add.sa;
+      std::fill(std::begin(p.cipher_key), std::end(p.cipher_key), 0);
+      std::fill(std::begin(p.auth_key), std::end(p.auth_key), 0);
+      _directory.push_back(p);
+    }
+    _calls.clear();
+    _moved.clear();
+  }
+
+  // save() through the file's text.
+  std::vector<state::Record> saved(Clock::time_point now) const {
+    std::vector<state::Record> out;
+    _original->save(out, now);
+    return state::decode(state::encode(out), "ike.state");
+  }
+
+  std::unique_ptr<IkeService> restored(const std::vector<state::Record>& records,
+                                       std::span<const channel::SaParams> dir, Clock::time_point now) {
+    auto s = make();
+    _kept = s->restore(records, dir, now);
+    return s;
+  }
+
+  // The ISAKMP SA with the keys gen_vectors.py computed, to read what we send.
+  static ike::IsakmpSa python_isakmp() {
+    ike::IsakmpSa k;
+    const auto m1 = hex(vec::mm_msg1);
+    std::copy_n(m1.begin(), 8, k.icookie.begin());
+    const auto rc = hex(vec::mm_rcky);
+    std::copy(rc.begin(), rc.end(), k.rcookie.begin());
+    k.transform.suite.cipher = {ike::Cipher::aes_cbc, 256};
+    k.transform.suite.hash = ike::Hash::sha1;
+    const auto secret = [](const char* h) {
+      const auto b = hex(h);
+      return ike::SecretBytes(b.begin(), b.end());
+    };
+    k.skeyid_a = secret(vec::mm_skeyid_a);
+    k.enc_key = secret(vec::mm_enc_key);
+    k.last_block = secret(vec::mm_last_block);
+    return k;
+  }
+
+  // The sequence number of the R-U-THERE last sent.
+  std::optional<std::uint32_t> last_dpd_request() {
+    const auto d = parse_udp_datagram(_sent.back());
+    EXPECT_TRUE(d.ok());
+    const auto r = ike::handle_informational(python_isakmp(), d.payload.subspan(4), 1);
+    EXPECT_TRUE(r.failure.empty()) << r.failure;
+    EXPECT_TRUE(r.reply.has_value()) << "a request, answered";
+    return r.dpd_sequence;
+  }
+
+  static state::Record without(const state::Record& r, const std::string& field) {
+    state::Record out(r.kind(), r.line());
+    for (const auto& [name, value] : r.fields()) {
+      if (name != field) {
+        out.put_encoded(name, value);
+      }
+    }
+    return out;
+  }
+
+  static state::Record with(const state::Record& r, const std::string& field, std::string value) {
+    state::Record out(r.kind(), r.line());
+    for (const auto& [name, v] : r.fields()) {
+      out.put_encoded(name, name == field ? value : v);
+    }
+    return out;
+  }
+
+  const Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+  const Clock::time_point t1 = t0 + std::chrono::seconds(100);  // the restart
+  std::unique_ptr<IkeService> _original;
+  std::vector<channel::SaParams> _directory;
+  std::vector<channel::SaParams> _kept;
+};
+
+TEST_F(IkeRestartTest, RestoredSasShowTheSameAndTheLnsFindsThePair) {
+  establish();
+  const auto records = saved(t1);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].kind(), "ike_sa");
+  EXPECT_EQ(records[1].kind(), "ipsec_sa");
+  // Records of other kinds are someone else's.
+  auto all = records;
+  all.emplace_back("l2tp_tunnel").put("tid", 7);
+  const auto sent = _sent.size();
+  const auto before = _out.str().size();
+  auto r = restored(all, _directory, t1);
+  EXPECT_NE(_out.str().find("restored 1 ISAKMP SAs, 1 IPsec SA pairs", before), std::string::npos)
+      << _out.str();
+  EXPECT_TRUE(_calls.empty()) << "the data plane keeps its SAs";
+  EXPECT_EQ(_sent.size(), sent);
+  ASSERT_EQ(_kept.size(), 2u);
+  EXPECT_EQ(_kept[0].dir, channel::Direction::in);
+  EXPECT_EQ(_kept[0].spi, vec::qm_spi_r);
+  EXPECT_EQ(_kept[1].dir, channel::Direction::out);
+  EXPECT_EQ(_kept[1].spi, 0xc0ffee01u);
+
+  const auto p = r->pair_of(vec::qm_spi_r, client);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->spi_out, 0xc0ffee01u);
+  EXPECT_EQ(p->peer_addr, client);
+
+  const auto t2 = t0 + std::chrono::seconds(1234);
+  const auto a = _original->sas(t2);
+  const auto b = r->sas(t2);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].peer_addr, a[0].peer_addr);
+  EXPECT_EQ(b[0].peer_port, a[0].peer_port);
+  EXPECT_EQ(b[0].peer_id, "198.51.100.5");
+  EXPECT_EQ(b[0].peer_id, a[0].peer_id);
+  EXPECT_EQ(b[0].mode, a[0].mode);
+  EXPECT_EQ(b[0].state, "established");
+  EXPECT_EQ(b[0].suite, "aes-256/sha1/modp2048");
+  EXPECT_EQ(b[0].nat, a[0].nat);
+  EXPECT_EQ(b[0].age, std::chrono::seconds(1234));
+  EXPECT_EQ(b[0].life_left, a[0].life_left);
+  ASSERT_EQ(b[0].ipsec.size(), 1u);
+  ASSERT_EQ(a[0].ipsec.size(), 1u);
+  EXPECT_EQ(b[0].ipsec[0].spi_in, a[0].ipsec[0].spi_in);
+  EXPECT_EQ(b[0].ipsec[0].spi_out, a[0].ipsec[0].spi_out);
+  EXPECT_EQ(b[0].ipsec[0].transform, "ESP aes-cbc-128/hmac-sha1-96 transport, NAT-T udp 4500");
+  EXPECT_EQ(b[0].ipsec[0].transform, a[0].ipsec[0].transform);
+  EXPECT_EQ(b[0].ipsec[0].age, a[0].ipsec[0].age);
+  EXPECT_EQ(b[0].ipsec[0].life_left, std::chrono::seconds(3600 - 1234));
+  EXPECT_EQ(b[0].ipsec[0].life_kilobytes, a[0].ipsec[0].life_kilobytes);
+  EXPECT_EQ(render_ike_text(*r, t2), render_ike_text(*_original, t2));
+
+  // No key material in the log, ever.
+  for (const char* key : {vec::mm_skeyid_d, vec::mm_skeyid_a, vec::mm_enc_key, vec::mm_last_block,
+                          vec::qm_in_enc, vec::qm_out_enc}) {
+    EXPECT_EQ(_out.str().find(key), std::string::npos) << key;
+  }
+  // The ESP keys stay in the data plane only.
+  const auto text = state::encode(records);
+  EXPECT_EQ(text.find(vec::qm_in_enc), std::string::npos);
+  EXPECT_EQ(text.find(vec::qm_out_auth), std::string::npos);
+  EXPECT_NE(text.find(vec::mm_skeyid_d), std::string::npos) << "phase 2 needs it";
+}
+
+TEST_F(IkeRestartTest, PeerDpdIsAnsweredWithTheIndependentAck) {
+  _message_id = 0x12345678;  // gen_vectors.py's ACK
+  establish();
+  auto r = restored(saved(t1), _directory, t1);
+  r->on_punt(punt(hex(vec::info_dpd), 4500), t1);
+  EXPECT_EQ(last_reply(4500), vec::info_dpd_ack);
+}
+
+TEST_F(IkeRestartTest, OurDpdSequenceContinues) {
+  establish();
+  const auto sent = _sent.size();
+  _original->poll(t0 + _settings.dpd_interval);
+  ASSERT_EQ(_sent.size(), sent + 1);
+  const auto first = last_dpd_request();
+  ASSERT_TRUE(first.has_value());
+
+  auto r = restored(saved(t1), _directory, t1);
+  r->poll(t1 + _settings.dpd_interval - std::chrono::milliseconds(1));
+  EXPECT_EQ(_sent.size(), sent + 1) << "the silence before the restart does not count";
+  r->poll(t1 + _settings.dpd_interval);
+  ASSERT_EQ(_sent.size(), sent + 2);
+  EXPECT_EQ(last_dpd_request(), *first + 1);
+}
+
+TEST_F(IkeRestartTest, PeerDeleteRemovesTheRestoredPair) {
+  establish();
+  auto r = restored(saved(t1), _directory, t1);
+  r->on_punt(punt(hex(vec::info_delete), 4500), t1);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[0].sa_del.dir, channel::Direction::in);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[1].sa_del.dir, channel::Direction::out);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  ASSERT_EQ(_gone.size(), 1u);
+  EXPECT_EQ(_gone[0].first.spi_in, vec::qm_spi_r);
+  EXPECT_EQ(_gone[0].second, "deleted by the peer");
+  EXPECT_FALSE(r->pair_of(vec::qm_spi_r, client).has_value());
+  r->poll(t1);
+  EXPECT_TRUE(r->sas(t1).empty()) << "the Delete named the ISAKMP SA too";
+}
+
+// The pair's SAs left the data plane while we were away: the ISAKMP SA
+// alone comes back, and the peer's Quick Mode on it gives the independent
+// messages and keys (phase-2 IV from the saved last block, SKEYID_a for
+// the hashes, SKEYID_d for KEYMAT).
+TEST_F(IkeRestartTest, PeerQuickModeOnARestoredIsakmpSaWithoutPairs) {
+  establish();
+  const auto before = _out.str().size();
+  auto r = restored(saved(t1), {}, t1);
+  EXPECT_NE(_out.str().find("IPsec SA pair with 203.0.113.9 (SPIs in 0x5eed0001 out 0xc0ffee01) "
+                            "not restored: both its SAs are gone from the data plane",
+                            before),
+            std::string::npos)
+      << _out.str();
+  EXPECT_NE(_out.str().find("restored 1 ISAKMP SAs, 0 IPsec SA pairs", before), std::string::npos);
+  EXPECT_TRUE(_kept.empty());
+  EXPECT_FALSE(r->pair_of(vec::qm_spi_r, client).has_value());
+  ASSERT_EQ(r->sas(t1).size(), 1u);
+  EXPECT_TRUE(r->sas(t1)[0].ipsec.empty());
+
+  r->on_punt(punt(hex(vec::qm_msg1), 4500), t1);
+  EXPECT_EQ(last_reply(4500), vec::qm_msg2);
+  r->on_punt(punt(hex(vec::qm_msg3), 4500), t1);
+  ASSERT_EQ(_calls.size(), 2u);
+  const auto& in = _calls[0].sa_add.sa;
+  const auto& out = _calls[1].sa_add.sa;
+  EXPECT_EQ(in.spi, vec::qm_spi_r);
+  EXPECT_EQ(to_hex(std::span(in.cipher_key, in.cipher_key_len)), vec::qm_in_enc);
+  EXPECT_EQ(to_hex(std::span(in.auth_key, in.auth_key_len)), vec::qm_in_auth);
+  EXPECT_EQ(out.spi, 0xc0ffee01u);
+  EXPECT_EQ(to_hex(std::span(out.cipher_key, out.cipher_key_len)), vec::qm_out_enc);
+  EXPECT_EQ(to_hex(std::span(out.auth_key, out.auth_key_len)), vec::qm_out_auth);
+  EXPECT_TRUE(r->pair_of(vec::qm_spi_r, client).has_value());
+}
+
+TEST_F(IkeRestartTest, APairMissingOneSaIsNotRestored) {
+  establish();
+  for (const auto dir : {channel::Direction::in, channel::Direction::out}) {
+    std::vector<channel::SaParams> partial;
+    for (const auto& p : _directory) {
+      if (p.dir != dir) {
+        partial.push_back(p);
+      }
+    }
+    // Another peer's SA with the same SPI is not the pair's.
+    auto other = _directory[dir == channel::Direction::in ? 0 : 1];
+    other.peer_addr = client + 1;
+    partial.push_back(other);
+    const auto before = _out.str().size();
+    auto r = restored(saved(t1), partial, t1);
+    EXPECT_NE(_out.str().find(dir == channel::Direction::in
+                                  ? "not restored: its inbound SA is gone from the data plane"
+                                  : "not restored: its outbound SA is gone from the data plane",
+                              before),
+              std::string::npos)
+        << _out.str();
+    EXPECT_TRUE(_kept.empty());
+    EXPECT_FALSE(r->pair_of(vec::qm_spi_r, client).has_value());
+    EXPECT_EQ(r->sas(t1).size(), 1u);
+  }
+  EXPECT_TRUE(_calls.empty());
+}
+
+// Our rekey of a restored pair, by the operator and at 90% of its
+// lifetime: Quick Mode 1 as gen_vectors.py expects it (the pair's
+// transform, lifetimes, selectors and NAT-OA offered again), then both new
+// SAs with the independent keys.
+TEST_F(IkeRestartTest, OurRekeyOfARestoredPair) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);  // only our Quick Mode goes out
+  establish();
+  const auto records = saved(t1);
+  _ours = true;
+  {
+    auto r = restored(records, _directory, t1);
+    EXPECT_EQ(r->rekey_peer(client, t1), 1u);
+    EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+    r->on_punt(punt(hex(vec::rk_msg2), 4500), t1);
+    EXPECT_EQ(last_reply(4500), vec::rk_msg3);
+    ASSERT_EQ(_calls.size(), 2u);
+    const auto& in = _calls[0].sa_add.sa;
+    const auto& out = _calls[1].sa_add.sa;
+    EXPECT_EQ(in.spi, vec::rk_spi_gw);
+    EXPECT_EQ(to_hex(std::span(in.cipher_key, in.cipher_key_len)), vec::rk_in_enc);
+    EXPECT_EQ(to_hex(std::span(in.auth_key, in.auth_key_len)), vec::rk_in_auth);
+    EXPECT_EQ(out.spi, vec::rk_spi_client);
+    EXPECT_EQ(to_hex(std::span(out.cipher_key, out.cipher_key_len)), vec::rk_out_enc);
+    EXPECT_EQ(to_hex(std::span(out.auth_key, out.auth_key_len)), vec::rk_out_auth);
+    r->poll(t1 + _settings.rekey_overlap / 4);
+    ASSERT_EQ(_moved.size(), 1u);
+    EXPECT_EQ(_moved[0].first.spi_in, vec::qm_spi_r);
+    EXPECT_EQ(_moved[0].second.spi_in, vec::rk_spi_gw);
+  }
+  _calls.clear();
+  auto r = restored(records, _directory, t1);
+  const auto sent = _sent.size();
+  r->poll(t0 + std::chrono::seconds(3239));
+  EXPECT_EQ(_sent.size(), sent);
+  r->poll(t0 + std::chrono::seconds(3240));  // 90% of 3600 s from the original start
+  ASSERT_EQ(_sent.size(), sent + 1);
+  EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+}
+
+TEST_F(IkeRestartTest, LifetimesEndAtTheOriginalTimes) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);  // a silent peer is not dead here
+  establish();
+  const auto ike_life = _original->sas(t0)[0].life_left;
+  EXPECT_EQ(ike_life, std::chrono::seconds(28800));
+  auto r = restored(saved(t1), _directory, t1);
+  r->poll(t0 + std::chrono::seconds(3599));
+  for (const auto& c : _calls) {
+    EXPECT_NE(c.hdr.type, channel::MsgType::sa_del);
+  }
+  _calls.clear();
+  r->poll(t0 + std::chrono::seconds(3600));
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].hdr.type, channel::MsgType::sa_del);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  EXPECT_NE(_out.str().find("lifetime in seconds reached"), std::string::npos);
+  ASSERT_EQ(_gone.size(), 1u);
+
+  r->poll(t0 + ike_life - std::chrono::seconds(1));
+  ASSERT_EQ(r->sas(t0 + ike_life - std::chrono::seconds(1)).size(), 1u);
+  EXPECT_EQ(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) expired"), std::string::npos);
+  r->poll(t0 + ike_life);
+  EXPECT_NE(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) expired"), std::string::npos);
+  EXPECT_TRUE(r->sas(t0 + ike_life).empty());
+}
+
+TEST_F(IkeRestartTest, EachMissingFieldThrowsAndChangesNothing) {
+  establish();
+  const auto records = saved(t1);
+  std::size_t fields = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    for (const auto& [name, value] : records[i].fields()) {
+      auto broken = records;
+      broken[i] = without(records[i], name);
+      auto r = make();
+      const auto version = r->state_version();
+      const auto before = _out.str().size();
+      try {
+        r->restore(broken, _directory, t1);
+        ADD_FAILURE() << records[i].kind() << " without " << name << " was accepted";
+      } catch (const state::StateError& e) {
+        EXPECT_NE(std::string(e.what()).find("line " + std::to_string(i + 1) + ": " +
+                                             records[i].kind() + ": field "),
+                  std::string::npos)
+            << e.what();
+        EXPECT_EQ(std::string(e.what()).find(value.size() > 8 ? value : "\x01"), std::string::npos)
+            << "no value in the error: " << e.what();
+      }
+      EXPECT_TRUE(r->sas(t1).empty());
+      EXPECT_EQ(r->state_version(), version);
+      EXPECT_EQ(_out.str().find("restored", before), std::string::npos);
+      ++fields;
+    }
+  }
+  EXPECT_GT(fields, 40u);
+  EXPECT_TRUE(_calls.empty());
+}
+
+TEST_F(IkeRestartTest, BadValuesThrowNamingTheField) {
+  establish();
+  const auto records = saved(t1);
+  const std::tuple<std::size_t, std::string, std::string> cases[] = {
+      {0, "cipher", "99"},
+      {0, "key_bits", "100"},
+      {0, "hash", "3"},
+      {0, "group", "1"},
+      {0, "skeyid_a", "x0011"},        // not a SHA1 output
+      {0, "last_block", "x00112233"},  // not an AES block
+      {0, "icookie", "x00"},
+      {0, "peer_id", "x01"},
+      {0, "nat_t", "9"},
+      {0, "created", "18446744073709551615"},
+      {1, "icookie", "x0102030405060709"},  // no such ike_sa
+      {1, "cipher", "aes-gcm-128"},
+      {1, "auth", "hmac-md5"},
+      {1, "encap", "5"},
+      {1, "pfs", "3"},
+  };
+  for (const auto& [index, field, value] : cases) {
+    auto broken = records;
+    broken[index] = with(records[index], field, value);
+    auto r = make();
+    try {
+      r->restore(broken, _directory, t1);
+      ADD_FAILURE() << field << "=" << value << " was accepted";
+    } catch (const state::StateError& e) {
+      EXPECT_NE(std::string(e.what()).find(": field " + field + " "), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(r->sas(t1).empty());
+  }
+  // The pair before its ISAKMP SA, or the same ISAKMP SA twice.
+  auto r = make();
+  const std::vector<state::Record> reversed{records[1], records[0]};
+  EXPECT_THROW(r->restore(reversed, _directory, t1), state::StateError);
+  const std::vector<state::Record> twice{records[0], records[0]};
+  EXPECT_THROW(r->restore(twice, _directory, t1), state::StateError);
+  EXPECT_TRUE(r->sas(t1).empty());
+}
+
+TEST_F(IkeRestartTest, StateVersionFollowsWhatIsSaved) {
+  auto s = make();
+  auto v = s->state_version();
+  s->on_punt(punt(hex(vec::mm_msg1), 500), t0);
+  s->on_punt(punt(hex(vec::mm_msg3), 500), t0);
+  EXPECT_EQ(s->state_version(), v) << "half-open exchanges are not saved";
+  s->on_punt(punt(hex(vec::mm_msg5), 4500), t0);
+  EXPECT_GT(s->state_version(), v) << "ISAKMP SA established";
+  v = s->state_version();
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
+  EXPECT_EQ(s->state_version(), v) << "a Quick Mode in flight is not saved";
+  s->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+  EXPECT_GT(s->state_version(), v) << "pair installed";
+  v = s->state_version();
+  s->on_punt(punt(hex(vec::info_dpd), 4500), t0);
+  s->poll(t0 + std::chrono::seconds(1));
+  EXPECT_EQ(s->state_version(), v) << "DPD and polls change nothing saved";
+  s->on_punt(punt(hex(vec::info_delete), 4500), t0);
+  EXPECT_GT(s->state_version(), v) << "pair and ISAKMP SA removed";
+  v = s->state_version();
+  s->poll(t0 + std::chrono::seconds(2));
+  EXPECT_GT(s->state_version(), v) << "the ended ISAKMP SA erased";
+  std::vector<state::Record> out;
+  s->save(out, t0);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
+
+namespace l2tpgw::cp {
+namespace {
+
+TEST_F(IkeAggressiveTest, RestoredSaKeepsItsModeAndPeer) {
+  add_peer(std::nullopt, "phone.example.org", am_psk(), true);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(vec::am_msg1), 500), t0);
+  s->on_punt(punt(hex(vec::am_msg3_encrypted), 500), t0);
+  std::vector<state::Record> records;
+  s->save(records, t0);
+  ASSERT_EQ(records.size(), 1u);
+  auto r = make();
+  EXPECT_TRUE(r->restore(state::decode(state::encode(records), "ike.state"), {}, t0).empty());
+  const auto t1 = t0 + std::chrono::seconds(60);
+  EXPECT_EQ(render_ike_text(*r, t1), render_ike_text(*s, t1));
+  const auto views = r->sas(t1);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].mode, "aggressive");
+  EXPECT_EQ(views[0].peer_id, "phone.example.org");
+  EXPECT_EQ(views[0].suite, "aes-128/sha2-256/ecp256");
+}
+
+}  // namespace
+}  // namespace l2tpgw::cp
+
+namespace l2tpgw::cp {
+namespace {
+
+// A rekey of ours: in flight when saved, it is started again; finished,
+// the move of the sessions and the retirement of the old pair happen at
+// their original times; failed, it is not retried (as without a restart).
+TEST_F(IkeRestartTest, RekeyStateSurvives) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  _message_id = 0x0c0d0e0f;  // gen_vectors.py's rekey
+  establish();
+  _ours = true;
+  ASSERT_EQ(_original->rekey_peer(client, t0), 1u);
+  EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+  {
+    auto r = restored(saved(t0), _directory, t0);
+    EXPECT_EQ(r->rekey_peer(client, t0), 1u) << "in flight: started again";
+    EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+  }
+
+  _original->on_punt(punt(hex(vec::rk_msg2), 4500), t0);
+  EXPECT_EQ(last_reply(4500), vec::rk_msg3);
+  ASSERT_EQ(_calls.size(), 2u);
+  auto directory = _directory;
+  for (const auto& c : _calls) {
+    directory.push_back(c.sa_add.sa);
+  }
+  _calls.clear();
+  auto r = restored(saved(t0), directory, t0 + std::chrono::milliseconds(1));
+  EXPECT_EQ(_kept.size(), 4u);
+  ASSERT_EQ(r->sas(t0)[0].ipsec.size(), 2u);
+  EXPECT_TRUE(r->pair_of(vec::rk_spi_gw, client).has_value());
+  r->poll(t0 + _settings.rekey_overlap / 4 - std::chrono::milliseconds(1));
+  EXPECT_TRUE(_moved.empty());
+  r->poll(t0 + _settings.rekey_overlap / 4);
+  ASSERT_EQ(_moved.size(), 1u);
+  EXPECT_EQ(_moved[0].first.spi_in, vec::qm_spi_r);
+  EXPECT_EQ(_moved[0].second.spi_in, vec::rk_spi_gw);
+  EXPECT_TRUE(_calls.empty());
+  r->poll(t0 + _settings.rekey_overlap);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].sa_del.spi, vec::qm_spi_r);
+  EXPECT_EQ(_calls[1].sa_del.spi, 0xc0ffee01u);
+  EXPECT_TRUE(_gone.empty());
+  EXPECT_NE(_out.str().find("(SPIs in 0x5eed0001 out 0xc0ffee01) removed: replaced by our rekey"),
+            std::string::npos);
+}
+
+TEST_F(IkeRestartTest, AFailedRekeyIsNotRetriedAfterTheRestart) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  _settings.retransmits = 1;
+  establish();
+  _ours = true;
+  ASSERT_EQ(_original->rekey_peer(client, t0), 1u);
+  const auto v = _original->state_version();
+  for (int i = 1; i <= 3; ++i) {
+    _original->poll(t0 + i * _settings.retransmit_interval);
+  }
+  ASSERT_NE(_out.str().find("Quick Mode rekey with 203.0.113.9 (ID 198.51.100.5) failed"),
+            std::string::npos);
+  EXPECT_GT(_original->state_version(), v);
+  EXPECT_EQ(_original->rekey_peer(client, t1), 0u);
+  auto r = restored(saved(t1), _directory, t1);
+  EXPECT_EQ(r->rekey_peer(client, t1), 0u);
 }
 
 }  // namespace
