@@ -48,7 +48,8 @@ ControlPlane::ControlPlane(CpOptions opts, Logger& log)
       _ctl(std::make_unique<CtlServer>(_opts.config.controlplane.socket,
                                        [this](const std::string& l) { return handle_command(l); })),
       _lns(make_lns()),
-      _ike(make_ike()) {
+      _ike(make_ike()),
+      _state(_opts.config.controlplane.state_file, log) {
   _log.info("ctl", "listening on " + _opts.config.controlplane.socket);
 }
 
@@ -156,16 +157,58 @@ void ControlPlane::adopt(channel::Segment seg) {
                       " workers)");
   _waiting_logged = _heartbeat_stale = _segment_gone = false;
   _synced = false;
-  const SyncStats sas = sync_static_sas(*_dp, _opts.config.sas, _log, _opts.ack_timeout);
+  Restored kept;
+  if (!_restore_tried) {
+    _restore_tried = true;
+    kept = restore_state(h.generation, Clock::now());
+  }
+  const SyncStats sas = sync_static_sas(*_dp, _opts.config.sas, _log, _opts.ack_timeout, kept.sas);
   _log.info("sa", "static SAs: " + sync_summary(sas));
   // After the SAs: a session's first packets must find its SAs in place.
-  const SyncStats sessions =
-      sync_static_sessions(*_dp, _opts.config.sessions, _log, _opts.ack_timeout);
+  const SyncStats sessions = sync_static_sessions(*_dp, _opts.config.sessions, _log,
+                                                  _opts.ack_timeout, kept.sessions);
   _log.info("session", "static sessions: " + sync_summary(sessions));
   // Tells a data plane started with --wait-cp that the static SAs and
   // sessions are in place and it may start receiving.
   h.cp_synced.store(1, std::memory_order_release);
   _synced = true;
+}
+
+// What the previous process left: IKE first (the LNS restores a tunnel
+// over IPsec only when its pair is back), then the LNS. What is restored
+// stays in the data plane; the reconcile removes the rest as before.
+ControlPlane::Restored ControlPlane::restore_state(std::uint64_t dp_generation,
+                                                   Clock::time_point now) {
+  Restored kept;
+  const auto recs = _state.load(dp_generation);
+  if (recs.empty()) {
+    return kept;
+  }
+  try {
+    if (_ike) {
+      kept.sas = _ike->restore(recs, read_sa_directory(_dp->segment()), now);
+    }
+    if (_lns) {
+      kept.sessions = _lns->restore(recs, read_session_directory(_dp->segment()), now);
+    }
+  } catch (const state::StateError& e) {
+    _log.warning("state", _state.path() + ": " + e.what() + ": the rest is not restored");
+  }
+  return kept;
+}
+
+std::uint64_t ControlPlane::state_version() const noexcept {
+  return (_ike ? _ike->state_version() : 0) + (_lns ? _lns->state_version() : 0);
+}
+
+void ControlPlane::fill_state(std::vector<state::Record>& out) const {
+  const auto now = Clock::now();
+  if (_ike) {
+    _ike->save(out, now);
+  }
+  if (_lns) {
+    _lns->save(out, now);
+  }
 }
 
 void ControlPlane::on_event(const channel::CtrlMsg& m) {
@@ -270,6 +313,10 @@ bool ControlPlane::step() {
   }
   _punts.maybe_summarize(now);
   watch(now);
+  if (_dp && _synced) {
+    _state.maybe_save(now, _dp->generation(), state_version(),
+                      [this](std::vector<state::Record>& out) { fill_state(out); });
+  }
   return work != 0;
 }
 
@@ -280,6 +327,12 @@ void ControlPlane::run(int stop_fd) {
     // Idle: a 1 ms sleep in poll() keeps punt latency low at no cost.
     if (poll(fds, 2, busy ? 0 : 1) > 0) {
       if (fds[1].revents != 0) {
+        // The data plane forwards on without us; the next control plane
+        // takes the sessions over from this last state.
+        if (_dp && _synced) {
+          _state.save(_dp->generation(), state_version(),
+                      [this](std::vector<state::Record>& out) { fill_state(out); });
+        }
         return;
       }
       if (fds[0].revents != 0) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "controlplane/cp_state.h"
 #include "controlplane/ctl_server.h"
 #include "controlplane/dp_channel.h"
 #include "controlplane/ike_service.h"
@@ -64,6 +65,13 @@ class ControlPlane {
  private:
   void try_attach(Clock::time_point now);
   void adopt(channel::Segment seg);
+  struct Restored {
+    std::vector<channel::SaParams> sas;
+    std::vector<channel::SessionParams> sessions;
+  };
+  Restored restore_state(std::uint64_t dp_generation, Clock::time_point now);
+  std::uint64_t state_version() const noexcept;
+  void fill_state(std::vector<state::Record>& out) const;
   void on_event(const channel::CtrlMsg& m);
   void on_punt(const channel::PuntMsg& m, Clock::time_point now);
   std::unique_ptr<LnsService> make_lns();
@@ -85,6 +93,8 @@ class ControlPlane {
   std::unique_ptr<CtlServer> _ctl;
   std::unique_ptr<LnsService> _lns;
   std::unique_ptr<IkeService> _ike;
+  StateKeeper _state;
+  bool _restore_tried = false;  // only the first data plane attached can hold our sessions
   Clock::time_point _next_ike_poll{};
   Clock::time_point _next_lns_poll{};
   Clock::time_point _next_attach{};

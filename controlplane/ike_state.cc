@@ -35,6 +35,9 @@ using Cookies = std::pair<ike::Cookie, ike::Cookie>;
 
 constexpr std::string_view kind_ike = "ike_sa";
 constexpr std::string_view kind_ipsec = "ipsec_sa";
+// More R-U-THEREs than a peer could get between two writes of the file
+// (at least every 30 s; DPD at most once a second).
+constexpr std::uint32_t dpd_sequence_skip = 1024;
 
 [[noreturn]] void bad(const state::Record& r, std::string_view field, std::string_view what) {
   throw state::StateError("line " + std::to_string(r.line()) + ": " + r.kind() + ": field " +
@@ -421,7 +424,10 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
     if (k.peer_caps.dpd && _settings.dpd_interval.count() > 0) {
       sa->next_dpd = now + _settings.dpd_interval;
     }
-    sa->dpd_sequence = s.dpd_sequence;
+    // The file may predate R-U-THEREs sent since (it is written on state
+    // changes, not per DPD): jump past any of them, so that a peer
+    // checking for replays never sees a number again (RFC 3706 §7).
+    sa->dpd_sequence = (s.dpd_sequence + dpd_sequence_skip) & 0x7fffffffu;
     if (k.nat.local_behind_nat && _settings.nat_keepalive.count() > 0) {
       sa->next_keepalive = now + _settings.nat_keepalive;
     }

@@ -30,10 +30,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from sysnet import (Checks, Gateway, checksums_in_software, netns_create, netns_teardown, pings_answered, sh,
                     wait_for)
@@ -420,6 +422,67 @@ def rekey_case(gw, phase, count=20, at=6):
     check_nothing_left(gw, CLIENT, "after hang-up")
 
 
+# ---------------------------------------------------------------- control-plane restart
+
+def restart_case(gw, sig, count=60):
+    """The control plane ends (SIGKILL: a crash, after its last periodic
+    save; SIGTERM: a planned restart, saving on exit) while a client pings
+    through the tunnel, and a new one starts. The data plane forwards
+    throughout; the new control plane restores the IKE SA, the IPsec pair,
+    the tunnel and the session from its state file and manages them again:
+    DPD, a phase-2 rekey on the restored ISAKMP SA, and the hang-up."""
+    name = signal.Signals(sig).name
+    print(f"== control plane restarted ({name}) under continuous pings")
+    # Echo number 45 (9 s in) comes after the restart: its rekey runs on
+    # the ISAKMP SA the new control plane restored.
+    # Android announces DPD (Windows does not): the restored SA must run it.
+    c = Client(client_cmd("alice", profile="android",
+                          extra=("--ping", INSIDE_HOST, "--count", str(count), "--rekey-after", "45", "--hold-stdin")))
+    if not check(c.saw("IPCP: address", 30), f"{name}: the client connected"):
+        c.finish()
+        return
+    before_sa = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    before_sess = [(s.get("sa_in_hex"), s.get("sa_out_hex")) for s in gw.ctl_list("sessions") if s.get("peer") == CLIENT]
+    time.sleep(1.5)  # past the periodic save that follows a change
+    gw.stop_cp(sig)
+    t_down = time.monotonic()
+    before = len(gw.log())
+    time.sleep(2)
+    alive = pings_answered(NS_IN, POOL_ADDR, 2)
+    check(alive == 2, f"{name}: with no control plane the inside host still reaches the client ({alive}/2)")
+    check(gw.start_cp(), f"{name}: a new control plane attached and synced")
+    print(f"  control plane away for {time.monotonic() - t_down:.1f} s")
+    log = since(gw, before)
+    m = re.search(r"restored (\d+) ISAKMP SAs?, (\d+) IPsec SA pairs?", log)
+    check(m is not None and m.group(1) == "1" and m.group(2) == "1",
+          f"{name}: the new control plane restored the IKE SA and the pair ({m.group(0) if m else 'no line'})")
+    m = re.search(r"restored (\d+) tunnels?, (\d+) sessions?", log)
+    check(m is not None and m.group(1) == "1" and m.group(2) == "1",
+          f"{name}: and the tunnel and session ({m.group(0) if m else 'no line'})")
+    after_sa = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    after_sess = [(s.get("sa_in_hex"), s.get("sa_out_hex")) for s in gw.ctl_list("sessions") if s.get("peer") == CLIENT]
+    check(after_sa == before_sa and after_sess == before_sess and len(after_sess) == 1,
+          f"{name}: the data plane kept the SAs {sorted(after_sa)} and the session {after_sess}")
+    check(f"{CLIENT}:" in gw.ctl("ike") and "alice" in gw.ctl("users") and POOL_ADDR in gw.ctl("users"),
+          f"{name}: l2tpgwctl ike and users show the client again")
+    dpd = len(re.findall("R-U-THERE", c.out()))
+    c.saw("Delete sent for the IPsec SA", 30)
+    log = since(gw, before)
+    check(re.search(rf"IPsec SA established with {CLIENT}: ", log) is not None,
+          f"{name}: the client's phase-2 rekey completed on the restored ISAKMP SA")
+    if c.saw("holding the connection", 30):
+        wait_for(lambda: len(re.findall("R-U-THERE", c.out())) > dpd, 3 * DPD_ONLY["dpd_interval"])
+        check(len(re.findall("R-U-THERE", c.out())) > dpd, f"{name}: the new control plane runs DPD on it")
+        got = pings_answered(NS_IN, POOL_ADDR, 3)
+        check(got == 3, f"{name}: the inside host pings the client after the rekey ({got}/3)")
+    rc, s = c.finish()
+    check(rc == 0 and s.get("pings_received") == count,
+          f"{name}: no echo lost across the restart: {s.get('pings_received')}/{count} "
+          f"(exit {rc}, failure {s.get('failure')})")
+    check(s.get("clean_disconnect") is True, f"{name}: the restored tunnel closed cleanly at hang-up")
+    check_nothing_left(gw, CLIENT, f"{name}: after hang-up")
+
+
 # ---------------------------------------------------------------- vanishing
 
 def vanish_case(gw, title, cause, profile="windows", extra_checks=None):
@@ -463,6 +526,8 @@ def main():
                 ("DPD only", DPD_ONLY, [("mppe", mppe_stateless_rows), ("corrupt", corrupt_esp), ("blocked", esp_blocked),
                                         ("rekey", lambda gw: rekey_case(gw, 2)),
                                         ("rekey1", lambda gw: rekey_case(gw, 1)),
+                                        ("restart", lambda gw: restart_case(gw, signal.SIGKILL)),
+                                        ("restart", lambda gw: restart_case(gw, signal.SIGTERM)),
                                         ("dpd", lambda gw: vanish_case(
                                             gw, "IKE dead peer detection",
                                             rf"peer {CLIENT} \(ID [^)]*\) is dead: {DPD_ONLY['dpd_failures']} "
