@@ -391,11 +391,11 @@ std::string ControlPlane::handle_command(const std::string& line) {
     _ike->set_trace(peer, on);
     return true;
   };
-  ctx.ike_rekey = [this](std::uint32_t peer) -> std::optional<std::size_t> {
+  ctx.ike_rekey = [this](std::uint32_t peer, bool phase1) -> std::optional<std::size_t> {
     if (!_ike) {
       return std::nullopt;
     }
-    return _ike->rekey_peer(peer, Clock::now());
+    return phase1 ? _ike->rekey_phase1(peer, Clock::now()) : _ike->rekey_peer(peer, Clock::now());
   };
   ctx.disconnect = [this](std::uint16_t tunnel, std::uint16_t session) {
     return _lns->disconnect_session(tunnel, session, Clock::now());

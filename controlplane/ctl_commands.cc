@@ -27,7 +27,8 @@ constexpr std::string_view usage =
     "  session-del TUNNEL SESSION  delete a session by our tunnel and session ids\n"
     "  tunnels                     L2TP tunnels: peer, SA or plain, state, sessions\n"
     "  ike-trace PEER on|off       log every IKE message to and from PEER\n"
-    "  ike-rekey PEER              rekey PEER's newest IPsec SA pair now (Quick Mode by us)\n"
+    "  ike-rekey PEER [phase1]     rekey PEER's newest IPsec SA pair now (Quick Mode by us);\n"
+    "                              phase1: its IKE SAs (Main Mode by us)\n"
     "  users                       PPP users: address, peer, phase, auth, MPPE, uptime\n"
     "  disconnect TUNNEL SESSION   end a user's session (CDN, LCP Terminate)\n"
     "  disconnect-user NAME        end every session of a user\n"
@@ -231,19 +232,21 @@ CtlReply run_command(std::string_view line, const CtlContext& ctx) {
     return {true, "IKE trace of " + a.words[1] + " " + a.words[2] + "\n"};
   }
   if (a.words[0] == "ike-rekey") {
-    const auto peer = a.words.size() == 2 ? parse_ipv4(a.words[1]) : std::nullopt;
+    const bool phase1 = a.words.size() == 3 && a.words[2] == "phase1";
+    const auto peer = a.words.size() == 2 || phase1 ? parse_ipv4(a.words[1]) : std::nullopt;
     if (!peer) {
-      return fail("usage: ike-rekey PEER");
+      return fail("usage: ike-rekey PEER [phase1]");
     }
-    const auto started = ctx.ike_rekey ? ctx.ike_rekey(*peer) : std::nullopt;
+    const auto started = ctx.ike_rekey ? ctx.ike_rekey(*peer, phase1) : std::nullopt;
     if (!started) {
       return fail("no IKE configured (the ike section)");
     }
+    const std::string what = phase1 ? "IKE SA" : "IPsec SA pair";
     if (*started == 0) {
-      return fail("no IPsec SA pair of " + a.words[1] + " to rekey (or one is being rekeyed)");
+      return fail("no " + what + " of " + a.words[1] + " to rekey (or one is being rekeyed)");
     }
-    return {true, "rekeying " + std::to_string(*started) + " IPsec SA pair" +
-                      (*started == 1 ? "" : "s") + " of " + a.words[1] + "\n"};
+    return {true, "rekeying " + std::to_string(*started) + " " + what + (*started == 1 ? "" : "s") +
+                      " of " + a.words[1] + "\n"};
   }
   if (a.words[0] == "ike") {
     if (ctx.ike == nullptr) {

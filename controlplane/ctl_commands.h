@@ -44,8 +44,9 @@ struct CtlContext {
   const LnsService* lns = nullptr;
   // Switches the IKE trace of a peer; false when there is no IKE.
   std::function<bool(std::uint32_t peer, bool on)> ike_trace;
-  // Starts rekeys of a peer's IPsec SAs; nullopt when there is no IKE.
-  std::function<std::optional<std::size_t>(std::uint32_t peer)> ike_rekey;
+  // Starts rekeys of a peer's IPsec SAs, or with phase1 of its ISAKMP SAs;
+  // how many started, nullopt when there is no IKE.
+  std::function<std::optional<std::size_t>(std::uint32_t peer, bool phase1)> ike_rekey;
   // Ends sessions by ids or by user name; how many were ended.
   std::function<std::size_t(std::uint16_t tunnel, std::uint16_t session)> disconnect;
   std::function<std::size_t(const std::string& user)> disconnect_user;

@@ -95,6 +95,20 @@ bool any_psk_peer(const IkeSettings& s) {
                      [](const IkePeerKey& p) { return p.auth == ike::AuthMethod::psk; });
 }
 
+// " (NO-PROPOSAL-CHOSEN)": the type of the first notification of a
+// message in the clear, for the line of a phase-1 rekey that failed.
+std::string clear_notification(std::span<const std::uint8_t> msg) {
+  ike::Message m;
+  ike::Notification n;
+  const auto* p = ike::parse_message(msg, m) == ike::ParseError::none
+                      ? m.find(ike::PayloadType::notification)
+                      : nullptr;
+  if (p == nullptr || ike::parse_notification(p->body, n) != ike::ParseError::none) {
+    return {};
+  }
+  return " (" + std::string(ike::name(static_cast<ike::NotifyType>(n.type))) + ")";
+}
+
 std::chrono::seconds seconds_left(std::chrono::steady_clock::time_point at,
                                   std::chrono::steady_clock::time_point now) {
   return at > now ? std::chrono::duration_cast<std::chrono::seconds>(at - now)
@@ -288,7 +302,15 @@ void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& loc
     }
     return;
   }
-  const auto it = _sas.find({h.icookie, h.rcookie});
+  auto it = _sas.find({h.icookie, h.rcookie});
+  if (it == _sas.end() && type == ike::ExchangeType::main_mode) {
+    // Message 2 of a Main Mode we started: filed under our cookie alone
+    // until the peer's is known.
+    it = _sas.find({h.icookie, ike::Cookie{}});
+    if (it != _sas.end() && (!it->second->ours || it->second->isakmp() != nullptr)) {
+      it = _sas.end();
+    }
+  }
   if (it == _sas.end()) {
     ++_counters.unknown_sa;
     return;
@@ -326,7 +348,11 @@ void IkeService::on_isakmp(std::span<const std::uint8_t> msg, const Address& loc
   switch (type) {
     case ike::ExchangeType::main_mode:
     case ike::ExchangeType::aggressive:
-      main_mode(&sa, msg, local, peer, now);
+      if (sa.ours) {
+        our_main_mode(it, msg, local, peer, now);
+      } else {
+        main_mode(&sa, msg, local, peer, now);
+      }
       return;
     case ike::ExchangeType::quick_mode:
       quick_mode(sa, h, msg, local, peer, now);
@@ -441,13 +467,16 @@ void IkeService::established(IkeSa& sa, Clock::time_point now) {
     life = std::min(life, isakmp.transform.life_seconds);
   }
   sa.expires = now + std::chrono::seconds(life);
+  sa.established_at = now;
+  sa.p1_rekey_at = now + std::chrono::seconds(life) * 9 / 10;
   const bool rsa = isakmp.transform.suite.auth == ike::AuthMethod::rsa_sig;
   _log.info("ike", "IKE SA established with " + format_ipv4(ipv4_of(sa.peer)) + " (ID " +
                        sa.peer_id + "): " + suite_text(isakmp.transform.suite) + ", auth " +
                        (rsa ? "RSA signature (certificate " + isakmp.peer_certificate + ")"
                             : std::string("pre-shared key")) +
                        ", NAT: " + nat_text(isakmp.nat) +
-                       (isakmp.aggressive ? ", Aggressive Mode" : ""));
+                       (isakmp.aggressive ? ", Aggressive Mode" : "") +
+                       (sa.ours ? ", phase-1 rekey started by us" : ""));
   if (isakmp.initial_contact) {
     drop_stale(sa);
   }
@@ -897,6 +926,9 @@ void IkeService::informational(IkeSa& sa, std::span<const std::uint8_t> msg,
     ++_counters.dropped;
     _log.debug("ike", "unauthenticated informational message from " +
                           format_ipv4(ipv4_of(sa.peer)) + " ignored");
+    if (sa.ours) {
+      sa.last_dropped = "an unauthenticated notification" + clear_notification(msg);
+    }
     return;
   }
   const auto r = ike::handle_informational(*sa.isakmp(), msg, fresh_message_id());
@@ -976,6 +1008,187 @@ void IkeService::on_lifetime(const channel::SaLifetimeEvent& e, Clock::time_poin
   }
 }
 
+// ---- phase-1 rekeys started by us ----
+//
+// IKEv1 has no rekey in place: a new Main Mode to the peer, offering the
+// suite and lifetime of the SA it replaces, from the endpoints that SA
+// uses now (port 4500 with the non-ESP marker for a peer behind a NAT:
+// the mapping its NAT keeps open is that one). Once it is established the
+// IPsec pairs of the old SA are carried by the new one (DPD, Delete and
+// our Quick Modes use it), and the old SA is deleted with an ISAKMP
+// Delete over itself; the pairs and their traffic are not touched.
+
+std::size_t IkeService::rekey_phase1(std::uint32_t peer_addr, Clock::time_point now) {
+  std::vector<IkeSa*> olds;
+  for (auto& [key, sa] : _sas) {
+    if (ipv4_of(sa->peer) == peer_addr && sa->isakmp() != nullptr && !sa->ended &&
+        !phase1_rekey_running(*sa)) {
+      olds.push_back(sa.get());
+    }
+  }
+  // Collected first: each start adds an entry to _sas.
+  std::size_t started = 0;
+  for (IkeSa* old : olds) {
+    started += start_phase1_rekey(*old, now) ? 1 : 0;
+  }
+  return started;
+}
+
+bool IkeService::phase1_rekey_running(const IkeSa& old) const {
+  const ike::IsakmpSa& k = *old.isakmp();
+  return std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
+    return kv.second->ours && kv.second->isakmp() == nullptr &&
+           kv.second->replaces == CookiePair{k.icookie, k.rcookie};
+  });
+}
+
+void IkeService::phase1_rekey_due(IkeSa& sa, Clock::time_point now) {
+  sa.p1_rekey_started = true;  // once, whatever comes of it
+  // The peer may have replaced it already (its own new Main Mode).
+  for (const auto& [key, other] : _sas) {
+    if (other.get() != &sa && other->isakmp() != nullptr && !other->ended &&
+        same_peer(*other, sa) && other->established_at > sa.established_at) {
+      return;
+    }
+  }
+  if (!phase1_rekey_running(sa)) {
+    start_phase1_rekey(sa, now);
+  }
+}
+
+bool IkeService::start_phase1_rekey(IkeSa& old, Clock::time_point now) {
+  const ike::IsakmpSa& k = *old.isakmp();
+  ike::MainModeRekey basis;
+  basis.suite = k.transform.suite;
+  basis.life_seconds = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(old.expires - old.established_at).count());
+  basis.caps = k.peer_caps;
+  basis.peer_id = k.peer_id_bytes;
+  basis.psk = k.psk;
+  auto random = _hooks.mm_random();
+  const CookiePair key{random.rcookie, ike::Cookie{}};
+  const std::string what = format_ipv4(ipv4_of(old.peer)) + " (ID " + old.peer_id + ")";
+  if (_sas.contains(key)) {
+    return false;  // a 2^-64 collision
+  }
+  auto sa = std::make_unique<IkeSa>();
+  sa->ours = std::make_unique<ike::MainModeInitiator>(_mm_config, std::move(basis), random);
+  const auto step = sa->ours->start();
+  if (!step.reply) {
+    _log.warning("ike", "phase-1 rekey of " + what + " not started: " + step.cause);
+    return false;
+  }
+  // RFC 3948 §2.2: a peer behind a NAT is reached where its mapping is,
+  // from our port 4500 with the non-ESP marker from message 1 on.
+  const bool nat_t = k.peer_caps.nat_t != ike::NatTVariant::none && old.peer.port != port_ike;
+  sa->local = address_of(_local_addr, nat_t ? port_nat_t : port_ike);
+  sa->peer = nat_t ? old.peer : address_of(ipv4_of(old.peer), port_ike);
+  sa->peer_id = old.peer_id;
+  sa->created = sa->last_rx = now;
+  sa->replaces = {k.icookie, k.rcookie};
+  sa->last_out = *step.reply;
+  sa->next_retransmit = now + _settings.retransmit_interval;
+  send(sa->local, sa->peer, *step.reply);
+  _sas.emplace(key, std::move(sa));
+  _log.info("ike", "rekeying the IKE SA with " + what + ": Main Mode started by us");
+  return true;
+}
+
+void IkeService::our_main_mode(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it,
+                               std::span<const std::uint8_t> msg, const Address& local,
+                               const Address& peer, Clock::time_point now) {
+  IkeSa& sa = *it->second;
+  const auto step = sa.ours->handle({msg, local.endpoint(), peer.endpoint()});
+  const std::string what = format_ipv4(ipv4_of(peer)) + " (ID " + sa.peer_id + ")";
+  if (sa.ours->state() == ike::MainModeInitiatorState::failed) {
+    ++_counters.dropped;
+    _log.warning("ike", "phase-1 rekey of " + what + " failed: " + step.cause);
+    erase(it);
+    return;
+  }
+  if (step.failure != ike::MainModeFailure::none) {
+    ++_counters.dropped;
+    sa.last_dropped = step.cause;
+    _log.debug("ike", "Main Mode message from " + format_ipv4(ipv4_of(peer)) +
+                          " dropped (our phase-1 rekey): " + step.cause);
+    return;
+  }
+  sa.last_rx = now;
+  sa.local = local;
+  sa.peer = peer;
+  if (step.reply) {
+    send(local, peer, *step.reply);
+    sa.last_out = *step.reply;
+    sa.retransmits = 0;
+    sa.next_retransmit = now + _settings.retransmit_interval;
+  }
+  if (it->first.second == ike::Cookie{}) {
+    // Message 2 told the peer's cookie: the SA is filed under both now.
+    ike::Header h;
+    if (ike::parse_header(msg, h) != ike::ParseError::none ||
+        _sas.contains({h.icookie, h.rcookie})) {
+      erase(it);
+      return;
+    }
+    auto node = _sas.extract(it);
+    node.key().second = h.rcookie;
+    _sas.insert(std::move(node));
+  }
+  if (sa.isakmp() != nullptr) {
+    sa.last_out.clear();
+    phase1_rekeyed(sa, now);
+  }
+}
+
+void IkeService::phase1_rekeyed(IkeSa& fresh, Clock::time_point now) {
+  established(fresh, now);
+  const auto it = _sas.find(fresh.replaces);
+  if (it == _sas.end() || it->second.get() == &fresh) {
+    return;  // the old SA ended meanwhile
+  }
+  IkeSa& old = *it->second;
+  // A rekey of ours that was running on the old SA ends with it: its pair
+  // may be rekeyed again over the new one.
+  for (const auto& [mid, ex] : old.quick_modes) {
+    for (IpsecSa& s : old.ipsec) {
+      if (ex.ours && !ex.finished && s.spi_in == ex.replaces_spi_in) {
+        s.rekeying = false;
+      }
+    }
+  }
+  for (IpsecSa& s : old.ipsec) {
+    fresh.ipsec.push_back(std::move(s));
+  }
+  old.ipsec.clear();
+  if (old.isakmp() != nullptr && !old.ended) {
+    delete_isakmp(old);
+  }
+  _log.info("ike", "IKE SA with " + format_ipv4(ipv4_of(old.peer)) + " (ID " + old.peer_id +
+                       ") deleted: replaced by our phase-1 rekey (" +
+                       std::to_string(fresh.ipsec.size()) + " IPsec SA pairs carried over)");
+  erase(it);
+}
+
+bool IkeService::poll_phase1_rekey(IkeSa& sa, Clock::time_point now) {
+  if (sa.isakmp() != nullptr || now < sa.next_retransmit) {
+    return false;
+  }
+  if (sa.retransmits >= _settings.retransmits) {
+    _log.warning(
+        "ike", "phase-1 rekey of " + format_ipv4(ipv4_of(sa.peer)) + " (ID " + sa.peer_id +
+                   ") failed: no answer to message " + std::to_string(sa.ours->last_sent()) + " (" +
+                   std::to_string(sa.retransmits) + " retransmits" +
+                   (sa.last_dropped.empty() ? "" : "; last answer dropped: " + sa.last_dropped) +
+                   ")");
+    return true;
+  }
+  ++sa.retransmits;
+  ++_counters.retransmits;
+  sa.next_retransmit = now + _settings.retransmit_interval;
+  send(sa.local, sa.peer, sa.last_out);
+  return false;
+}
+
 // ---- timers ----
 
 void IkeService::poll(Clock::time_point now) {
@@ -1020,6 +1233,12 @@ void IkeService::poll(Clock::time_point now) {
       ++_counters.retransmits;
       sa.next_retransmit = now + _settings.retransmit_interval;
       send_main_mode(sa, sa.local, sa.peer, sa.last_out, false);
+    }
+    if (sa.ours && poll_phase1_rekey(sa, now)) {
+      auto next = std::next(it);
+      erase(it);
+      it = next;
+      continue;
     }
     for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
       Exchange& ex = q->second;
@@ -1067,6 +1286,10 @@ void IkeService::poll(Clock::time_point now) {
         }
         ++i;
       }
+    }
+    if (sa.isakmp() != nullptr && !sa.ended && now < sa.expires && now >= sa.p1_rekey_at &&
+        !sa.p1_rekey_started) {
+      phase1_rekey_due(sa, now);
     }
     if (sa.isakmp() != nullptr && !sa.ended) {
       if (now >= sa.expires) {
@@ -1220,13 +1443,15 @@ std::vector<IkeSaView> IkeService::sas(Clock::time_point now) const {
     v.peer_addr = ipv4_of(sa->peer);
     v.peer_port = sa->peer.port;
     v.peer_id = sa->peer_id;
-    v.mode = sa->mm->aggressive() ? "aggressive" : "main";
+    v.mode = sa->ours ? "main-ours" : sa->mm->aggressive() ? "aggressive" : "main";
     v.age = std::chrono::duration_cast<std::chrono::seconds>(now - sa->created);
     if (const auto* k = sa->isakmp()) {
       v.state = sa->ended ? "ended" : "established";
       v.suite = suite_text(k->transform.suite);
       v.nat = nat_text(k->nat);
       v.life_left = sa->ended ? std::chrono::seconds(0) : seconds_left(sa->expires, now);
+    } else if (sa->ours) {
+      v.state = "MM sent " + std::to_string(sa->ours->last_sent());
     } else {
       switch (sa->mm->state()) {
         case ike::MainModeState::wait_msg3:

@@ -11,6 +11,9 @@
 //                 fragmented messages reassembled first, ike/fragment.h)
 //   QM1..QM3   → SaAdd in + SaAdd out                       "IPsec SA established with ..."
 //   peer Delete / INITIAL-CONTACT / lifetime end → SaDel both directions
+//   MM1..MM6 by us (ike/main_mode_initiator.h) at 90% of an ISAKMP SA's
+//              life or on request → the new SA carries the old one's IPsec
+//              pairs, the old one is deleted (ISAKMP Delete over it)
 //
 // Floods are refused before any Diffie-Hellman work: Main Mode exchanges
 // not yet authenticated are limited per source address and in total.
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "controlplane/ike/main_mode.h"
+#include "controlplane/ike/main_mode_initiator.h"
 #include "controlplane/ike/quick_mode.h"
 #include "controlplane/ike_settings.h"
 #include "controlplane/log.h"
@@ -49,7 +53,8 @@ struct IkeHooks {
   std::function<bool(std::span<const std::uint8_t>)> send;
   // An SA add/delete to the data plane; nullopt when no ack came.
   std::function<std::optional<channel::Ack>(const channel::CtrlMsg&)> call;
-  // Fresh randomness for each responder; tests inject fixed values.
+  // Fresh randomness for each responder, and for each Main Mode we start
+  // (mm_random's rcookie is then our cookie); tests inject fixed values.
   std::function<ike::MainModeRandom()> mm_random = [] { return ike::MainModeRandom::fresh(); };
   std::function<ike::QuickModeRandom()> qm_random = [] { return ike::QuickModeRandom::fresh(); };
   // Message IDs of exchanges we start; null: from OpenSSL's DRBG.
@@ -139,6 +144,13 @@ class IkeService {
   // lifetime that the peer has not replaced): a Quick Mode on the pair's
   // ISAKMP SA offering its transform again. Returns how many started.
   std::size_t rekey_peer(std::uint32_t peer_addr, Clock::time_point now);
+  // Phase-1 rekeys started by us (l2tpgwctl ike-rekey PEER phase1, or an
+  // ISAKMP SA at 90% of its lifetime that the peer has not replaced): a
+  // Main Mode to the peer offering the SA's own suite; once established
+  // it carries the old SA's IPsec pairs and the old SA is deleted. Returns
+  // how many started (one per established ISAKMP SA of the peer that has
+  // none running).
+  std::size_t rekey_phase1(std::uint32_t peer_addr, Clock::time_point now);
 
   // State across a control-plane restart (controlplane/state_file.h):
   // every established ISAKMP SA and its IPsec pairs, as records of kinds
@@ -189,6 +201,17 @@ class IkeService {
   void our_quick_mode(IkeSa& sa, std::uint32_t message_id, std::span<const std::uint8_t> msg,
                       const ike::Address& local, const ike::Address& peer, Clock::time_point now);
   void move_to(const IpsecSa& fresh);
+  // Phase-1 rekeys we start (see rekey_phase1).
+  bool start_phase1_rekey(IkeSa& old, Clock::time_point now);
+  bool phase1_rekey_running(const IkeSa& old) const;
+  void our_main_mode(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it,
+                     std::span<const std::uint8_t> msg, const ike::Address& local,
+                     const ike::Address& peer, Clock::time_point now);
+  void phase1_rekeyed(IkeSa& fresh, Clock::time_point now);
+  // Retransmission or failure of our Main Mode; true when it was given up.
+  bool poll_phase1_rekey(IkeSa& sa, Clock::time_point now);
+  // The automatic phase-1 rekey of an SA whose time has come.
+  void phase1_rekey_due(IkeSa& sa, Clock::time_point now);
   bool spi_in_use(std::uint32_t spi) const;
   void abandon(Exchange& ex);
   void clear_quick_modes(IkeSa& sa);

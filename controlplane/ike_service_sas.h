@@ -13,6 +13,7 @@
 
 #include "controlplane/ike/fragment.h"
 #include "controlplane/ike/main_mode.h"
+#include "controlplane/ike/main_mode_initiator.h"
 #include "controlplane/ike/quick_mode.h"
 #include "controlplane/ike_service.h"
 
@@ -57,8 +58,10 @@ struct IkeService::IpsecSa {
 };
 
 struct IkeService::IkeSa {
-  // Declared first: the Quick Modes below refer to its ISAKMP SA.
+  // Declared first: the Quick Modes below refer to its ISAKMP SA. One of
+  // the two: the peer's Main Mode, or one we started (a phase-1 rekey).
   std::unique_ptr<ike::MainModeResponder> mm;
+  std::unique_ptr<ike::MainModeInitiator> ours;
   std::map<std::uint32_t, Exchange> quick_modes;
   std::vector<IpsecSa> ipsec;
   ike::Address local;
@@ -79,8 +82,16 @@ struct IkeService::IkeSa {
   std::uint32_t dpd_sequence = 0;
   unsigned dpd_unanswered = 0;
   Clock::time_point next_keepalive{};
+  // Phase-1 rekeys: when this SA was established and when ours is due;
+  // whether the automatic one was started (once); for one of ours, the
+  // cookies of the SA it replaces and the last answer dropped.
+  Clock::time_point established_at{};
+  Clock::time_point p1_rekey_at{};
+  bool p1_rekey_started = false;
+  CookiePair replaces{};
+  std::string last_dropped;
 
-  const ike::IsakmpSa* isakmp() const { return mm->sa(); }
+  const ike::IsakmpSa* isakmp() const { return mm ? mm->sa() : ours->sa(); }
 };
 
 }  // namespace l2tpgw::cp

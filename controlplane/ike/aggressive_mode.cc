@@ -44,6 +44,7 @@ MainModeStep MainModeResponder::aggressive1(const Datagram& d, const Message& m)
   if (auto failed = exchange_keys(*ke, *nonce)) {
     return std::move(*failed);
   }
+  _psk = *psk;
   derive(skeyid_psk(_sa.transform.suite.hash, *psk, _sa.ni_b, _sa.nr_b));
 
   MessageBuilder b(reply_header());

@@ -54,22 +54,41 @@ std::string MainModeResponder::peer_identity() const {
   return _sa.peer_id_bytes.empty() ? std::string() : identity_text(_sa.peer_id);
 }
 
-Header MainModeResponder::reply_header() const {
+Header phase1_header(const IsakmpSa& sa) {
   Header h;
-  h.icookie = _sa.icookie;
-  h.rcookie = _sa.rcookie;
-  h.exchange = static_cast<std::uint8_t>(_sa.aggressive ? ExchangeType::aggressive
-                                                        : ExchangeType::main_mode);
+  h.icookie = sa.icookie;
+  h.rcookie = sa.rcookie;
+  h.exchange =
+      static_cast<std::uint8_t>(sa.aggressive ? ExchangeType::aggressive : ExchangeType::main_mode);
   return h;
 }
 
-MainModeStep MainModeResponder::fail(MainModeFailure f, std::string detail) {
+std::string parse_clear(ByteView msg, const Header& h, Message& m) {
+  if ((h.flags & flag_encryption) != 0) {
+    return "encrypted before keys exist";
+  }
+  if (const auto e = parse_message(msg, m); e != ParseError::none) {
+    return std::string(to_string(e));
+  }
+  return {};
+}
+
+MainModeStep failed_step(MainModeFailure f, const std::string& detail) {
   MainModeStep s;
   s.failure = f;
   s.cause = std::string(to_string(f));
   if (!detail.empty()) {
     s.cause += ": " + detail;
   }
+  return s;
+}
+
+Header MainModeResponder::reply_header() const {
+  return phase1_header(_sa);
+}
+
+MainModeStep MainModeResponder::fail(MainModeFailure f, std::string detail) {
+  MainModeStep s = failed_step(f, detail);
   // Malformed or misdirected datagrams are dropped without ending the
   // exchange, so a forged packet cannot tear down a client's negotiation.
   if (f != MainModeFailure::malformed && f != MainModeFailure::unexpected_exchange &&
@@ -111,12 +130,9 @@ MainModeStep MainModeResponder::handle(const Datagram& d) {
   } else if (_sa.aggressive && _state == MainModeState::wait_msg3) {
     step = aggressive3(d, h);
   } else {
-    if ((h.flags & flag_encryption) != 0) {
-      return fail(MainModeFailure::malformed, "encrypted before keys exist");
-    }
     Message m;
-    if (const auto e = parse_message(d.bytes, m); e != ParseError::none) {
-      return fail(MainModeFailure::malformed, std::string(to_string(e)));
+    if (auto why = parse_clear(d.bytes, h, m); !why.empty()) {
+      return fail(MainModeFailure::malformed, why);
     }
     if (_state == MainModeState::wait_msg1) {
       _sa.aggressive = aggressive;
@@ -215,6 +231,7 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   if (rsa) {
     derive(skeyid_sig(_sa.transform.suite.hash, _sa.ni_b, _sa.nr_b, _gxy));
   } else if (psk) {
+    _psk = *psk;
     derive(skeyid_psk(_sa.transform.suite.hash, *psk, _sa.ni_b, _sa.nr_b));
   }
 
@@ -339,6 +356,7 @@ MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
     }
   }
   for (const auto& k : _config.id_keys) {
+    _psk = k.psk;
     derive(skeyid_psk(_sa.transform.suite.hash, k.psk, _sa.ni_b, _sa.nr_b));
     auto step = verify5(d, h, &k.id);
     if (step.failure != MainModeFailure::psk_mismatch) {
@@ -359,22 +377,18 @@ MainModeStep MainModeResponder::verify5(const Datagram& d, const Header& h,
   auto mismatch = [](std::string why) {
     return MainModeStep{std::nullopt, MainModeFailure::psk_mismatch, std::move(why)};
   };
-  const auto& suite = _sa.transform.suite;
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(d.bytes, suite.cipher, _sa.enc_key, _iv, plain, next_iv);
-      e != CryptError::none) {
-    return fail(MainModeFailure::malformed, std::string(to_string(e)));
+  EncryptedMessage o;
+  open_encrypted(d.bytes, h, _sa.transform.suite.cipher, _sa.enc_key, _iv, 5, o);
+  if (!o.crypt_error.empty()) {
+    return fail(MainModeFailure::malformed, o.crypt_error);
   }
-  std::vector<PayloadView> payloads;
-  if (const auto e =
-          walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads);
-      e != ParseError::none) {
+  if (!o.walk_error.empty()) {
     // With the wrong key the body decrypts to noise; this is how a PSK
     // mismatch usually shows.
-    return mismatch("message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) +
-                    ")");
+    return mismatch(o.walk_error);
   }
+  const auto& payloads = o.payloads;
+  const auto& next_iv = o.next_iv;
   const auto* id = find_payload(payloads, PayloadType::identification);
   const auto* hash = find_payload(payloads, PayloadType::hash);
   if (id == nullptr || hash == nullptr) {
@@ -421,23 +435,99 @@ MainModeFailure failure_of(CertError e) {
 
 }  // namespace
 
-MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) {
-  const auto& suite = _sa.transform.suite;
-  Bytes plain;
-  SecretBytes next_iv;
-  if (const auto e = decrypt_message(d.bytes, suite.cipher, _sa.enc_key, _iv, plain, next_iv);
+void open_encrypted(ByteView msg, const Header& h, CipherSpec c, std::span<const std::uint8_t> key,
+                    std::span<const std::uint8_t> iv, int message, EncryptedMessage& out) {
+  if (const auto e = decrypt_message(msg, c, key, iv, out.plain, out.next_iv);
       e != CryptError::none) {
-    return fail(MainModeFailure::malformed, std::string(to_string(e)));
+    out.crypt_error = std::string(to_string(e));
+    return;
   }
-  std::vector<PayloadView> payloads;
-  if (const auto e =
-          walk_payloads(h.next_payload, ByteView(plain).subspan(header_len), true, payloads);
+  if (const auto e = walk_payloads(h.next_payload, ByteView(out.plain).subspan(header_len), true,
+                                   out.payloads);
       e != ParseError::none) {
+    out.walk_error = "message " + std::to_string(message) +
+                     " does not decrypt to valid payloads (" + std::string(to_string(e)) + ")";
+  }
+}
+
+SignatureCheck check_signature(const MainModeConfig& config,
+                               const std::vector<PayloadView>& payloads,
+                               const Identification& peer_id, ByteView signature,
+                               const SecretBytes& expected, int message) {
+  const std::string which = message == 5 ? "SIG_I" : "SIG_R";
+  auto failed = [](MainModeFailure f, std::string detail) {
+    return SignatureCheck{f, std::move(detail), {}};
+  };
+  std::vector<ByteView> chain;
+  std::string other_encodings;
+  for (const auto body : payload_bodies(payloads, PayloadType::certificate)) {
+    Certificate c;
+    if (const auto e = parse_cert(body, c); e != ParseError::none) {
+      return failed(MainModeFailure::cert_malformed, "CERT payload: " + std::string(to_string(e)));
+    }
+    if (c.encoding == cert_x509_signature) {
+      chain.push_back(c.data);
+    } else {
+      other_encodings += (other_encodings.empty() ? "" : ", ") + std::to_string(c.encoding);
+    }
+  }
+  if (chain.empty()) {
+    return failed(MainModeFailure::cert_missing,
+                  other_encodings.empty()
+                      ? "message " + std::to_string(message) + " carries no CERT payload"
+                      : "no X.509 signature certificate (CERT encodings " + other_encodings + ")");
+  }
+  auto check = config.trust->verify(chain, config.wall_clock());
+  if (check.error != CertError::none) {
+    return failed(failure_of(check.error), check.detail);
+  }
+  const X509Certificate& cert = *check.leaf;
+  if (!cert.names(peer_id)) {
+    const auto alt = cert.alt_names();
+    return failed(MainModeFailure::id_mismatch, "ID " + identity_text(peer_id) +
+                                                    " not in certificate " + cert.subject() +
+                                                    (alt.empty() ? "" : " (" + alt + ")"));
+  }
+  if (!cert.verify_raw(expected, signature)) {
+    return failed(MainModeFailure::bad_signature, which + " (" + std::to_string(signature.size()) +
+                                                      " bytes) does not verify with the key of " +
+                                                      cert.subject());
+  }
+  return {MainModeFailure::none, {}, cert.subject() + ", issued by " + cert.issuer()};
+}
+
+bool add_proof(MessageBuilder& b, const MainModeConfig& config, AuthMethod method,
+               const std::function<SecretBytes(ByteView id)>& hash) {
+  if (method == AuthMethod::rsa_sig) {
+    // RFC 4945 §3.1: our ID is our certificate's subject DN; RFC 2407
+    // §4.6.2 allows UDP/500 in phase 1, as for the pre-shared key's ID.
+    const Bytes id = encode_id(IdType::der_asn1_dn, 17, 500, config.credential->subject_der());
+    const auto sig = config.credential->sign_raw(hash(id));
+    if (!sig) {
+      return false;
+    }
+    b.add(PayloadType::identification, id);
+    for (const auto& der : config.credential->chain()) {
+      b.add(PayloadType::certificate, encode_cert(cert_x509_signature, der));
+    }
+    b.add(PayloadType::signature, *sig);
+  } else {
+    b.add(PayloadType::identification, config.local_id);
+    b.add(PayloadType::hash, hash(config.local_id));
+  }
+  return true;
+}
+
+MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) {
+  EncryptedMessage o;
+  open_encrypted(d.bytes, h, _sa.transform.suite.cipher, _sa.enc_key, _iv, 5, o);
+  if (!o.crypt_error.empty() || !o.walk_error.empty()) {
     // Only the peer knows g^xy: noise here is a forgery or corruption, and
     // the exchange waits for the peer's retransmission.
-    return fail(MainModeFailure::malformed,
-                "message 5 does not decrypt to valid payloads (" + std::string(to_string(e)) + ")");
+    return fail(MainModeFailure::malformed, o.crypt_error + o.walk_error);
   }
+  const auto& payloads = o.payloads;
+  const auto& next_iv = o.next_iv;
   const auto* id = find_payload(payloads, PayloadType::identification);
   const auto* sig = find_payload(payloads, PayloadType::signature);
   if (id == nullptr || sig == nullptr) {
@@ -447,42 +537,11 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
   if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
     return fail(MainModeFailure::id_mismatch, "message 5 ID: " + std::string(to_string(e)));
   }
-  std::vector<ByteView> chain;
-  std::string other_encodings;
-  for (const auto body : payload_bodies(payloads, PayloadType::certificate)) {
-    Certificate c;
-    if (const auto e = parse_cert(body, c); e != ParseError::none) {
-      return fail(MainModeFailure::cert_malformed, "CERT payload: " + std::string(to_string(e)));
-    }
-    if (c.encoding == cert_x509_signature) {
-      chain.push_back(c.data);
-    } else {
-      other_encodings += (other_encodings.empty() ? "" : ", ") + std::to_string(c.encoding);
-    }
+  auto check = check_signature(_config, payloads, peer_id, sig->body, expected_hash_i(id->body), 5);
+  if (check.failure != MainModeFailure::none) {
+    return fail(check.failure, check.detail);
   }
-  if (chain.empty()) {
-    return fail(MainModeFailure::cert_missing,
-                other_encodings.empty()
-                    ? "message 5 carries no CERT payload"
-                    : "no X.509 signature certificate (CERT encodings " + other_encodings + ")");
-  }
-  auto check = _config.trust->verify(chain, _config.wall_clock());
-  if (check.error != CertError::none) {
-    return fail(failure_of(check.error), check.detail);
-  }
-  const X509Certificate& cert = *check.leaf;
-  if (!cert.names(peer_id)) {
-    const auto alt = cert.alt_names();
-    return fail(MainModeFailure::id_mismatch, "ID " + identity_text(peer_id) +
-                                                  " not in certificate " + cert.subject() +
-                                                  (alt.empty() ? "" : " (" + alt + ")"));
-  }
-  if (!cert.verify_raw(expected_hash_i(id->body), sig->body)) {
-    return fail(MainModeFailure::bad_signature, "SIG_I (" + std::to_string(sig->body.size()) +
-                                                    " bytes) does not verify with the key of " +
-                                                    cert.subject());
-  }
-  _sa.peer_certificate = cert.subject() + ", issued by " + cert.issuer();
+  _sa.peer_certificate = std::move(check.certificate);
   return accept5(d, *id, payloads, AuthMethod::rsa_sig, next_iv);
 }
 
@@ -520,22 +579,8 @@ std::optional<MainModeStep> MainModeResponder::accept_identity(
 MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& next_iv) {
   const auto& suite = _sa.transform.suite;
   MessageBuilder b(reply_header());
-  if (suite.auth == AuthMethod::rsa_sig) {
-    // RFC 4945 §3.1: our ID is our certificate's subject DN; RFC 2407
-    // §4.6.2 allows UDP/500 in phase 1, as for the pre-shared key's ID.
-    const Bytes idir = encode_id(IdType::der_asn1_dn, 17, 500, _config.credential->subject_der());
-    const auto sig = _config.credential->sign_raw(our_hash_r(idir));
-    if (!sig) {
-      return fail(MainModeFailure::internal, "signing HASH_R");
-    }
-    b.add(PayloadType::identification, idir);
-    for (const auto& der : _config.credential->chain()) {
-      b.add(PayloadType::certificate, encode_cert(cert_x509_signature, der));
-    }
-    b.add(PayloadType::signature, *sig);
-  } else {
-    b.add(PayloadType::identification, _config.local_id);
-    b.add(PayloadType::hash, our_hash_r(_config.local_id));
+  if (!add_proof(b, _config, suite.auth, [this](ByteView id) { return our_hash_r(id); })) {
+    return fail(MainModeFailure::internal, "signing HASH_R");
   }
   Bytes reply = std::move(b).finish();
   if (encrypt_message(reply, suite.cipher, _sa.enc_key, next_iv, _sa.last_block) !=
@@ -549,6 +594,9 @@ MainModeStep MainModeResponder::reply6(const Datagram& d, const SecretBytes& nex
 void MainModeResponder::establish(const Datagram& d) {
   _sa.local = Address::of(d.local);
   _sa.peer = Address::of(d.peer);
+  if (_sa.transform.suite.auth == AuthMethod::psk) {
+    _sa.psk = std::move(_psk);
+  }
   // SKEYID itself is not needed after phase 1; the DH key pair neither.
   _skeyid.clear();
   _skeyid.shrink_to_fit();

@@ -151,6 +151,9 @@ struct IsakmpSa {
   std::string peer_certificate;  // subject and issuer of the peer's certificate (RSA)
   NatDetection nat;
   bool aggressive = false;  // established by Aggressive Mode
+  // The pre-shared key that authenticated it (PSK suites), for the Main
+  // Mode that replaces it when we start a phase-1 rekey.
+  std::optional<SecretBytes> psk;
   Address local;  // the endpoints of the last message (after NAT-T floating)
   Address peer;
   bool initial_contact = false;
@@ -161,6 +164,51 @@ struct MainModeStep {
   MainModeFailure failure = MainModeFailure::none;
   std::string cause;  // the log line when failure != none
 };
+
+// ---- steps both sides of Main Mode take (main_mode.cc) ----
+
+// The header of a phase-1 message of `sa` (its cookies and mode).
+Header phase1_header(const IsakmpSa& sa);
+// A message before keys exist (1 to 4) parsed into `m`: empty when it
+// parsed, else why not (encrypted, malformed).
+std::string parse_clear(ByteView msg, const Header& h, Message& m);
+// A step reporting `f`, its cause "what: detail".
+MainModeStep failed_step(MainModeFailure f, const std::string& detail);
+
+// An encrypted message 5 or 6 decrypted under `iv` and its payloads
+// walked (they point into `plain`). `crypt_error`: it could not be
+// decrypted; `walk_error`: it decrypted to noise (a wrong key, or a
+// forgery). `next_iv` is its last ciphertext block.
+struct EncryptedMessage {
+  Bytes plain;
+  SecretBytes next_iv;
+  std::vector<PayloadView> payloads;
+  std::string crypt_error;
+  std::string walk_error;
+};
+void open_encrypted(ByteView msg, const Header& h, CipherSpec c, std::span<const std::uint8_t> key,
+                    std::span<const std::uint8_t> iv, int message, EncryptedMessage& out);
+
+// RSA signatures (RFC 2409 §5.1, RFC 4945): the peer's chain in the CERT
+// payloads of message `message` (5: the initiator's, SIG_I; 6: the
+// responder's, SIG_R) against the trust store at the wall clock, its ID
+// against the certificate, and its signature of `expected`.
+struct SignatureCheck {
+  MainModeFailure failure = MainModeFailure::none;
+  std::string detail;
+  std::string certificate;  // "SUBJECT, issued by ISSUER" once it verified
+};
+SignatureCheck check_signature(const MainModeConfig& config,
+                               const std::vector<PayloadView>& payloads,
+                               const Identification& peer_id, ByteView signature,
+                               const SecretBytes& expected, int message);
+
+// Our ID and its proof in message 5 or 6: `local_id` and HASH with a
+// pre-shared key; with RSA our certificate's subject as ID, our chain and
+// our signature. `hash` gives HASH_I or HASH_R of an ID payload body.
+// False when signing failed.
+bool add_proof(MessageBuilder& b, const MainModeConfig& config, AuthMethod method,
+               const std::function<SecretBytes(ByteView id)>& hash);
 
 class MainModeResponder {
  public:
@@ -240,6 +288,7 @@ class MainModeResponder {
   std::optional<DhKeyPair> _dh;
   SecretBytes _gxy;
   bool _have_address_key = false;
+  SecretBytes _psk;  // the key SKEYID was last derived from (PSK suites)
   SecretBytes _skeyid;
   SecretBytes _iv;
   Bytes _last_in;  // retransmissions of it get _last_out again

@@ -391,6 +391,42 @@ Bytes reply_sa(const SecurityAssociation& sa, const Proposal& p, const Transform
   return encode_sa(sa.doi, sa.situation, std::span<const ProposalSpec>(&ps, 1));
 }
 
+Bytes offer_sa(const Phase1Suite& s, std::uint32_t life_seconds) {
+  TransformSpec ts;
+  ts.number = 1;
+  ts.id = key_ike;
+  Bytes& a = ts.attributes;
+  append_attribute_tv(a, p1_attr::encryption, static_cast<std::uint16_t>(s.cipher.cipher));
+  if (s.cipher.cipher == Cipher::aes_cbc) {
+    append_attribute_tv(a, p1_attr::key_length, s.cipher.key_bits);
+  }
+  append_attribute_tv(a, p1_attr::hash, static_cast<std::uint16_t>(s.hash));
+  append_attribute_tv(a, p1_attr::auth_method, static_cast<std::uint16_t>(s.auth));
+  append_attribute_tv(a, p1_attr::group, static_cast<std::uint16_t>(s.group));
+  if (life_seconds != 0) {
+    append_attribute_tv(a, p1_attr::life_type, life_seconds_type);
+    append_attribute_int(a, p1_attr::life_duration, life_seconds);
+  }
+  ProposalSpec ps;
+  ps.protocol = static_cast<std::uint8_t>(ProtocolId::isakmp);
+  ps.transforms.push_back(std::move(ts));
+  return encode_sa(doi_ipsec, sit_identity_only, std::span<const ProposalSpec>(&ps, 1));
+}
+
+std::string check_chosen(const SecurityAssociation& sa, const Phase1Suite& s) {
+  if (sa.proposals.size() != 1 || sa.proposals[0].transforms.size() != 1) {
+    return num(sa.proposals.size()) + " proposals where one with one transform answers an offer";
+  }
+  const auto t = decode_phase1(sa.proposals[0], sa.proposals[0].transforms[0]);
+  if (!t.problem.empty()) {
+    return "the chosen transform: " + t.problem;
+  }
+  if (!(t.suite == s)) {
+    return "chose " + t.suite.describe() + ", offered " + s.describe();
+  }
+  return {};
+}
+
 // ---- phase 2 ----
 
 namespace {

@@ -102,6 +102,15 @@ struct Phase1Match {
 
 Phase1Match match_phase1(const SecurityAssociation& sa, const Phase1Policy& policy);
 
+// An initiator's SA payload body offering exactly `s` (one proposal, one
+// transform) with a life in seconds (0: not sent): what a phase-1 rekey we
+// start proposes. Attributes in the order the built-in clients send them.
+Bytes offer_sa(const Phase1Suite& s, std::uint32_t life_seconds);
+
+// The responder's answer to that offer (RFC 2408 §4.2: one proposal with
+// the one transform it chose): empty when it chose `s`, else why not.
+std::string check_chosen(const SecurityAssociation& sa, const Phase1Suite& s);
+
 // The responder's SA payload body: the chosen proposal carrying only the
 // chosen transform, byte for byte as offered (RFC 2408 §4.2), with our SPI
 // when one is given (phase 2).

@@ -29,6 +29,11 @@ independent IKEv1 initiator with a pre-shared key:
     reassemble); a client
     certificate from a CA the gateway does not trust gives "certificate not
     trusted", a revoked one "certificate revoked";
+  - rekeys the gateway starts: phase 2 (a Quick Mode) and phase 1 (a Main
+    Mode from us with charon the responder, directly, behind the NAT and
+    with certificates, where charon checks our certificate and SIG_I):
+    charon lists the new IKE SA, both sides drop the old one (our Delete
+    over it), the IPsec pair stays and charon's ESP keeps authenticating;
   - Aggressive Mode with a pre-shared key (charon `aggressive = yes`) for
     a peer whose ID is enabled for it: established, Quick Mode, ESP
     authenticating in the data plane and Delete, as in Main Mode; an ID
@@ -332,6 +337,44 @@ def our_rekey(gw, charon):
     esp_arrives(gw, charon, "after our rekey")
 
 
+def our_phase1_rekey(gw, charon):
+    """A phase-1 rekey the gateway starts (l2tpgwctl ike-rekey PEER phase1):
+    a Main Mode from us, charon the responder (from our port 4500, as
+    charon fakes a NAT); the new IKE SA carries the IPsec pair, our Delete
+    of the old one over itself reaches charon, and ESP keeps flowing."""
+    print("== a phase-1 rekey started by us (l2tpgwctl ike-rekey PEER phase1), charon the responder")
+    before = len(gw.log())
+    charon_before = len(charon.log())
+    pairs = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    out = gw.ctl("ike-rekey", CLIENT, "phase1")
+    check("rekeying 1 IKE SA" in out, f"l2tpgwctl ike-rekey {CLIENT} phase1: {out.strip()}")
+    check(wait_for(lambda: "replaced by our phase-1 rekey" in gw.log()[before:], 20),
+          "our log: the old IKE SA deleted, replaced by our phase-1 rekey")
+    log = gw.log()[before:]
+    check("rekeying the IKE SA with " + CLIENT in log, "our log: Main Mode started by us")
+    line = next((l for l in log.splitlines() if "IKE SA established with" in l), "")
+    check(f"IKE SA established with {CLIENT} (ID " in line and line.endswith("phase-1 rekey started by us"),
+          f"our log: the new IKE SA, our rekey: {line.strip()}")
+    check("failed" not in log and "removed" not in log, "nothing failed, no IPsec SA removed")
+    if "auth RSA signature" in line:
+        check(f"authentication of '{GW_DN}' with RSA_EMSA_PKCS1_NULL successful" in charon.log()[charon_before:],
+              "charon verified our certificate and SIG_I")
+    check(wait_for(lambda: "received DELETE for IKE_SA" in charon.log()[charon_before:], 10),
+          "charon received our Delete of the old IKE SA")
+    rc, sas = charon.swanctl("--list-sas")
+    print(sas)
+    ike_sas = re.findall(r"ESTABLISHED, IKEv1, ([0-9a-f]+)_i(\*?) ([0-9a-f]+)_r(\*?)", sas)
+    check(len(ike_sas) == 1 and ike_sas[0][3] == "*",
+          f"charon lists one IKE SA, the new one, where it is the responder: {ike_sas}")
+    check("l2tp: #" in sas and "INSTALLED" in sas, "charon's CHILD_SA is still installed")
+    ike = gw.ctl("ike")
+    print(ike)
+    check("main-ours" in ike and "established" in ike, "l2tpgwctl ike shows the IKE SA as ours (main-ours)")
+    now = {s["spi_hex"] for s in gw.ctl_list("sa") if s.get("peer") == CLIENT}
+    check(now == pairs, f"the data plane holds the same pair: {sorted(now)} (before {sorted(pairs)})")
+    esp_arrives(gw, charon, "after our phase-1 rekey")
+
+
 def esp_arrives(gw, charon, what):
     """charon's next UDP probes authenticate and decrypt in the data plane."""
     drops0 = gw.drops()
@@ -426,7 +469,10 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=Fa
     check(drops1.get("esp_unknown_spi", 0) == drops0.get("esp_unknown_spi", 0), "no ESP with an unknown SPI")
     if tag == "direct":
         our_rekey(gw, charon)
+        our_phase1_rekey(gw, charon)
         peer_rekeys(gw, charon)
+    if tag in ("nat", "cert-direct"):
+        our_phase1_rekey(gw, charon)
     # Charon deletes its CHILD_SA and IKE_SA: the SAs leave the data plane.
     rc, out = charon.swanctl("--terminate", "--ike", "gw", "--timeout", "10")
     check(wait_for(lambda: "deleted by the peer" in gw.log()[len(before):], 10),

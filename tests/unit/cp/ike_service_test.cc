@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 #include "controlplane/ctl_commands.h"
@@ -16,6 +15,7 @@
 #include "controlplane/udp_datagram.h"
 #include "tests/unit/ike/aggressive_vectors.h"
 #include "tests/unit/ike/cert_vectors.h"
+#include "tests/unit/ike/initiator_vectors.h"
 #include "tests/unit/ike/test_util.h"
 #include "tests/unit/ike/vectors.h"
 
@@ -47,8 +47,15 @@ class IkeServiceTest : public ::testing::Test {
       _calls.push_back(m);
       return channel::make_ack(channel::AckResult::ok);
     };
-    h.mm_random = [rsa = _rsa, aggressive = _aggressive] {
+    h.mm_random = [this, rsa = _rsa, aggressive = _aggressive] {
       ike::MainModeRandom r;
+      if (_p1) {
+        const auto ck = hex(ike::p1rk::p1rk_icky);
+        std::copy(ck.begin(), ck.end(), r.rcookie.begin());
+        r.nonce = hex(ike::p1rk::p1rk_ni);
+        r.dh_private = hex(ike::p1rk::p1rk_xi);
+        return r;
+      }
       if (aggressive) {
         const auto ck = hex(vec::am_rcky);
         std::copy(ck.begin(), ck.end(), r.rcookie.begin());
@@ -72,6 +79,9 @@ class IkeServiceTest : public ::testing::Test {
       h.message_id = [] { return std::uint32_t{0x0c0d0e0f}; };
     } else if (_message_id != 0) {
       h.message_id = [mid = _message_id] { return mid; };
+    }
+    if (_p1_mid) {
+      h.message_id = [] { return std::uint32_t{ike::p1rk::p1rk_delete_mid}; };
     }
     h.pair_moved = [this](const IpsecPairRef& from, const IpsecPairRef& to) {
       _moved.emplace_back(from, to);
@@ -124,6 +134,17 @@ class IkeServiceTest : public ::testing::Test {
     EXPECT_EQ(last_reply(4500), vec::mm_msg6);
   }
 
+  // Main Mode, then Quick Mode: the pair in the data plane; the calls
+  // and moves so far forgotten.
+  void main_and_quick_mode(IkeService& s, IkeService::Clock::time_point now) {
+    main_mode(s, now);
+    s.on_punt(punt(hex(vec::qm_msg1), 4500), now);
+    s.on_punt(punt(hex(vec::qm_msg3), 4500), now);
+    ASSERT_EQ(_calls.size(), 2u);
+    _calls.clear();
+    _moved.clear();
+  }
+
   // RSA signatures: the CA (with its CRL) and the gateway's credential of
   // gen_cert_vectors.py, the responder's randomness of its exchange.
   void use_certificates() {
@@ -142,6 +163,8 @@ class IkeServiceTest : public ::testing::Test {
   bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
   std::uint32_t _message_id = 0;  // of the exchanges we start; 0: random
   bool _aggressive = false;
+  bool _p1 = false;  // the randomness of gen_initiator_vectors.py's phase-1 rekey by the gateway
+  bool _p1_mid = false;  // and its message ID for the old SA's Delete
   IkeSettings _settings;
   std::vector<std::vector<std::uint8_t>> _sent;
   std::vector<channel::CtrlMsg> _calls;
@@ -498,6 +521,162 @@ TEST_F(IkeServiceTest, APairNearItsEndIsRekeyedOnce) {
                             "retransmits exhausted (no Quick Mode 2)"),
             std::string::npos)
       << _out.str();
+}
+
+// Phase 1 replaced by us (gen_initiator_vectors.py is the client as a
+// responder): at 90% of the ISAKMP SA's life, once; the new SA carries
+// the pair, the old one goes with a Delete over itself, and the data
+// plane and the LNS see nothing.
+TEST_F(IkeServiceTest, OurPhase1RekeyCarriesThePairsAndDeletesTheOldSa) {
+  namespace rk = ike::p1rk;
+  _settings.ike_lifetime_s = 3000;
+  _settings.dpd_interval = std::chrono::milliseconds(0);  // only our Main Mode goes out
+  _p1_mid = true;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_and_quick_mode(*s, t0);
+
+  auto sent = _sent.size();
+  s->poll(t0 + std::chrono::seconds(2699));
+  EXPECT_EQ(_sent.size(), sent);  // not before 90% of 3000 s
+  _p1 = true;
+  s->poll(t0 + std::chrono::seconds(2700));
+  ASSERT_EQ(_sent.size(), sent + 1);
+  // From our port 4500, with the marker, where the client's NAT mapping is.
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg1);
+  s->poll(t0 + std::chrono::seconds(2700));
+  EXPECT_EQ(_sent.size(), sent + 1);                                        // once
+  EXPECT_EQ(s->rekey_phase1(client, t0 + std::chrono::seconds(2700)), 0u);  // one at a time
+  auto views = s->sas(t0 + std::chrono::seconds(2700));
+  ASSERT_EQ(views.size(), 2u);
+  EXPECT_EQ(views[0].mode, "main");
+  EXPECT_EQ(views[1].mode, "main-ours");  // by cookies: the client's sort first
+  EXPECT_EQ(views[1].state, "MM sent 1");
+
+  const auto t1 = t0 + std::chrono::seconds(2701);
+  // A truncated answer and one choosing another transform (AES-128):
+  // counted, and the exchange waits on.
+  const auto dropped = s->counters().dropped;
+  const auto malformed = s->counters().malformed_isakmp;
+  const auto m2 = hex(rk::p1rk_msg2);
+  s->on_punt(punt(std::vector<std::uint8_t>(m2.begin(), m2.end() - 1), 4500), t1);
+  EXPECT_EQ(s->counters().malformed_isakmp, malformed + 1);
+  std::string forged = rk::p1rk_msg2;
+  forged.replace(forged.find("800e0100"), 8, "800e0080");
+  s->on_punt(punt(hex(forged), 4500), t1);
+  EXPECT_EQ(s->counters().dropped, dropped + 1);
+  EXPECT_EQ(_sent.size(), sent + 1);
+  s->on_punt(punt(m2, 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg3);
+  s->on_punt(punt(hex(rk::p1rk_msg4), 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg5);
+  EXPECT_EQ(s->sas(t1)[1].state, "MM sent 5");
+  EXPECT_TRUE(_calls.empty());
+
+  // Message 6: established; the Delete of the old SA over the old SA,
+  // byte for byte as the client computes it with the old keys.
+  sent = _sent.size();
+  s->on_punt(punt(hex(rk::p1rk_msg6), 4500), t1);
+  ASSERT_EQ(_sent.size(), sent + 1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_old_delete);
+  EXPECT_TRUE(_calls.empty());  // no SA added or deleted in the data plane
+  EXPECT_TRUE(_moved.empty());
+  EXPECT_TRUE(_gone.empty());
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID 198.51.100.5): "
+                            "aes-256/sha1/modp2048, auth pre-shared key, NAT: peer behind NAT, "
+                            "phase-1 rekey started by us"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_NE(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) deleted: replaced by our "
+                            "phase-1 rekey (1 IPsec SA pairs carried over)"),
+            std::string::npos)
+      << _out.str();
+  views = s->sas(t1);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].mode, "main-ours");
+  EXPECT_EQ(views[0].state, "established");
+  EXPECT_EQ(views[0].life_left, std::chrono::seconds(3000));
+  ASSERT_EQ(views[0].ipsec.size(), 1u);
+  EXPECT_EQ(views[0].ipsec[0].spi_in, vec::qm_spi_r);
+  EXPECT_EQ(views[0].ipsec[0].spi_out, 0xc0ffee01u);
+
+  // The old cookies are unknown now; the pair's next Quick Mode (ours)
+  // goes over the new SA.
+  const auto unknown = s->counters().unknown_sa;
+  s->on_punt(punt(hex(vec::info_dpd), 4500), t1);
+  EXPECT_EQ(s->counters().unknown_sa, unknown + 1);
+  ASSERT_EQ(s->rekey_peer(client, t1), 1u);
+  const auto qm1 = hex(last_reply(4500));
+  EXPECT_EQ(to_hex(std::span(qm1).first(16)), std::string(rk::p1rk_icky) + "c1c2c3c4c5c6c7c8");
+  EXPECT_EQ(qm1[18], 32);  // Quick Mode
+}
+
+TEST_F(IkeServiceTest, OurPhase1RekeyWithoutAnswerFailsOnceAndTheOldSaStays) {
+  _settings.ike_lifetime_s = 3000;
+  _settings.retransmits = 1;
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  _p1 = true;
+  CtlContext ctx;
+  ctx.ike_rekey = [&](std::uint32_t peer, bool phase1) -> std::optional<std::size_t> {
+    return phase1 ? s->rekey_phase1(peer, t0) : s->rekey_peer(peer, t0);
+  };
+  const auto sent = _sent.size();
+  auto reply = run_command("ike-rekey 203.0.113.9 phase1", ctx);
+  EXPECT_TRUE(reply.ok) << reply.text;
+  EXPECT_EQ(reply.text, "rekeying 1 IKE SA of 203.0.113.9\n");
+  EXPECT_EQ(last_reply(4500), ike::p1rk::p1rk_msg1);
+  reply = run_command("ike-rekey 203.0.113.9 phase2", ctx);
+  EXPECT_FALSE(reply.ok);
+  EXPECT_NE(reply.text.find("usage: ike-rekey PEER [phase1]"), std::string::npos);
+  // The peer refuses in the clear (RFC 2408 §3.14.1, NO-PROPOSAL-CHOSEN
+  // with no SPI): not authenticated, so only remembered for the line.
+  const auto refusal = hex(std::string(ike::p1rk::p1rk_icky) +
+                           "00000000000000000b10050000000000000000280000000c000000010100000e");
+  s->on_punt(punt(refusal, 4500), t0);
+  for (int i = 1; i <= 4; ++i) {
+    s->poll(t0 + i * _settings.retransmit_interval);
+  }
+  EXPECT_EQ(_sent.size(), sent + 2);  // message 1 and one retransmission
+  EXPECT_NE(_out.str().find("phase-1 rekey of 203.0.113.9 (ID 198.51.100.5) failed: no answer to "
+                            "message 1 (1 retransmits; last answer dropped: an unauthenticated "
+                            "notification (NO-PROPOSAL-CHOSEN))"),
+            std::string::npos)
+      << _out.str();
+  const auto views = s->sas(t0 + std::chrono::seconds(10));
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].mode, "main");
+  EXPECT_EQ(views[0].state, "established");
+  // The automatic one still comes at 90% of the SA's life.
+  s->poll(t0 + std::chrono::seconds(2699));
+  EXPECT_EQ(_sent.size(), sent + 2);
+  s->poll(t0 + std::chrono::seconds(2700));
+  EXPECT_EQ(_sent.size(), sent + 3);
+  s->poll(t0 + std::chrono::seconds(2700));
+  EXPECT_EQ(_sent.size(), sent + 3);
+}
+
+TEST_F(IkeServiceTest, OurPhase1RekeyRefusedByTheWrongHashFailsNamed) {
+  namespace rk = ike::p1rk;
+  _settings.ike_lifetime_s = 3000;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  _p1 = true;
+  ASSERT_EQ(s->rekey_phase1(client, t0), 1u);
+  s->on_punt(punt(hex(rk::p1rk_msg2), 4500), t0);
+  s->on_punt(punt(hex(rk::p1rk_msg4), 4500), t0);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg5);
+  s->on_punt(punt(hex(rk::p1rk_msg6_bad_hash), 4500), t0);
+  EXPECT_NE(_out.str().find("phase-1 rekey of 203.0.113.9 (ID 198.51.100.5) failed: pre-shared "
+                            "key mismatch: HASH_R does not verify"),
+            std::string::npos)
+      << _out.str();
+  const auto views = s->sas(t0);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].mode, "main");
 }
 
 TEST_F(IkeServiceTest, RetransmitsThenGivesUp) {
