@@ -6,9 +6,12 @@
 // the phase-1 keys that protect Quick Mode and informational exchanges
 // (SKEYID_d, SKEYID_a, the encryption key and the last CBC block of
 // phase 1, from which each exchange's IV follows), the suite, peer ID,
-// NAT-T dialect and NAT status, endpoints, the DPD sequence, and absolute
-// times on steady_clock (CLOCK_MONOTONIC, which a restart on the same boot
-// keeps). A pair keeps what a rekey of ours offers again (transform, peer
+// what the peer announced (NAT-T dialect and vendor ID, DPD,
+// fragmentation, Microsoft: a phase-1 rekey of ours announces the same)
+// and NAT status, endpoints, the DPD sequence, and absolute times on
+// steady_clock (CLOCK_MONOTONIC, which a restart on the same boot keeps).
+// The pre-shared key is not saved: the configuration gives it again
+// (ike::psk_again). A pair keeps what a rekey of ours offers again (transform, peer
 // endpoint, selectors, lifetimes) and its rekey state; its ESP keys stay
 // in the data plane only: a pair comes back only while its SAs are there,
 // and a rekey derives new keys. Derived on restore: the pair's lifetime
@@ -171,6 +174,15 @@ ike::NatTVariant nat_t_of(const state::Record& r) {
   return static_cast<ike::NatTVariant>(v);
 }
 
+// The NAT-T vendor ID the peer sent, echoed in a phase-1 rekey of ours.
+ike::VendorId nat_t_vid_of(const state::Record& r) {
+  const auto v = r.u8("nat_t_vid");
+  if (v > static_cast<std::uint8_t>(ike::VendorId::nat_t_draft_03)) {
+    bad(r, "nat_t_vid", "names no NAT-T vendor ID");
+  }
+  return static_cast<ike::VendorId>(v);
+}
+
 void put_isakmp(state::Record& r, const ike::IsakmpSa& k) {
   put_cookies(r, {k.icookie, k.rcookie});
   const auto& suite = k.transform.suite;
@@ -185,7 +197,10 @@ void put_isakmp(state::Record& r, const ike::IsakmpSa& k) {
   r.put_bytes("last_block", k.last_block);
   r.put_bytes("peer_id", k.peer_id_bytes);
   r.put("nat_t", static_cast<std::uint8_t>(k.peer_caps.nat_t));
+  r.put("nat_t_vid", static_cast<std::uint8_t>(k.peer_caps.nat_t_vid));
   r.put("dpd", k.peer_caps.dpd);
+  r.put("fragmentation", k.peer_caps.fragmentation);
+  r.put("microsoft", k.peer_caps.microsoft);
   r.put("local_nat", k.nat.local_behind_nat);
   r.put("peer_nat", k.nat.peer_behind_nat);
 }
@@ -209,7 +224,10 @@ ike::IsakmpSa isakmp_of(const state::Record& r) {
     bad(r, "peer_id", "is not an ID payload");
   }
   k.peer_caps.nat_t = nat_t_of(r);
+  k.peer_caps.nat_t_vid = nat_t_vid_of(r);
   k.peer_caps.dpd = r.flag("dpd");
+  k.peer_caps.fragmentation = r.flag("fragmentation");
+  k.peer_caps.microsoft = r.flag("microsoft");
   k.nat.local_behind_nat = r.flag("local_nat");
   k.nat.peer_behind_nat = r.flag("peer_nat");
   k.local = endpoint_of(r, "local_addr", "local_port");
@@ -329,7 +347,8 @@ void IkeService::save(std::vector<state::Record>& out, Clock::time_point) const 
     state::Record& r = out.emplace_back(std::string(kind_ike));
     put_isakmp(r, *k);
     put_endpoints(r, sa->local, sa->peer);
-    r.put("created", ns_of(sa->created)).put("expires", ns_of(sa->expires));
+    r.put("created", ns_of(sa->created)).put("established", ns_of(sa->established_at));
+    r.put("expires", ns_of(sa->expires));
     r.put("ended", sa->ended).put("dpd_seq", sa->dpd_sequence);
     for (const IpsecSa& s : sa->ipsec) {
       if (!s.basis) {
@@ -358,7 +377,7 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
   struct SavedIke {
     Cookies key;
     ike::IsakmpSa isakmp;
-    Clock::time_point created, expires;
+    Clock::time_point created, established, expires;
     bool ended = false;
     std::uint32_t dpd_sequence = 0;
   };
@@ -377,6 +396,7 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
       s.isakmp = isakmp_of(r);
       s.key = {s.isakmp.icookie, s.isakmp.rcookie};
       s.created = time_of(r, "created");
+      s.established = time_of(r, "established");
       s.expires = time_of(r, "expires");
       s.ended = r.flag("ended");
       s.dpd_sequence = r.u32("dpd_seq");
@@ -412,11 +432,18 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
     auto sa = std::make_unique<IkeSa>();
     sa->local = s.isakmp.local;
     sa->peer = s.isakmp.peer;
+    // The pre-shared key is never in the file; a phase-1 rekey of ours
+    // needs it, and the configuration gives it again.
+    if (ike::parse_id(s.isakmp.peer_id_bytes, s.isakmp.peer_id) == ike::ParseError::none) {
+      s.isakmp.psk = ike::psk_again(_mm_config, s.isakmp);
+    }
     sa->mm = std::make_unique<ike::MainModeResponder>(_mm_config, std::move(s.isakmp));
     const ike::IsakmpSa& k = *sa->isakmp();
     sa->peer_id = id_text(k.peer_id);
     sa->created = s.created;
+    sa->established_at = s.established;
     sa->expires = s.expires;
+    sa->p1_rekey_at = s.established + (s.expires - s.established) * 9 / 10;
     sa->ended = s.ended;
     // Silence while the control plane was away proves nothing: DPD and
     // keepalives start over from now.

@@ -341,6 +341,27 @@ bool id_names(const Identification& id, const std::string& configured) {
 
 }  // namespace
 
+std::optional<SecretBytes> psk_again(const MainModeConfig& config, const IsakmpSa& sa) {
+  if (sa.transform.suite.auth != AuthMethod::psk) {
+    return std::nullopt;
+  }
+  const Endpoint peer = sa.peer.endpoint();
+  if (sa.aggressive) {
+    return config.aggressive_psk ? config.aggressive_psk(peer, sa.peer_id) : std::nullopt;
+  }
+  if (config.psk_for) {
+    if (auto key = config.psk_for(peer)) {
+      return key;
+    }
+  }
+  for (const auto& k : config.id_keys) {
+    if (id_names(sa.peer_id, k.id)) {
+      return k.psk;
+    }
+  }
+  return std::nullopt;
+}
+
 MainModeStep MainModeResponder::msg5(const Datagram& d, const Header& h) {
   if ((h.flags & flag_encryption) == 0) {
     return fail(MainModeFailure::not_encrypted, {});

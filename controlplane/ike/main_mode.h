@@ -159,6 +159,12 @@ struct IsakmpSa {
   bool initial_contact = false;
 };
 
+// The pre-shared key Main Mode (or Aggressive Mode) would choose for an
+// established SA's peer and identity, in the same order: for an SA restored
+// after a restart (the key is never in the state file), whose phase-1 rekey
+// of ours needs it. nullopt for signature SAs or when none is configured.
+std::optional<SecretBytes> psk_again(const MainModeConfig& config, const IsakmpSa& sa);
+
 struct MainModeStep {
   std::optional<Bytes> reply;  // to send back to the datagram's source
   MainModeFailure failure = MainModeFailure::none;

@@ -1503,12 +1503,49 @@ TEST_F(IkeRestartTest, LifetimesEndAtTheOriginalTimes) {
   EXPECT_NE(_out.str().find("lifetime in seconds reached"), std::string::npos);
   ASSERT_EQ(_gone.size(), 1u);
 
+  // Our phase-1 rekey comes at 90% of the original lifetime, not of
+  // what was left at the restart.
+  const auto rekey_at = t0 + ike_life * 9 / 10;
+  r->poll(rekey_at - std::chrono::seconds(1));
+  ASSERT_EQ(r->sas(rekey_at).size(), 1u);
+  r->poll(rekey_at);
+  const auto views = r->sas(rekey_at);
+  ASSERT_EQ(views.size(), 2u);
+  EXPECT_TRUE(views[0].mode == "main-ours" || views[1].mode == "main-ours");
+  for (int i = 1; i <= 120; ++i) {  // the peer never answers: it gives up
+    r->poll(rekey_at + std::chrono::seconds(i));
+  }
+  EXPECT_NE(_out.str().find("phase-1 rekey of 203.0.113.9"), std::string::npos);
+  EXPECT_EQ(r->sas(rekey_at + std::chrono::seconds(120)).size(), 1u);
+
   r->poll(t0 + ike_life - std::chrono::seconds(1));
-  ASSERT_EQ(r->sas(t0 + ike_life - std::chrono::seconds(1)).size(), 1u);
   EXPECT_EQ(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) expired"), std::string::npos);
   r->poll(t0 + ike_life);
   EXPECT_NE(_out.str().find("IKE SA with 203.0.113.9 (ID 198.51.100.5) expired"), std::string::npos);
   EXPECT_TRUE(r->sas(t0 + ike_life).empty());
+}
+
+// The pre-shared key is not in the file: a phase-1 rekey of a restored SA
+// takes it from the configuration again (ike::psk_again), and its Delete
+// of the old SA uses the restored keys; both byte for byte as the
+// generator computes them.
+TEST_F(IkeRestartTest, OurPhase1RekeyOfARestoredSa) {
+  namespace rk = ike::p1rk;
+  _settings.ike_lifetime_s = 3000;
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  _p1_mid = true;
+  establish();
+  auto r = restored(saved(t1), _directory, t1);
+  _p1 = true;
+  ASSERT_EQ(r->rekey_phase1(client, t1), 1u);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg1);  // the original lifetime, 3000 s
+  r->on_punt(punt(hex(rk::p1rk_msg2), 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg3);
+  r->on_punt(punt(hex(rk::p1rk_msg4), 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg5);
+  r->on_punt(punt(hex(rk::p1rk_msg6), 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_old_delete);
+  EXPECT_TRUE(_calls.empty());
 }
 
 TEST_F(IkeRestartTest, EachMissingFieldThrowsAndChangesNothing) {
