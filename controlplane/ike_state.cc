@@ -42,35 +42,20 @@ constexpr std::string_view kind_ipsec = "ipsec_sa";
 // (at least every 30 s; DPD at most once a second).
 constexpr std::uint32_t dpd_sequence_skip = 1024;
 
-[[noreturn]] void bad(const state::Record& r, std::string_view field, std::string_view what) {
-  throw state::StateError("line " + std::to_string(r.line()) + ": " + r.kind() + ": field " +
-                          std::string(field) + " " + std::string(what));
-}
-
-std::uint64_t ns_of(Clock::time_point t) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
-}
-
-Clock::time_point time_of(const state::Record& r, std::string_view field) {
-  const std::uint64_t ns = r.u64(field);
-  if (ns > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    bad(r, field, "out of range");
-  }
-  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::nanoseconds(static_cast<std::int64_t>(ns))));
-}
-
 // 0 for none: steady_clock's epoch (boot) is never a time of an SA.
 std::optional<Clock::time_point> optional_time_of(const state::Record& r, std::string_view field) {
   if (r.u64(field) == 0) {
     return std::nullopt;
   }
-  return time_of(r, field);
+  return r.time(field);
 }
 
-std::uint64_t ns_of(const std::optional<Clock::time_point>& t) {
-  return t ? ns_of(*t) : 0;
+void put_optional_time(state::Record& r, std::string_view field, const std::optional<Clock::time_point>& t) {
+  if (t) {
+    r.put_time(field, *t);
+  } else {
+    r.put(field, 0);
+  }
 }
 
 ike::Address ipv4_address(std::uint32_t addr, std::uint16_t port) {
@@ -102,7 +87,7 @@ ike::Cookie cookie_of(const state::Record& r, std::string_view field) {
   const auto b = r.bytes(field);
   ike::Cookie c{};
   if (b.size() != c.size()) {
-    bad(r, field, "is not 8 bytes");
+    r.fail(field, "is not 8 bytes");
   }
   std::copy(b.begin(), b.end(), c.begin());
   return c;
@@ -118,7 +103,7 @@ ike::SecretBytes secret_of(const state::Record& r, std::string_view field, std::
   ike::SecretBytes out(b.begin(), b.end());
   ike::wipe(b.data(), b.size());
   if (out.size() != len) {
-    bad(r, field, "has the wrong length for the suite");
+    r.fail(field, "has the wrong length for the suite");
   }
   return out;
 }
@@ -133,7 +118,7 @@ ike::Hash hash_of(const state::Record& r) {
       return h;
     }
   }
-  bad(r, "hash", "names no hash of ours");
+  r.fail("hash", "names no hash of ours");
 }
 
 ike::CipherSpec cipher_of(const state::Record& r) {
@@ -141,17 +126,17 @@ ike::CipherSpec cipher_of(const state::Record& r) {
   const auto bits = r.u16("key_bits");
   if (v == static_cast<std::uint8_t>(ike::Cipher::aes_cbc)) {
     if (bits != 128 && bits != 192 && bits != 256) {
-      bad(r, "key_bits", "is not an AES key size");
+      r.fail("key_bits", "is not an AES key size");
     }
     return {ike::Cipher::aes_cbc, bits};
   }
   if (v == static_cast<std::uint8_t>(ike::Cipher::des3_cbc)) {
     if (bits != 192) {
-      bad(r, "key_bits", "is not the 3DES key size");
+      r.fail("key_bits", "is not the 3DES key size");
     }
     return {ike::Cipher::des3_cbc, bits};
   }
-  bad(r, "cipher", "names no cipher of ours");
+  r.fail("cipher", "names no cipher of ours");
 }
 
 ike::DhGroup group_of(const state::Record& r, std::string_view field) {
@@ -163,13 +148,13 @@ ike::DhGroup group_of(const state::Record& r, std::string_view field) {
       return g;
     }
   }
-  bad(r, field, "names no group of ours");
+  r.fail(field, "names no group of ours");
 }
 
 ike::NatTVariant nat_t_of(const state::Record& r) {
   const auto v = r.u8("nat_t");
   if (v > static_cast<std::uint8_t>(ike::NatTVariant::rfc3947)) {
-    bad(r, "nat_t", "names no NAT-T dialect");
+    r.fail("nat_t", "names no NAT-T dialect");
   }
   return static_cast<ike::NatTVariant>(v);
 }
@@ -178,7 +163,7 @@ ike::NatTVariant nat_t_of(const state::Record& r) {
 ike::VendorId nat_t_vid_of(const state::Record& r) {
   const auto v = r.u8("nat_t_vid");
   if (v > static_cast<std::uint8_t>(ike::VendorId::nat_t_draft_03)) {
-    bad(r, "nat_t_vid", "names no NAT-T vendor ID");
+    r.fail("nat_t_vid", "names no NAT-T vendor ID");
   }
   return static_cast<ike::VendorId>(v);
 }
@@ -221,7 +206,7 @@ ike::IsakmpSa isakmp_of(const state::Record& r) {
   k.last_block = secret_of(r, "last_block", suite.cipher.block());
   k.peer_id_bytes = r.bytes("peer_id");
   if (ike::parse_id(k.peer_id_bytes, k.peer_id) != ike::ParseError::none) {
-    bad(r, "peer_id", "is not an ID payload");
+    r.fail("peer_id", "is not an ID payload");
   }
   k.peer_caps.nat_t = nat_t_of(r);
   k.peer_caps.nat_t_vid = nat_t_vid_of(r);
@@ -256,7 +241,7 @@ ike::Phase2Suite esp_suite_of(const state::Record& r, EspCipher c, EspAuth a) {
       s.key_bits = 192;
       break;
     default:
-      bad(r, "cipher", "is not negotiated by IKE");
+      r.fail("cipher", "is not negotiated by IKE");
   }
   switch (a) {
     case EspAuth::hmac_sha1_96:
@@ -267,7 +252,7 @@ ike::Phase2Suite esp_suite_of(const state::Record& r, EspCipher c, EspAuth a) {
       s.auth = ike::EspAuthAlg::hmac_sha256;
       break;
     default:
-      bad(r, "auth", "is not negotiated by IKE");
+      r.fail("auth", "is not negotiated by IKE");
   }
   return s;
 }
@@ -281,7 +266,7 @@ ike::EncapMode encap_of(const state::Record& r) {
       return m;
     }
   }
-  bad(r, "encap", "names no encapsulation mode");
+  r.fail("encap", "names no encapsulation mode");
 }
 
 void put_pair(state::Record& r, const ike::EspSaPair& p) {
@@ -302,11 +287,11 @@ ike::EspSaPair basis_of(const state::Record& r) {
   p.outbound.spi = r.u32("spi_out");
   const auto c = parse_cipher(r.str("cipher"));
   if (!c) {
-    bad(r, "cipher", "names no ESP cipher");
+    r.fail("cipher", "names no ESP cipher");
   }
   const auto a = parse_auth(r.str("auth"));
   if (!a) {
-    bad(r, "auth", "names no ESP authentication");
+    r.fail("auth", "names no ESP authentication");
   }
   p.cipher = *c;
   p.auth = *a;
@@ -347,8 +332,8 @@ void IkeService::save(std::vector<state::Record>& out, Clock::time_point) const 
     state::Record& r = out.emplace_back(std::string(kind_ike));
     put_isakmp(r, *k);
     put_endpoints(r, sa->local, sa->peer);
-    r.put("created", ns_of(sa->created)).put("established", ns_of(sa->established_at));
-    r.put("expires", ns_of(sa->expires));
+    r.put_time("created", sa->created).put_time("established", sa->established_at);
+    r.put_time("expires", sa->expires);
     r.put("ended", sa->ended).put("dpd_seq", sa->dpd_sequence);
     for (const IpsecSa& s : sa->ipsec) {
       if (!s.basis) {
@@ -357,8 +342,9 @@ void IkeService::save(std::vector<state::Record>& out, Clock::time_point) const 
       state::Record& p = out.emplace_back(std::string(kind_ipsec));
       put_cookies(p, key);
       put_pair(p, *s.basis);
-      p.put("established", ns_of(s.established));
-      p.put("move_at", ns_of(s.move_at)).put("retire_at", ns_of(s.retire_at));
+      p.put_time("established", s.established);
+      put_optional_time(p, "move_at", s.move_at);
+      put_optional_time(p, "retire_at", s.retire_at);
       // A rekey of ours still in flight is lost with the restart: it is
       // started again, like one that was never tried.
       const bool in_flight =
@@ -395,27 +381,27 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
       SavedIke s;
       s.isakmp = isakmp_of(r);
       s.key = {s.isakmp.icookie, s.isakmp.rcookie};
-      s.created = time_of(r, "created");
-      s.established = time_of(r, "established");
-      s.expires = time_of(r, "expires");
+      s.created = r.time("created");
+      s.established = r.time("established");
+      s.expires = r.time("expires");
       s.ended = r.flag("ended");
       s.dpd_sequence = r.u32("dpd_seq");
       if (std::any_of(ikes.begin(), ikes.end(),
                       [&](const SavedIke& o) { return o.key == s.key; })) {
-        bad(r, "icookie", "and rcookie repeat an earlier ike_sa");
+        r.fail("icookie", "and rcookie repeat an earlier ike_sa");
       }
       ikes.push_back(std::move(s));
     } else if (r.kind() == kind_ipsec) {
       SavedPair p;
       p.owner = cookies_of(r);
       p.basis = basis_of(r);
-      p.established = time_of(r, "established");
+      p.established = r.time("established");
       p.move_at = optional_time_of(r, "move_at");
       p.retire_at = optional_time_of(r, "retire_at");
       p.rekeyed = r.flag("rekeyed");
       if (std::none_of(ikes.begin(), ikes.end(),
                        [&](const SavedIke& o) { return o.key == p.owner; })) {
-        bad(r, "icookie", "and rcookie name no earlier ike_sa");
+        r.fail("icookie", "and rcookie name no earlier ike_sa");
       }
       pairs.push_back(std::move(p));
     }

@@ -27,27 +27,13 @@ constexpr const char* kind_session = "l2tp_session";
 
 using Clock = LnsService::Clock;
 
-std::uint64_t to_ns(Clock::duration d) {
-  const auto n = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-  return n < 0 ? 0 : static_cast<std::uint64_t>(n);
-}
-
-Clock::time_point from_ns(std::uint64_t ns) {
-  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::nanoseconds(static_cast<std::int64_t>(ns))));
-}
-
-[[noreturn]] void bad(const state::Record& r, std::string_view field, std::string_view what) {
-  throw state::StateError("line " + std::to_string(r.line()) + ": " + r.kind() + ": field " +
-                          std::string(field) + " " + std::string(what));
-}
-
-std::uint64_t time_field(const state::Record& r, std::string_view name) {
-  const std::uint64_t v = r.u64(name);
-  if (v > static_cast<std::uint64_t>(INT64_MAX)) {
-    bad(r, name, "out of range");
+// L2TP ids are never 0 (RFC 2661 §3.1: 0 addresses the tunnel itself).
+std::uint16_t id_field(const state::Record& r, std::string_view name) {
+  const std::uint16_t id = r.u16(name);
+  if (id == 0) {
+    r.fail(name, "out of range");
   }
-  return v;
+  return id;
 }
 
 std::optional<std::string> opt_str(const state::Record& r, std::string_view name) {
@@ -72,8 +58,8 @@ struct SavedSession {
 SavedTunnel read_tunnel(const state::Record& r) {
   SavedTunnel s;
   l2tp::TunnelSnapshot& t = s.t;
-  t.id = r.u16("id");
-  t.peer_id = r.u16("peer_id");
+  t.id = id_field(r, "id");
+  t.peer_id = id_field(r, "peer_id");
   t.peer.addr = r.u32("addr");
   t.peer.port = r.u16("port");
   if (r.has("spi")) {
@@ -83,15 +69,9 @@ SavedTunnel read_tunnel(const state::Record& r) {
   t.channel.nr = r.u16("nr");
   t.channel.peer_window = r.u16("window");
   t.next_session_id = r.u16("next_sid");
-  t.last_receive = std::chrono::time_point_cast<l2tp::Duration>(from_ns(time_field(r, "last_rx")));
+  t.last_receive = std::chrono::time_point_cast<l2tp::Duration>(r.time("last_rx"));
   t.peer_host_name = opt_str(r, "host");
   s.saved_sessions = r.u16("sessions");
-  if (t.id == 0) {
-    bad(r, "id", "out of range");
-  }
-  if (t.peer_id == 0) {
-    bad(r, "peer_id", "out of range");
-  }
   return s;
 }
 
@@ -99,8 +79,8 @@ SavedSession read_session(const state::Record& r) {
   SavedSession s;
   s.tunnel_id = r.u16("tunnel");
   l2tp::Session& l = s.l2tp;
-  l.id = r.u16("id");
-  l.peer_id = r.u16("peer_id");
+  l.id = id_field(r, "id");
+  l.peer_id = id_field(r, "peer_id");
   l.state = l2tp::SessionState::established;
   l.call_serial_number = r.u32("serial");
   l.sequencing_required = r.flag("seq");
@@ -111,13 +91,7 @@ SavedSession read_session(const state::Record& r) {
   l.framing_type = r.u32("framing");
   l.calling_number = opt_str(r, "calling");
   l.called_number = opt_str(r, "called");
-  s.since = from_ns(time_field(r, "since"));
-  if (l.id == 0) {
-    bad(r, "id", "out of range");
-  }
-  if (l.peer_id == 0) {
-    bad(r, "peer_id", "out of range");
-  }
+  s.since = r.time("since");
   ppp::LinkSnapshot& p = s.ppp;
   p.magic = r.u32("magic");
   p.mru = r.u16("mru");
@@ -128,26 +102,26 @@ SavedSession read_session(const state::Record& r) {
   if (r.has("auth")) {
     const std::uint8_t a = r.u8("auth");
     if (a > static_cast<std::uint8_t>(ppp::AuthProto::mschapv2)) {
-      bad(r, "auth", "out of range");
+      r.fail("auth", "out of range");
     }
     p.auth = static_cast<ppp::AuthProto>(a);
     p.user = r.str("user");
   }
   p.address = r.u32("address");
   if (p.address == 0) {
-    bad(r, "address", "out of range");
+    r.fail("address", "out of range");
   }
   p.ipcp_id = r.u8("ipcp_id");
   p.ccp_active = r.flag("ccp");
   if (p.ccp_active) {
     const std::uint8_t policy = r.u8("mppe_policy");
     if (policy > static_cast<std::uint8_t>(ppp::MppePolicy::require)) {
-      bad(r, "mppe_policy", "out of range");
+      r.fail("mppe_policy", "out of range");
     }
     p.mppe_policy = static_cast<ppp::MppePolicy>(policy);
     p.mppe_bits = r.u8("mppe_bits");
     if (p.mppe_bits != 0 && p.mppe_bits != 40 && p.mppe_bits != 56 && p.mppe_bits != 128) {
-      bad(r, "mppe_bits", "out of range");
+      r.fail("mppe_bits", "out of range");
     }
     p.mppe_stateless = r.flag("mppe_stateless");
     p.ccp_id = r.u8("ccp_id");
@@ -162,7 +136,7 @@ state::Record tunnel_record(const l2tp::TunnelSnapshot& t, std::size_t sessions)
     r.put("spi", *t.peer.spi);
   }
   r.put("ns", t.channel.ns).put("nr", t.channel.nr).put("window", t.channel.peer_window);
-  r.put("next_sid", t.next_session_id).put("last_rx", to_ns(t.last_receive.time_since_epoch()));
+  r.put("next_sid", t.next_session_id).put_time("last_rx", t.last_receive);
   if (t.peer_host_name) {
     r.put_str("host", *t.peer_host_name);
   }
@@ -186,7 +160,7 @@ state::Record session_record(std::uint16_t tunnel_id, const l2tp::Session& l,
   if (l.called_number) {
     r.put_str("called", *l.called_number);
   }
-  r.put("since", to_ns(since.time_since_epoch()));
+  r.put_time("since", since);
   r.put("magic", p.magic).put("mru", p.mru).put("peer_mru", p.peer_mru);
   r.put("acfc", p.acfc ? 1 : 0).put("pfc", p.pfc ? 1 : 0).put("lcp_id", p.lcp_id);
   if (p.auth) {

@@ -79,6 +79,17 @@ Record& Record::put_str(std::string_view name, std::string_view v) {
   return put_encoded(std::string(name), std::move(s));
 }
 
+Record& Record::put_time(std::string_view name, std::chrono::steady_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return put(name, ns < 0 ? 0 : static_cast<std::uint64_t>(ns));
+}
+
+std::chrono::steady_clock::time_point Record::time(std::string_view name) const {
+  const auto ns = static_cast<std::int64_t>(number(name, INT64_MAX));
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
 const std::string* Record::find(std::string_view name) const noexcept {
   for (const auto& [n, v] : _fields) {
     if (n == name) {

@@ -11,6 +11,7 @@
 // field, never a value.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -36,6 +37,9 @@ class Record {
   Record& put(std::string_view name, std::uint64_t v);
   Record& put_bytes(std::string_view name, std::span<const std::uint8_t> v);
   Record& put_str(std::string_view name, std::string_view v);
+  // A steady_clock instant, in ns since its epoch: CLOCK_MONOTONIC, which
+  // holds across a restart of the process on the same boot.
+  Record& put_time(std::string_view name, std::chrono::steady_clock::time_point t);
 
   bool has(std::string_view name) const noexcept;
   // Each getter throws StateError ("line N: kind: field F missing / not a
@@ -47,6 +51,10 @@ class Record {
   bool flag(std::string_view name) const;  // 0 or 1
   std::vector<std::uint8_t> bytes(std::string_view name) const;
   std::string str(std::string_view name) const;
+  std::chrono::steady_clock::time_point time(std::string_view name) const;
+  // Throws StateError "line N: kind: field F <what>", for checks of the
+  // caller's own (a value out of what it knows).
+  [[noreturn]] void fail(std::string_view name, std::string_view what) const;
 
   // The fields in the order put, encoded (for the writer and for tests).
   const std::vector<std::pair<std::string, std::string>>& fields() const noexcept { return _fields; }
@@ -55,7 +63,6 @@ class Record {
  private:
   const std::string* find(std::string_view name) const noexcept;
   std::uint64_t number(std::string_view name, std::uint64_t max) const;
-  [[noreturn]] void fail(std::string_view name, std::string_view what) const;
 
   std::string _kind;
   std::size_t _line;
