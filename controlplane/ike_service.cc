@@ -378,11 +378,9 @@ IkeService::IkeSa* IkeService::create(const ike::Header& h, const Address& peer,
     ++_counters.half_open_per_peer;
     return nullptr;
   }
-  const auto established =
-      static_cast<std::size_t>(std::count_if(_sas.begin(), _sas.end(), [&](const auto& kv) {
-        return ipv4_of(kv.second->peer) == addr && kv.second->isakmp() != nullptr &&
-               !kv.second->ended;
-      }));
+  const auto of_peer = sas_of(addr);
+  const auto established = static_cast<std::size_t>(std::count_if(
+      of_peer.begin(), of_peer.end(), [](const IkeSa* o) { return o->isakmp() != nullptr && !o->ended; }));
   if (established >= _settings.max_ike_sas_per_peer) {
     ++_counters.ike_sas_per_peer;
     return nullptr;
@@ -395,8 +393,7 @@ IkeService::IkeSa* IkeService::create(const ike::Header& h, const Address& peer,
   sa->mm = std::make_unique<ike::MainModeResponder>(_mm_config, random);
   sa->peer = peer;
   sa->created = sa->last_rx = now;
-  IkeSa* raw = sa.get();
-  _sas.emplace(CookiePair{h.icookie, random.rcookie}, std::move(sa));
+  IkeSa* raw = add_ike_sa({h.icookie, random.rcookie}, std::move(sa));
   set_half_open(*raw, true);
   return raw;
 }
@@ -437,12 +434,7 @@ void IkeService::main_mode(IkeSa* sa, std::span<const std::uint8_t> msg, const A
       ++_counters.dropped;
       _log.warning("ike", mode + " with " + format_ipv4(ipv4_of(peer)) + " failed: " + step.cause);
     }
-    for (auto it = _sas.begin(); it != _sas.end(); ++it) {
-      if (it->second.get() == sa) {
-        erase(it);
-        break;
-      }
-    }
+    erase(*sa);
     return;
   }
   if (sa->mm->state() == ike::MainModeState::wait_msg5 && sa->mm->nat().local_behind_nat &&
@@ -494,11 +486,9 @@ void IkeService::established(IkeSa& sa, Clock::time_point now) {
 // hold for it (same address and identity) is stale.
 void IkeService::drop_stale(const IkeSa& fresh) {
   std::size_t ike_sas = 0, ipsec_sas = 0;
-  for (auto it = _sas.begin(); it != _sas.end();) {
-    IkeSa& old = *it->second;
-    if (&old == &fresh || old.isakmp() == nullptr || ipv4_of(old.peer) != ipv4_of(fresh.peer) ||
-        old.peer_id != fresh.peer_id) {
-      ++it;
+  for (IkeSa* of_peer : sas_of(ipv4_of(fresh.peer))) {
+    IkeSa& old = *of_peer;
+    if (&old == &fresh || old.isakmp() == nullptr || old.peer_id != fresh.peer_id) {
       continue;
     }
     while (!old.ipsec.empty()) {
@@ -506,9 +496,7 @@ void IkeService::drop_stale(const IkeSa& fresh) {
       ++ipsec_sas;
     }
     ++ike_sas;
-    auto next = std::next(it);
-    erase(it);
-    it = next;
+    erase(old);
   }
   _log.info("ike", "INITIAL-CONTACT from " + format_ipv4(ipv4_of(fresh.peer)) + " (ID " +
                        fresh.peer_id + "): dropped " + std::to_string(ike_sas) +
@@ -680,8 +668,8 @@ bool IkeService::start_rekey(IkeSa& sa, IpsecSa& s, Clock::time_point now) {
 
 std::size_t IkeService::rekey_peer(std::uint32_t peer_addr, Clock::time_point now) {
   std::size_t started = 0;
-  for (auto& [key, sa] : _sas) {
-    if (ipv4_of(sa->peer) != peer_addr || sa->ipsec.empty()) {
+  for (IkeSa* sa : sas_of(peer_addr)) {
+    if (sa->ipsec.empty()) {
       continue;
     }
     // The newest pair of this ISAKMP SA: older ones are on their way out.
@@ -809,7 +797,7 @@ void IkeService::move_to(const IpsecSa& fresh) {
     return;
   }
   std::vector<IpsecPairRef> older;
-  for (const auto& [key, other] : _sas) {
+  for (const IkeSa* other : sas_of(fresh.peer_addr)) {
     for (const IpsecSa& o : other->ipsec) {
       if (&o != &fresh && o.peer_addr == fresh.peer_addr && o.udp == fresh.udp &&
           o.peer_port == fresh.peer_port) {
@@ -826,7 +814,7 @@ void IkeService::move_to(const IpsecSa& fresh) {
 // The newest other pair of the same peer, or nullptr.
 const IkeService::IpsecSa* IkeService::newest_sibling(const IpsecSa& of) const {
   const IpsecSa* best = nullptr;
-  for (const auto& [key, sa] : _sas) {
+  for (const IkeSa* sa : sas_of(of.peer_addr)) {
     for (const IpsecSa& o : sa->ipsec) {
       if (&o != &of && o.peer_addr == of.peer_addr && o.udp == of.udp && o.peer_port == of.peer_port &&
           (best == nullptr || o.established > best->established)) {
@@ -838,7 +826,7 @@ const IkeService::IpsecSa* IkeService::newest_sibling(const IpsecSa& of) const {
 }
 
 std::optional<IpsecPairRef> IkeService::pair_of(std::uint32_t spi_in, std::uint32_t peer_addr) const {
-  for (const auto& [key, sa] : _sas) {
+  for (const IkeSa* sa : sas_of(peer_addr)) {
     for (const IpsecSa& o : sa->ipsec) {
       if (o.spi_in == spi_in && o.peer_addr == peer_addr) {
         return IpsecPairRef{o.peer_addr, o.spi_in, o.spi_out};
@@ -849,8 +837,8 @@ std::optional<IpsecPairRef> IkeService::pair_of(std::uint32_t spi_in, std::uint3
 }
 
 bool IkeService::release_pair(std::uint32_t spi_in, std::uint32_t peer_addr, const std::string& why) {
-  for (auto it = _sas.begin(); it != _sas.end(); ++it) {
-    IkeSa& sa = *it->second;
+  for (IkeSa* of_peer : sas_of(peer_addr)) {
+    IkeSa& sa = *of_peer;
     for (std::size_t i = 0; i < sa.ipsec.size(); ++i) {
       if (sa.ipsec[i].spi_in != spi_in || sa.ipsec[i].peer_addr != peer_addr) {
         continue;
@@ -862,7 +850,7 @@ bool IkeService::release_pair(std::uint32_t spi_in, std::uint32_t peer_addr, con
                              ") deleted: " + why);
       }
       if (sa.ended && sa.ipsec.empty()) {
-        erase(it);
+        erase(sa);
       }
       return true;
     }
@@ -984,8 +972,8 @@ void IkeService::remove_deleted_pair(IkeSa& via, std::uint32_t spi_out) {
   if (try_in(via)) {
     return;
   }
-  for (auto& [key, other] : _sas) {
-    if (other.get() != &via && same_peer(*other, via) && try_in(*other)) {
+  for (IkeSa* other : sas_of(ipv4_of(via.peer))) {
+    if (other != &via && same_peer(*other, via) && try_in(*other)) {
       return;
     }
   }
@@ -996,7 +984,7 @@ void IkeService::on_lifetime(const channel::SaLifetimeEvent& e, Clock::time_poin
       e.kind != channel::LifetimeKind::hard_packets) {
     return;
   }
-  for (auto& [key, sa] : _sas) {
+  for (IkeSa* sa : sas_of(e.peer_addr)) {
     for (std::size_t i = 0; i < sa->ipsec.size(); ++i) {
       const IpsecSa& s = sa->ipsec[i];
       if (s.peer_addr == e.peer_addr &&
@@ -1020,10 +1008,9 @@ void IkeService::on_lifetime(const channel::SaLifetimeEvent& e, Clock::time_poin
 
 std::size_t IkeService::rekey_phase1(std::uint32_t peer_addr, Clock::time_point now) {
   std::vector<IkeSa*> olds;
-  for (auto& [key, sa] : _sas) {
-    if (ipv4_of(sa->peer) == peer_addr && sa->isakmp() != nullptr && !sa->ended &&
-        !phase1_rekey_running(*sa)) {
-      olds.push_back(sa.get());
+  for (IkeSa* sa : sas_of(peer_addr)) {
+    if (sa->isakmp() != nullptr && !sa->ended && !phase1_rekey_running(*sa)) {
+      olds.push_back(sa);
     }
   }
   // Collected first: each start adds an entry to _sas.
@@ -1036,18 +1023,18 @@ std::size_t IkeService::rekey_phase1(std::uint32_t peer_addr, Clock::time_point 
 
 bool IkeService::phase1_rekey_running(const IkeSa& old) const {
   const ike::IsakmpSa& k = *old.isakmp();
-  return std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
-    return kv.second->ours && kv.second->isakmp() == nullptr &&
-           kv.second->replaces == CookiePair{k.icookie, k.rcookie};
+  const auto of_peer = sas_of(ipv4_of(old.peer));
+  return std::any_of(of_peer.begin(), of_peer.end(), [&](const IkeSa* o) {
+    return o->ours && o->isakmp() == nullptr && o->replaces == CookiePair{k.icookie, k.rcookie};
   });
 }
 
 void IkeService::phase1_rekey_due(IkeSa& sa, Clock::time_point now) {
   sa.p1_rekey_started = true;  // once, whatever comes of it
   // The peer may have replaced it already (its own new Main Mode).
-  for (const auto& [key, other] : _sas) {
-    if (other.get() != &sa && other->isakmp() != nullptr && !other->ended &&
-        same_peer(*other, sa) && other->established_at > sa.established_at) {
+  for (const IkeSa* other : sas_of(ipv4_of(sa.peer))) {
+    if (other != &sa && other->isakmp() != nullptr && !other->ended && same_peer(*other, sa) &&
+        other->established_at > sa.established_at) {
       return;
     }
   }
@@ -1089,7 +1076,7 @@ bool IkeService::start_phase1_rekey(IkeSa& old, Clock::time_point now) {
   sa->last_out = *step.reply;
   sa->next_retransmit = now + _settings.retransmit_interval;
   send(sa->local, sa->peer, *step.reply);
-  _sas.emplace(key, std::move(sa));
+  add_ike_sa(key, std::move(sa));
   _log.info("ike", "rekeying the IKE SA with " + what + ": Main Mode started by us");
   return true;
 }
@@ -1358,12 +1345,52 @@ void IkeService::set_half_open(IkeSa& sa, bool half_open) {
 }
 
 void IkeService::erase(std::map<CookiePair, std::unique_ptr<IkeSa>>::iterator it) {
-  if (it->second->isakmp() != nullptr) {
+  IkeSa* sa = it->second.get();
+  if (sa->isakmp() != nullptr) {
     ++_state_version;
   }
-  set_half_open(*it->second, false);
-  clear_quick_modes(*it->second);
+  set_half_open(*sa, false);
+  clear_quick_modes(*sa);
+  auto [first, last] = _by_peer.equal_range(ipv4_of(sa->peer));
+  for (; first != last; ++first) {
+    if (first->second == sa) {
+      _by_peer.erase(first);
+      break;
+    }
+  }
   _sas.erase(it);
+}
+
+// By its cookies when established (its key in _sas then), else by a walk.
+void IkeService::erase(IkeSa& sa) {
+  if (const ike::IsakmpSa* k = sa.isakmp()) {
+    if (const auto it = _sas.find({k->icookie, k->rcookie}); it != _sas.end() && it->second.get() == &sa) {
+      erase(it);
+      return;
+    }
+  }
+  for (auto it = _sas.begin(); it != _sas.end(); ++it) {
+    if (it->second.get() == &sa) {
+      erase(it);
+      return;
+    }
+  }
+}
+
+IkeService::IkeSa* IkeService::add_ike_sa(const CookiePair& key, std::unique_ptr<IkeSa> sa) {
+  IkeSa* raw = sa.get();
+  _by_peer.emplace(ipv4_of(raw->peer), raw);
+  _sas.emplace(key, std::move(sa));
+  return raw;
+}
+
+std::vector<IkeService::IkeSa*> IkeService::sas_of(std::uint32_t peer_addr) const {
+  std::vector<IkeSa*> out;
+  auto [first, last] = _by_peer.equal_range(peer_addr);
+  for (; first != last; ++first) {
+    out.push_back(first->second);
+  }
+  return out;
 }
 
 void IkeService::send(const Address& local, const Address& peer,

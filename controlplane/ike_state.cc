@@ -482,7 +482,7 @@ std::vector<channel::SaParams> IkeService::restore(std::span<const state::Record
       kept.push_back(*out);
       ++ipsec_pairs;
     }
-    _sas.emplace(s.key, std::move(sa));
+    add_ike_sa(s.key, std::move(sa));
     ++ike_sas;
   }
   ++_state_version;
