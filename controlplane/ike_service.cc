@@ -1104,7 +1104,7 @@ void IkeService::our_main_mode(std::map<CookiePair, std::unique_ptr<IkeSa>>::ite
   sa.local = local;
   sa.peer = peer;
   if (step.reply) {
-    send(local, peer, *step.reply);
+    send_main_mode(sa, local, peer, *step.reply, true);
     sa.last_out = *step.reply;
     sa.retransmits = 0;
     sa.next_retransmit = now + _settings.retransmit_interval;
@@ -1172,7 +1172,7 @@ bool IkeService::poll_phase1_rekey(IkeSa& sa, Clock::time_point now) {
   ++sa.retransmits;
   ++_counters.retransmits;
   sa.next_retransmit = now + _settings.retransmit_interval;
-  send(sa.local, sa.peer, sa.last_out);
+  send_main_mode(sa, sa.local, sa.peer, sa.last_out, false);
   return false;
 }
 
@@ -1412,9 +1412,13 @@ void IkeService::send(const Address& local, const Address& peer,
 // each new reply and the same id when it goes again.
 void IkeService::send_main_mode(IkeSa& sa, const Address& local, const Address& peer,
                                 std::span<const std::uint8_t> msg, bool fresh) {
+  // Ours (a phase-1 rekey) knows from the SA it replaces whether the peer
+  // takes fragments: message 5 carries our certificate.
   const ike::IsakmpSa* k = sa.isakmp();
+  const bool fragments = k != nullptr ? k->peer_caps.fragmentation
+                                      : sa.ours != nullptr && sa.ours->peer_caps().fragmentation;
   const std::size_t wrap = 20 + 8 + (local.port == port_nat_t ? 4 : 0);  // IPv4, UDP, marker
-  if (k != nullptr && k->peer_caps.fragmentation && msg.size() + wrap > _settings.fragment_size) {
+  if (fragments && msg.size() + wrap > _settings.fragment_size) {
     if (fresh) {
       ++sa.fragment_id;
     }

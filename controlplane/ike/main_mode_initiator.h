@@ -62,6 +62,8 @@ class MainModeInitiator {
   // failure line.
   int last_sent() const noexcept;
   const Cookie& icookie() const noexcept { return _sa.icookie; }
+  // What the peer announced under the SA being replaced (fragmentation).
+  const PeerCapabilities& peer_caps() const noexcept { return _rekey.caps; }
   const IsakmpSa* sa() const noexcept {
     return _state == MainModeInitiatorState::established ? &_sa : nullptr;
   }

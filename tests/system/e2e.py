@@ -28,8 +28,8 @@ a clean hang-up (PPP, CDN, StopCCN, IKE Deletes).
     line, naming AssumeUDPEncapsulationContextOnSendRule for a Windows
     client only, and carry the session over UDP 4500;
   - failures whose one-line cause the control plane's log must give:
-    a wrong pre-shared key, no common proposal, a wrong password, an
-    unknown user.
+    a wrong pre-shared key, no common proposal, a client behind a NAT
+    without NAT-T, a wrong password, an unknown user.
 
 Exit 0 when every check passed. Usage: e2e.py BUILD_DIR
 """
@@ -295,6 +295,15 @@ def failures(gw):
     check(rc != 0 and s.get("reached") == "ike", f"an MD5/DES-only offer fails in IKE ({s.get('failure')})")
     check(wait_for(lambda: "no proposal chosen" in gw.log()[before:], 10),
           "our log names the cause: no proposal chosen")
+
+    # Behind the masquerade without announcing NAT-T: Main Mode passes on
+    # UDP 500, but raw ESP would not cross the NAT; the Quick Mode's IDci
+    # (the client's private address) gives it away.
+    before = len(gw.log())
+    rc, s = run_client(client_cmd(NS_PV, PRIVATE, "alice", "windows", extra=("--no-natt",)), timeout=60)
+    check(rc != 0 and s.get("reached") == "ike", f"behind a NAT without NAT-T fails in IKE ({s.get('failure')})")
+    check(wait_for(lambda: "peer behind NAT without NAT-T" in gw.log()[before:], 10),
+          "our log names the cause: peer behind NAT without NAT-T")
 
     before = len(gw.log())
     rc, s = run_client(client_cmd(NS_CL, CLIENT, "alice", "macos", password="wrong"))

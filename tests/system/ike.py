@@ -359,6 +359,9 @@ def our_phase1_rekey(gw, charon):
     if "auth RSA signature" in line:
         check(f"authentication of '{GW_DN}' with RSA_EMSA_PKCS1_NULL successful" in charon.log()[charon_before:],
               "charon verified our certificate and SIG_I")
+        # Our message 5 carries the certificate: above fragment_size = 576.
+        check("reassembled fragmented IKE message" in charon.log()[charon_before:],
+              "we sent our message 5 in IKE fragments and charon reassembled them")
     check(wait_for(lambda: "received DELETE for IKE_SA" in charon.log()[charon_before:], 10),
           "charon received our Delete of the old IKE SA")
     rc, sas = charon.swanctl("--list-sas")

@@ -1548,6 +1548,47 @@ TEST_F(IkeRestartTest, OurPhase1RekeyOfARestoredSa) {
   EXPECT_TRUE(_calls.empty());
 }
 
+// A peer that announced fragmentation under the SA being replaced gets
+// our Main Mode messages above fragment_size in fragments (in practice
+// message 5 with our certificate; here message 3, with a small limit):
+// they reassemble to the generator's message byte for byte.
+TEST_F(IkeRestartTest, OurPhase1RekeyFragmentsForAPeerThatTakesThem) {
+  namespace rk = ike::p1rk;
+  _settings.ike_lifetime_s = 3000;
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  _p1_mid = true;
+  establish();
+  auto records = saved(t1);
+  for (auto& r : records) {
+    if (r.kind() == "ike_sa") {
+      r = without(r, "fragmentation");
+      r.put("fragmentation", 1);
+    }
+  }
+  _settings.fragment_size = 300;
+  auto r = restored(records, _directory, t1);
+  _p1 = true;
+  ASSERT_EQ(r->rekey_phase1(client, t1), 1u);
+  const auto sent = _sent.size();
+  r->on_punt(punt(hex(rk::p1rk_msg2), 4500), t1);
+  ASSERT_GT(_sent.size(), sent + 1);
+  ike::FragmentReassembly whole;
+  std::string why;
+  auto st = ike::FragmentReassembly::Status::incomplete;
+  for (std::size_t i = sent; i < _sent.size(); ++i) {
+    EXPECT_LE(_sent[i].size(), 300u);
+    const auto d = parse_udp_datagram(_sent[i]);
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(st, ike::FragmentReassembly::Status::incomplete);
+    st = whole.add(d.payload.subspan(4), why);  // after the non-ESP marker
+  }
+  ASSERT_EQ(st, ike::FragmentReassembly::Status::complete) << why;
+  EXPECT_EQ(to_hex(whole.whole()), rk::p1rk_msg3);
+  r->on_punt(punt(hex(rk::p1rk_msg4), 4500), t1);
+  EXPECT_EQ(last_reply(4500), rk::p1rk_msg5);  // small enough to go whole
+  EXPECT_EQ(r->counters().fragmented, 1u);
+}
+
 TEST_F(IkeRestartTest, EachMissingFieldThrowsAndChangesNothing) {
   establish();
   const auto records = saved(t1);
