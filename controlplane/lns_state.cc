@@ -7,8 +7,10 @@
 //   [auth user] address ipcp_id ccp [mppe_policy mppe_bits mppe_stateless
 //   ccp_id]
 // Times are steady_clock nanoseconds (CLOCK_MONOTONIC: they hold across a
-// restart on the same boot). No secret is written: the MPPE keys are the
-// data plane's, and come back from its session directory.
+// restart on the same boot). No secret is written: the MPPE keys stay in
+// the data plane, whose directory does not show them either, so a restored
+// link holds none. Nothing pushes a running session again with its keys;
+// a renegotiation (new authentication) derives new ones.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
