@@ -514,6 +514,12 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
     our_quick_mode(sa, h.message_id, msg, local, peer, now);
     return;
   }
+  if (it == sa.quick_modes.end() &&
+      std::find(sa.failed_quick_modes.begin(), sa.failed_quick_modes.end(), h.message_id) !=
+          sa.failed_quick_modes.end()) {
+    ++_counters.dropped;  // its failure was logged once
+    return;
+  }
   if (it == sa.quick_modes.end()) {
     const auto active = std::count_if(sa.quick_modes.begin(), sa.quick_modes.end(),
                                       [](const auto& kv) { return !kv.second.finished; });
@@ -570,6 +576,10 @@ void IkeService::quick_mode(IkeSa& sa, const ike::Header& h, std::span<const std
                             ") failed: " + step.cause);
     abandon(ex);
     sa.quick_modes.erase(it);
+    sa.failed_quick_modes.push_back(h.message_id);
+    if (sa.failed_quick_modes.size() > max_quick_modes) {
+      sa.failed_quick_modes.pop_front();
+    }
     return;
   }
   if (step.failure != ike::QuickModeFailure::none) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,9 @@ struct IkeService::IkeSa {
   std::unique_ptr<ike::MainModeResponder> mm;
   std::unique_ptr<ike::MainModeInitiator> ours;
   std::map<std::uint32_t, Exchange> quick_modes;
+  // Message IDs of the peer's Quick Modes that failed (the newest few):
+  // their retransmissions are counted, not answered or logged again.
+  std::deque<std::uint32_t> failed_quick_modes;
   std::vector<IpsecSa> ipsec;
   ike::Address local;
   ike::Address peer;

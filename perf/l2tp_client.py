@@ -193,6 +193,7 @@ def main(argv=None):
     if args.ike:
         ike, transport = start_ike(args)
         if transport is None:
+            ike.hang_up()  # Main Mode may have succeeded: its SA is deleted, as real clients do
             ike.close()
             print(json.dumps({"reached": "ike", "ike": ike.summary(), "failure": ike.failure, "ok": False}))
             return 1

@@ -304,6 +304,8 @@ def failures(gw):
     check(rc != 0 and s.get("reached") == "ike", f"behind a NAT without NAT-T fails in IKE ({s.get('failure')})")
     check(wait_for(lambda: "peer behind NAT without NAT-T" in gw.log()[before:], 10),
           "our log names the cause: peer behind NAT without NAT-T")
+    n = gw.log()[before:].count("peer behind NAT without NAT-T")
+    check(n == 1, f"once, however often the client repeated its Quick Mode ({n} lines)")
 
     before = len(gw.log())
     rc, s = run_client(client_cmd(NS_CL, CLIENT, "alice", "macos", password="wrong"))
