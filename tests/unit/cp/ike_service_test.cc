@@ -109,6 +109,23 @@ class IkeServiceTest : public ::testing::Test {
 
   // The ISAKMP message of the last packet sent, marker removed; checks the
   // packet's addressing on the way.
+  // The datagrams sent since `from`, each at most max_size, as IKE
+  // fragments (after the non-ESP marker on 4500): the whole message, hex.
+  std::string reassembled(std::size_t from, std::size_t max_size) {
+    ike::FragmentReassembly r;
+    std::string why;
+    auto st = ike::FragmentReassembly::Status::incomplete;
+    for (std::size_t i = from; i < _sent.size(); ++i) {
+      EXPECT_LE(_sent[i].size(), max_size);
+      const auto d = parse_udp_datagram(_sent[i]);
+      EXPECT_TRUE(d.ok());
+      EXPECT_EQ(st, ike::FragmentReassembly::Status::incomplete);
+      st = r.add(d.ends.dst_port == 4500 ? d.payload.subspan(4) : d.payload, why);
+    }
+    EXPECT_EQ(st, ike::FragmentReassembly::Status::complete) << why;
+    return st == ike::FragmentReassembly::Status::complete ? to_hex(r.whole()) : why;
+  }
+
   std::string last_reply(std::uint16_t port) {
     EXPECT_FALSE(_sent.empty());
     const auto d = parse_udp_datagram(_sent.back());
@@ -804,18 +821,7 @@ TEST_F(IkeServiceTest, Message6GoesInFragmentsToAPeerThatAnnouncedThem) {
   const auto sent = _sent.size();
   s->on_punt(punt(hex(ike::certvec::rsa_msg5), 500), t0);
   ASSERT_GT(_sent.size(), sent + 1);
-  ike::FragmentReassembly r;
-  std::string why;
-  auto st = ike::FragmentReassembly::Status::incomplete;
-  for (std::size_t i = sent; i < _sent.size(); ++i) {
-    EXPECT_LE(_sent[i].size(), 576u);
-    const auto d = parse_udp_datagram(_sent[i]);
-    ASSERT_TRUE(d.ok());
-    ASSERT_EQ(st, ike::FragmentReassembly::Status::incomplete);
-    st = r.add(d.payload, why);
-  }
-  ASSERT_EQ(st, ike::FragmentReassembly::Status::complete) << why;
-  EXPECT_EQ(to_hex(r.whole()), ike::certvec::rsa_msg6);
+  EXPECT_EQ(reassembled(sent, 576), ike::certvec::rsa_msg6);
   EXPECT_EQ(s->counters().fragmented, 1u);
   ASSERT_EQ(s->sas(t0).size(), 1u);
 
@@ -1572,18 +1578,7 @@ TEST_F(IkeRestartTest, OurPhase1RekeyFragmentsForAPeerThatTakesThem) {
   const auto sent = _sent.size();
   r->on_punt(punt(hex(rk::p1rk_msg2), 4500), t1);
   ASSERT_GT(_sent.size(), sent + 1);
-  ike::FragmentReassembly whole;
-  std::string why;
-  auto st = ike::FragmentReassembly::Status::incomplete;
-  for (std::size_t i = sent; i < _sent.size(); ++i) {
-    EXPECT_LE(_sent[i].size(), 300u);
-    const auto d = parse_udp_datagram(_sent[i]);
-    ASSERT_TRUE(d.ok());
-    ASSERT_EQ(st, ike::FragmentReassembly::Status::incomplete);
-    st = whole.add(d.payload.subspan(4), why);  // after the non-ESP marker
-  }
-  ASSERT_EQ(st, ike::FragmentReassembly::Status::complete) << why;
-  EXPECT_EQ(to_hex(whole.whole()), rk::p1rk_msg3);
+  EXPECT_EQ(reassembled(sent, 300), rk::p1rk_msg3);
   r->on_punt(punt(hex(rk::p1rk_msg4), 4500), t1);
   EXPECT_EQ(last_reply(4500), rk::p1rk_msg5);  // small enough to go whole
   EXPECT_EQ(r->counters().fragmented, 1u);
