@@ -33,6 +33,16 @@ constexpr auto finished_linger = std::chrono::seconds(30);
 // Inbound replay window in packets (a multiple of 64, messages.h).
 constexpr std::uint32_t replay_window = 128;
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
 Address address_of(std::uint32_t host_order, std::uint16_t port) {
   Address a;
   a.len = 4;
@@ -44,16 +54,6 @@ Address address_of(std::uint32_t host_order, std::uint16_t port) {
 std::uint32_t ipv4_of(const Address& a) {
   return a.len == 4 ? ike::get32(std::span(a.bytes.data(), 4), 0) : 0;
 }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string id_text(const ike::Identification& id) {
   switch (static_cast<ike::IdType>(id.type)) {

@@ -22,6 +22,9 @@ namespace l2tpgw::cp {
 
 // The peer's ID as logs and views show it.
 std::string id_text(const ike::Identification& id);
+// An IPv4 endpoint, and the host-order address of one (0 for another family).
+ike::Address address_of(std::uint32_t host_order, std::uint16_t port);
+std::uint32_t ipv4_of(const ike::Address& a);
 
 struct IkeService::Exchange {
   // One of the two: the peer's Quick Mode, or a rekey we started.

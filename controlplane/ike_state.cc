@@ -58,25 +58,13 @@ void put_optional_time(state::Record& r, std::string_view field, const std::opti
   }
 }
 
-ike::Address ipv4_address(std::uint32_t addr, std::uint16_t port) {
-  ike::Address a;
-  a.len = 4;
-  ike::set32(std::span(a.bytes.data(), 4), 0, addr);
-  a.port = port;
-  return a;
-}
-
-std::uint32_t ipv4_of(const ike::Address& a) {
-  return a.len == 4 ? ike::get32(std::span(a.bytes.data(), 4), 0) : 0;
-}
-
 void put_endpoints(state::Record& r, const ike::Address& local, const ike::Address& peer) {
   r.put("local_addr", ipv4_of(local)).put("local_port", local.port);
   r.put("peer_addr", ipv4_of(peer)).put("peer_port", peer.port);
 }
 
 ike::Address endpoint_of(const state::Record& r, const char* addr, const char* port) {
-  return ipv4_address(r.u32(addr), r.u16(port));
+  return address_of(r.u32(addr), r.u16(port));
 }
 
 void put_cookies(state::Record& r, const Cookies& c) {

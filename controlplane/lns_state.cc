@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <iterator>
 
 #include "controlplane/lns_link.h"
@@ -176,12 +175,6 @@ state::Record session_record(std::uint16_t tunnel_id, const l2tp::Session& l,
   return r;
 }
 
-ppp::Hash16 key_of(const std::uint8_t (&k)[16]) {
-  ppp::Hash16 h;
-  std::memcpy(h.data(), k, h.size());
-  return h;
-}
-
 }  // namespace
 
 void LnsService::save(std::vector<state::Record>& out, Clock::time_point /*now*/) const {
@@ -282,8 +275,7 @@ std::vector<channel::SessionParams> LnsService::restore(
       link->since = ss.since;
       link->in_dataplane = true;
       link->up = true;
-      const std::string why =
-          link->ppp.restore(now, ss.ppp, key_of(d->mppe_send_key), key_of(d->mppe_recv_key));
+      const std::string why = link->ppp.restore(now, ss.ppp);
       if (!why.empty()) {
         _log.warning("session", sname + ": not restored: " + why);
         continue;

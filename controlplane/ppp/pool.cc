@@ -54,4 +54,9 @@ bool AddressPool::release(std::uint32_t addr) noexcept {
   return true;
 }
 
+std::string ipv4_text(std::uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+}
+
 }  // namespace l2tpgw::ppp

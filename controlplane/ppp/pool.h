@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace l2tpgw::ppp {
@@ -38,5 +39,8 @@ class AddressPool {
   std::vector<std::uint32_t> _free;  // offsets; allocate() takes the back
   std::vector<std::uint32_t> _pos;   // offset → index in _free, or not_free
 };
+
+// Dotted quad of a host-order address, for the lines that name one.
+std::string ipv4_text(std::uint32_t host_order);
 
 }  // namespace l2tpgw::ppp

@@ -10,11 +10,6 @@
 namespace l2tpgw::ppp {
 namespace {
 
-std::string ipv4_text(std::uint32_t a) {
-  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
-}
-
 bool negotiating_or_open(FsmState s) noexcept {
   return s == FsmState::req_sent || s == FsmState::ack_rcvd || s == FsmState::ack_sent ||
          s == FsmState::opened;

@@ -120,12 +120,11 @@ class Session {
 
   // Across a control-plane restart (session_state.cc). snapshot() is valid
   // in Phase::running. restore() takes a new session straight to running
-  // with what the snapshot holds and the MPPE start keys the data plane
-  // kept; its address is taken from the pool. Empty when done, else why
-  // not (nothing is held then).
+  // with what the snapshot holds; its address is taken from the pool. The
+  // MPPE start keys stay in the data plane (nothing pushes a running
+  // session again). Empty when done, else why not (nothing is held then).
   LinkSnapshot snapshot() const;
-  std::string restore(Time now, const LinkSnapshot& s, const Hash16& mppe_send_key,
-                      const Hash16& mppe_recv_key);
+  std::string restore(Time now, const LinkSnapshot& s);
 
   // The PPP part of the data plane's session (inner_addr, ppp_acfc,
   // ppp_pfc, mppe_*); valid once up.

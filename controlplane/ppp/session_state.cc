@@ -21,8 +21,7 @@ LinkSnapshot Session::snapshot() const {
   return s;
 }
 
-std::string Session::restore(Time now, const LinkSnapshot& s, const Hash16& mppe_send_key,
-                             const Hash16& mppe_recv_key) {
+std::string Session::restore(Time now, const LinkSnapshot& s) {
   if (_phase != Phase::dead) {
     return "the session already started";
   }
@@ -31,10 +30,7 @@ std::string Session::restore(Time now, const LinkSnapshot& s, const Hash16& mppe
   }
   if (_ctx.pool.contains(s.address)) {
     if (!_ctx.pool.reserve(s.address)) {
-      return "address " + std::to_string(s.address >> 24) + "." +
-             std::to_string((s.address >> 16) & 255) + "." +
-             std::to_string((s.address >> 8) & 255) + "." + std::to_string(s.address & 255) +
-             " already in use";
+      return "address " + ipv4_text(s.address) + " already in use";
     }
     _pool_address = s.address;
   }
@@ -57,10 +53,6 @@ std::string Session::restore(Time now, const LinkSnapshot& s, const Hash16& mppe
   if (_ccp_active) {
     _up.mppe_bits = s.mppe_bits;
     _up.mppe_stateless = s.mppe_bits != 0 && s.mppe_stateless;
-  }
-  if (_up.mppe_bits != 0) {
-    _up.mppe_send_key = mppe_send_key;
-    _up.mppe_recv_key = mppe_recv_key;
   }
   _phase = Phase::running;
   return {};
