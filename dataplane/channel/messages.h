@@ -19,7 +19,7 @@
 
 namespace l2tpgw::channel {
 
-inline constexpr std::uint16_t version = 6;
+inline constexpr std::uint16_t version = 7;
 
 enum class MsgType : std::uint16_t {
   sa_add = 1,
@@ -46,6 +46,18 @@ enum class Direction : std::uint8_t { in = 0, out = 1 };
 // How ESP is carried: raw IP protocol 50, or in UDP per RFC 3948.
 enum class Encap : std::uint8_t { none = 0, udp = 1 };
 
+// What ESP protects (RFC 4301 §4.1): the peer's own packets (transport, as
+// L2TP/IPsec uses it), or whole IPv4 packets between the peer's network and
+// ours (tunnel).
+enum class Mode : std::uint8_t { transport = 0, tunnel = 1 };
+
+// An IPv4 prefix, host order; len 0 covers every address.
+struct Prefix {
+  std::uint32_t addr;
+  std::uint8_t len;
+  std::uint8_t reserved[3];
+};
+
 inline constexpr std::size_t max_key_len = 36;  // AES-256-GCM key + salt
 
 struct Lifetime {
@@ -68,10 +80,17 @@ struct SaParams {
   std::uint32_t replay_window;  // inbound: packets, a multiple of 64
   std::uint8_t cipher_key_len;
   std::uint8_t auth_key_len;
-  std::uint8_t reserved[2];
+  Mode mode;
+  std::uint8_t reserved;
   std::uint8_t cipher_key[max_key_len];
   std::uint8_t auth_key[32];
   Lifetime lifetime;
+  // Tunnel mode only: the inner addresses the SA carries, as the Quick
+  // Mode's IDs agreed them. Inbound, an inner packet must come from
+  // peer_net and go to local_net; outbound, packets from the inside to
+  // peer_net take the newest such SA.
+  Prefix peer_net;
+  Prefix local_net;
 };
 
 struct SaAdd {
