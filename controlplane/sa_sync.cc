@@ -43,7 +43,10 @@ bool same_triple(const SaParams& a, const SaParams& b) {
 
 bool same_sa(const SaParams& a, const SaParams& b) {
   return same_triple(a, b) && a.cipher == b.cipher && a.auth == b.auth && a.encap == b.encap &&
-         a.local_port == b.local_port && a.peer_port == b.peer_port;
+         a.local_port == b.local_port && a.peer_port == b.peer_port && a.mode == b.mode &&
+         (a.mode == channel::Mode::transport ||
+          (a.peer_net.addr == b.peer_net.addr && a.peer_net.len == b.peer_net.len &&
+           a.local_net.addr == b.local_net.addr && a.local_net.len == b.local_net.len));
 }
 
 SyncStats sync_static_sas(DpChannel& ch, std::span<const SaConfig> sas, Logger& log,

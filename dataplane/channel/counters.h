@@ -37,7 +37,10 @@ namespace l2tpgw {
   X(esp_auth, "ESP integrity check (ICV) failed")                                  \
   X(esp_block_len, "ESP ciphertext not a multiple of the cipher block")            \
   X(esp_pad, "ESP padding or pad length wrong after decryption")                   \
-  X(esp_next_header, "ESP next header other than UDP or ICMP (transport mode)")    \
+  X(esp_next_header, "ESP next header other than UDP or ICMP (transport mode) or IPv4 (tunnel)") \
+  X(esp_tunnel_malformed, "tunnel-mode inner IPv4 packet malformed (header, length)") \
+  X(esp_tunnel_selector, "tunnel-mode inner addresses outside the SA's prefixes (RFC 4301 §5.2)") \
+  X(esp_tunnel_ttl, "tunnel-mode inner IPv4 TTL expired on forwarding") \
   X(esp_inner_malformed, "decrypted payload is not a well-formed UDP/ICMP packet")  \
   X(esp_inner_unhandled, "decrypted packet to a port or type we do not serve")     \
   X(sa_hard_expired, "SA beyond its hard byte or packet lifetime")                 \
@@ -130,6 +133,8 @@ struct alignas(64) WorkerCounters {
   std::uint64_t inner_fragmented;   // inner packets cut to the tunnel MTU
   std::uint64_t inner_fragments;    // the fragments they became
   std::uint64_t nd_advertisements;  // Neighbor Advertisements sent for our addresses
+  std::uint64_t tunnel_in;          // tunnel-mode inner packets forwarded to the inside
+  std::uint64_t tunnel_out;         // inside packets routed into a tunnel-mode SA
   std::uint64_t drops[n_drop_reasons];
 };
 

@@ -11,6 +11,7 @@
 
 #include "dataplane/channel/messages.h"
 #include "dataplane/wire/headers.h"
+#include "dataplane/wire/ipv4.h"
 #include "dataplane/wire/ipv6.h"
 
 namespace l2tpgw {
@@ -25,8 +26,7 @@ struct Ipv4Prefix {
   std::uint8_t len = 32;
 
   bool contains(std::uint32_t a) const noexcept {
-    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
-    return (a & mask) == (addr & mask);
+    return wire::in_prefix(a, addr, len);
   }
 };
 

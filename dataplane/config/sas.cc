@@ -99,6 +99,39 @@ void read_keys(const Reader& r, const Setting& s, SaParams& p) {
   p.auth_key_len = ai.key_len;
 }
 
+channel::Prefix read_net(const Reader& r, const Setting& s, const char* key) {
+  const Setting& n = r.require(s, key);
+  const auto p = parse_prefix(r.as_string(n));
+  if (!p) {
+    r.fail(n, std::string("'") + key + "' is not an IPv4 prefix (a.b.c.d/len): '" + r.as_string(n) + "'");
+  }
+  if ((p->addr & ~wire::prefix_mask(p->len)) != 0) {
+    r.fail(n, std::string("'") + key + "' " + r.as_string(n) + " has bits set beyond its length");
+  }
+  return {p->addr, p->len, {}};
+}
+
+// RFC 4301 §4.1: transport (the default, as L2TP/IPsec uses it) or tunnel
+// between the peer's network (peer_net) and ours (local_net).
+void read_mode(const Reader& r, const Setting& s, SaParams& p) {
+  const Setting* m = r.find(s, "mode");
+  const std::string mode = m != nullptr ? r.as_string(*m) : "transport";
+  if (mode != "transport" && mode != "tunnel") {
+    r.fail(*m, "'mode' is '" + mode + "', must be \"transport\" or \"tunnel\"");
+  }
+  if (mode == "transport") {
+    for (const char* key : {"peer_net", "local_net"}) {
+      if (s.exists(key)) {
+        r.fail(s[key], std::string("'") + key + "' applies only with mode = \"tunnel\"");
+      }
+    }
+    return;
+  }
+  p.mode = channel::Mode::tunnel;
+  p.peer_net = read_net(r, s, "peer_net");
+  p.local_net = read_net(r, s, "local_net");
+}
+
 std::uint64_t read_count(const Reader& r, const Setting& s, const char* key) {
   return static_cast<std::uint64_t>(
       r.opt_int(s, key, 0, std::numeric_limits<std::int64_t>::max()).value_or(0));
@@ -128,7 +161,8 @@ channel::Lifetime read_lifetime(const Reader& r, const Setting& s) {
 SaConfig read_sa(const Reader& r, const Setting& s, const Config& cfg) {
   r.require_group(s);
   r.check_keys(s, {"direction", "spi", "peer", "encap", "peer_port", "local_port", "cipher",
-                   "cipher_key", "integrity", "integrity_key", "replay_window", "lifetime"});
+                   "cipher_key", "integrity", "integrity_key", "replay_window", "lifetime", "mode",
+                   "peer_net", "local_net"});
   SaConfig sa;
   sa.line = static_cast<int>(s.getSourceLine());
   SaParams& p = sa.params;
@@ -142,6 +176,7 @@ SaConfig read_sa(const Reader& r, const Setting& s, const Config& cfg) {
   p.peer_addr = *addr;
   p.local_addr = cfg.port(PortRole::outside)->address.addr;
   read_encap(r, s, p);
+  read_mode(r, s, p);
   read_transform(r, s, p);
   read_keys(r, s, p);
   const Setting* w = r.find(s, "replay_window");

@@ -89,7 +89,10 @@ void strip(Burst& b, const Pending& pd) noexcept {
     return;
   }
   const std::uint8_t nh = tr->next_header;
-  if (nh != wire::ipproto_udp && nh != wire::ipproto_icmp) {
+  const bool nh_ok = sa.params.mode == channel::Mode::tunnel
+                         ? nh == wire::ipproto_ipip
+                         : nh == wire::ipproto_udp || nh == wire::ipproto_icmp;
+  if (!nh_ok) {
     drop_sa(w, m, Drop::esp_next_header, &SaCounters::decrypt_errors, sa);
     return;
   }

@@ -1,7 +1,9 @@
-// ESP inbound, transport mode (RFC 4303 §3.4), raw or UDP-encapsulated
-// (RFC 3948 §3.1.2), for a burst: SA by SPI, peer check, anti-replay,
-// ICV and decryption through IPsec-MB with the whole burst in flight, then
-// padding and next header checks and removal of the ESP framing.
+// ESP inbound (RFC 4303 §3.4), raw or UDP-encapsulated (RFC 3948 §3.1.2),
+// for a burst: SA by SPI, peer check, anti-replay, ICV and decryption
+// through IPsec-MB with the whole burst in flight, then padding and next
+// header checks and removal of the ESP framing. What is left is the outer
+// IPv4 header with the next header as its protocol: over UDP or ICMP in
+// transport mode, over the inner IPv4 packet (4) in tunnel mode.
 #pragma once
 
 #include "dataplane/core/runtime.h"

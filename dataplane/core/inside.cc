@@ -3,6 +3,7 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/core/esp_encap.h"
+#include "dataplane/core/esp_tunnel.h"
 #include "dataplane/core/ip6_output.h"
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
@@ -79,6 +80,12 @@ void inside_input(WorkerCtx& w, const PortInfo& port, rte_mbuf** pkts, unsigned 
     if (SessionState* s = w.rt.sessions->find_by_addr(dst)) {
       l2tp_encap(w, *s, m, batch);
       continue;
+    }
+    if (w.rt.sas->has_tunnels()) [[unlikely]] {
+      if (SaState* sa = w.rt.sas->find_tunnel(dst)) {
+        tunnel_output(w, *sa, m, batch);
+        continue;
+      }
     }
     if (ip->src.host() != outside.addr) {
       w.drop(m, Drop::no_session);

@@ -1,5 +1,6 @@
 // The inside port's pipeline for one RX burst:
 //   ip_input → to a session's address: l2tp_encap (PPP, L2TP, UDP, IPv4)
+//            → to a tunnel-mode SA's peer network: tunnel_output (outer IPv4)
 //            → from our outside address to a peer: as it is (transport mode)
 //   → esp_encap → ip_output on the outside port
 // ARP and ICMP echo to the inside address are answered.

@@ -47,11 +47,7 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
     drop_session(w, m, Drop::inner_ttl, &SessionCounters::other_drops, s);
     return;
   }
-  // RFC 1624: TTL shares its 16-bit word with the protocol.
-  const std::uint16_t before = static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto);
-  --ip->ttl;
-  ip->csum = wire::Be16::from_host(
-      wire::csum_update16(ip->csum.host(), before, static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto)));
+  wire::decrement_ttl(*ip);
   const unsigned total = ip->total_len.host();
   if (w.rt.cfg.tcp_mss != 0) {
     wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(ip), total}, w.rt.cfg.tcp_mss);

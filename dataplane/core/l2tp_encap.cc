@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/core/inner_mtu.h"
 #include "dataplane/core/ip6_output.h"
 #include "dataplane/core/ip_output.h"
 #include "dataplane/crypto/mppe.h"
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/ip_too_big.h"
+#include "dataplane/wire/ipv4.h"
 #include "dataplane/wire/ipv6.h"
 #include "dataplane/wire/l2tp.h"
 #include "dataplane/wire/ppp.h"
@@ -90,14 +92,6 @@ bool wrap(WorkerCtx& w, SessionState& s, rte_mbuf* m, unsigned inner_len, std::u
   return true;
 }
 
-void decrement_ttl(wire::Ipv4Hdr* ip) noexcept {
-  // RFC 1624: TTL shares its 16-bit word with the protocol.
-  const std::uint16_t before = static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto);
-  --ip->ttl;
-  ip->csum = wire::Be16::from_host(
-      wire::csum_update16(ip->csum.host(), before, static_cast<std::uint16_t>(ip->ttl << 8 | ip->proto)));
-}
-
 // Where a session's packets leave: through its outbound SA, or, for plain
 // L2TP from a trusted LAC (SPIs 0), straight out of the outside port.
 struct OutPath {
@@ -127,72 +121,25 @@ void emit(WorkerCtx& w, rte_mbuf* m, const OutPath& out, EncapBatch& batch) noex
   }
 }
 
-// RFC 1191 §4: "fragmentation needed and DF set" with the next-hop MTU, from
-// our inside address to the packet's source, out of the inside port. Built
-// in place: the new IPv4 and ICMP headers take the room of the Ethernet
-// header and of the headroom in front of it, so the quoted datagram stays
-// where it is.
+// RFC 1191 §4: "fragmentation needed and DF set" with the next-hop MTU.
 void icmp_frag_needed(WorkerCtx& w, const SessionState& s, rte_mbuf* m, unsigned inner_len,
                       unsigned mtu) noexcept {
-  auto* inner = rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr));
-  if (w.rt.inside < 0 || !wire::icmp_error_allowed({inner, inner_len})) {
-    drop_session(w, m, Drop::inner_too_big, s);
-    return;
+  Drop why{};
+  if (!send_frag_needed(w, m, inner_len, mtu, why)) {
+    drop_session(w, m, why, s);
   }
-  constexpr unsigned hdrs = sizeof(wire::Ipv4Hdr) + sizeof(wire::IcmpHdr);
-  if (rte_pktmbuf_headroom(m) < hdrs) {
-    drop_session(w, m, Drop::encap_too_big, s);
-    return;
-  }
-  if (!w.take_icmp_token()) {
-    drop_session(w, m, Drop::icmp_rate, s);
-    return;
-  }
-  const std::uint32_t to = reinterpret_cast<const wire::Ipv4Hdr*>(inner)->src.host();
-  const unsigned quote = std::min(inner_len, wire::icmp_quote_max);
-  rte_pktmbuf_prepend(m, hdrs);
-  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(inner_len - quote));
-  const PortInfo& inside = w.rt.ports[static_cast<unsigned>(w.rt.inside)];
-  wire::write_icmp_frag_needed({rte_pktmbuf_mtod_offset(m, std::uint8_t*, sizeof(wire::EthHdr)), hdrs + quote},
-                               inside.addr, to, static_cast<std::uint16_t>(mtu));
-  ++w.ctr.icmp_too_big_sent;
-  ip_output(w, inside, m);
 }
 
-// RFC 791 §3.2: m keeps the first fragment; the others are copied into
-// fresh mbufs of the pool. Each is then wrapped like any packet.
+// RFC 791 §3.2: each fragment is then wrapped like any packet.
 void fragment(WorkerCtx& w, SessionState& s, const OutPath& out, rte_mbuf* m, unsigned inner_len,
               unsigned mtu, EncapBatch& batch) noexcept {
-  auto* inner = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
-  const unsigned per = wire::fragment_data_len(mtu);
-  const unsigned data_len = inner_len - sizeof(wire::Ipv4Hdr);
-  const unsigned n = wire::fragment_count(data_len, per);
-  if (n < 2 || n > max_inner_fragments) {
-    drop_session(w, m, Drop::inner_too_big, s);
-    return;
-  }
   rte_mbuf* frags[max_inner_fragments];
-  frags[0] = m;
-  if (rte_pktmbuf_alloc_bulk(w.rt.pool, frags + 1, n - 1) != 0) {
-    drop_session(w, m, Drop::mbuf_alloc, s);
+  Drop why{};
+  const unsigned n = cut_fragments(w, m, inner_len, mtu, frags, why);
+  if (n == 0) {
+    drop_session(w, m, why, s);
     return;
   }
-  const wire::Ipv4Hdr orig = *inner;
-  const auto* data = reinterpret_cast<const std::uint8_t*>(inner + 1);
-  for (unsigned k = 1; k < n; ++k) {
-    const unsigned off = k * per;
-    const unsigned len = std::min(per, data_len - off);
-    // Ethernet's room in front, as wrap expects; its bytes are not read.
-    auto* f = reinterpret_cast<std::uint8_t*>(
-        rte_pktmbuf_append(frags[k], static_cast<std::uint16_t>(sizeof(wire::EthHdr) + sizeof(wire::Ipv4Hdr) + len)));
-    auto* h = reinterpret_cast<wire::Ipv4Hdr*>(f + sizeof(wire::EthHdr));
-    wire::ipv4_fragment_header(*h, orig, off, len, k == n - 1);
-    std::memcpy(h + 1, data + off, len);
-  }
-  wire::ipv4_fragment_header(*inner, orig, 0, per, false);
-  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(data_len - per));
-  ++w.ctr.inner_fragmented;
-  w.ctr.inner_fragments += n;
   for (unsigned k = 0; k < n; ++k) {
     const unsigned len = rte_pktmbuf_data_len(frags[k]) - sizeof(wire::EthHdr);
     if (wrap(w, s, frags[k], len, wire::ppp_proto_ipv4)) {
@@ -273,18 +220,18 @@ void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) n
   const unsigned inner_len = inner->total_len.host();
   const unsigned mtu = wire::tunnel_mtu(out.max_payload, s.overhead);
   if (inner_len > mtu) [[unlikely]] {
-    const bool df = (inner->frag.host() & wire::ipv4_df) != 0;
-    const InnerTooBig policy = w.rt.cfg.inner_too_big;
-    if (df || policy == InnerTooBig::icmp) {
-      icmp_frag_needed(w, s, m, inner_len, mtu);
-      return;
-    }
-    if (policy == InnerTooBig::drop) {
-      drop_session(w, m, Drop::inner_too_big, s);
-      return;
+    switch (too_big_action(w, *inner)) {
+      case TooBig::send_icmp:
+        icmp_frag_needed(w, s, m, inner_len, mtu);
+        return;
+      case TooBig::drop:
+        drop_session(w, m, Drop::inner_too_big, s);
+        return;
+      case TooBig::fragment:
+        break;
     }
   }
-  decrement_ttl(inner);
+  wire::decrement_ttl(*inner);
   if (w.rt.cfg.tcp_mss != 0) {
     wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), inner_len}, w.rt.cfg.tcp_mss);
   }

@@ -28,9 +28,4 @@ void l2tp_encap(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) n
 // dataplane.tcp_mss if lower.
 void l2tp_encap6(WorkerCtx& w, SessionState& s, rte_mbuf* m, EncapBatch& batch) noexcept;
 
-// The most fragments one inner packet is cut into: a packet fills at most
-// one mbuf (2 KB), and the smallest tunnel MTU (outside MTU 576) carries 448
-// bytes of it per fragment.
-inline constexpr unsigned max_inner_fragments = 8;
-
 }  // namespace l2tpgw

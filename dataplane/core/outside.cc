@@ -3,6 +3,7 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/core/esp_decap.h"
+#include "dataplane/core/esp_tunnel.h"
 #include "dataplane/core/esp_encap.h"
 #include "dataplane/core/ip_input.h"
 #include "dataplane/core/ip_output.h"
@@ -104,10 +105,14 @@ void classify(WorkerCtx& w, Reassembly& frags, const PortInfo& port, rte_mbuf* m
 
 // What a decapsulated packet becomes: L2TP (a session's traffic, or control
 // for the control plane), an ICMP echo reply back through the peer's
-// outbound SA, or a drop.
+// outbound SA, an inner packet of a tunnel-mode SA for the inside, or a drop.
 void inner_input(WorkerCtx& w, const PortInfo& port, const Decapped& d, EncapItem* enc,
                  unsigned& n_enc) noexcept {
   rte_mbuf* m = d.m;
+  if (d.next_header == wire::ipproto_ipip) {
+    tunnel_input(w, d);
+    return;
+  }
   auto* ip = rte_pktmbuf_mtod_offset(m, wire::Ipv4Hdr*, sizeof(wire::EthHdr));
   const unsigned inner_len = ip->total_len.host() - sizeof(wire::Ipv4Hdr);
   if (d.next_header == wire::ipproto_udp) {

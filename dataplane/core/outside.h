@@ -1,6 +1,7 @@
 // The outside port's pipeline for one RX burst:
 //   ip_input → reassembly of fragments to us → classify (ARP, ICMP, IKE punt, NAT-T keepalive, ESP raw/UDP)
-//   → esp_decap → inner dispatch (L2TP punt, ICMP echo through the SA)
+//   → esp_decap → inner dispatch (L2TP punt, ICMP echo through the SA,
+//     tunnel mode to the inside)
 //   → esp_encap (replies) → ip_output
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "dataplane/core/sa_table.h"
 
 #include <rte_hash.h>
+#include <rte_lpm.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "dataplane/wire/headers.h"
+#include "dataplane/wire/ipv4.h"
 #include "dataplane/wire/tunnel_mtu.h"
 
 namespace l2tpgw {
@@ -42,6 +44,15 @@ bool sa_params_valid(const SaParams& p) noexcept {
   if (p.encap != channel::Encap::none && p.encap != channel::Encap::udp) {
     return false;
   }
+  if (p.mode == channel::Mode::tunnel) {
+    for (const channel::Prefix& n : {p.peer_net, p.local_net}) {
+      if (n.len > 32 || (n.addr & ~wire::prefix_mask(n.len)) != 0) {
+        return false;
+      }
+    }
+  } else if (p.mode != channel::Mode::transport) {
+    return false;
+  }
   if (p.dir == Direction::in && p.replay_window != 0 &&
       (p.replay_window < 64 || p.replay_window > ReplayWindow::max_window || p.replay_window % 64 != 0)) {
     return false;
@@ -67,6 +78,7 @@ SaTable::~SaTable() {
   rte_hash_free(_in_by_spi);
   rte_hash_free(_out_by_spi);
   rte_hash_free(_out_by_peer);
+  rte_lpm_free(_tunnel_routes.load());
 }
 
 rte_hash* SaTable::primary(Direction dir) const noexcept {
@@ -86,6 +98,75 @@ SaState* SaTable::find_outbound(std::uint32_t spi, std::uint32_t peer_addr) cons
 
 SaState* SaTable::find_outbound(std::uint32_t peer_addr) const noexcept {
   return _slots.find(_out_by_peer, &peer_addr);
+}
+
+SaState* SaTable::find_tunnel(std::uint32_t dst) const noexcept {
+  const rte_lpm* routes = _tunnel_routes.load(std::memory_order_acquire);
+  std::uint32_t slot = 0;
+  if (routes == nullptr || rte_lpm_lookup(routes, dst, &slot) != 0) {
+    return nullptr;
+  }
+  return &_slots[slot];
+}
+
+namespace {
+
+std::uint64_t route_key(const channel::Prefix& n) noexcept { return std::uint64_t{n.addr} << 8 | n.len; }
+
+}  // namespace
+
+bool SaTable::route_tunnel(std::uint32_t slot) {
+  rte_lpm* routes = _tunnel_routes.load(std::memory_order_relaxed);
+  if (routes == nullptr) {
+    rte_lpm_config c{};
+    c.max_rules = _slots.size();
+    // A tbl8 group serves the prefixes longer than /24 inside one /24.
+    c.number_tbl8s = std::min<std::uint32_t>(_slots.size(), 1024);
+    routes = rte_lpm_create("sa_tunnel_routes", SOCKET_ID_ANY, &c);
+    if (routes == nullptr) {
+      return false;
+    }
+    rte_lpm_rcu_config rc{};
+    rc.v = _rcu;
+    rc.mode = RTE_LPM_QSBR_MODE_DQ;
+    if (_rcu != nullptr && rte_lpm_rcu_qsbr_add(routes, &rc) != 0) {
+      rte_lpm_free(routes);
+      return false;
+    }
+    _tunnel_routes.store(routes, std::memory_order_release);
+  }
+  const channel::Prefix& n = _slots[slot].params.peer_net;
+  if (rte_lpm_add(routes, n.addr, n.len, slot) != 0) {
+    return false;
+  }
+  auto& slots = _tunnel_slots[route_key(n)];
+  if (slots.empty()) {
+    _tunnel_routes_n.fetch_add(1, std::memory_order_release);
+  }
+  slots.push_back(slot);
+  return true;
+}
+
+void SaTable::unroute_tunnel(std::uint32_t slot) {
+  const SaParams& p = _slots[slot].params;
+  if (p.dir != Direction::out || p.mode != channel::Mode::tunnel) {
+    return;
+  }
+  const auto it = _tunnel_slots.find(route_key(p.peer_net));
+  if (it == _tunnel_slots.end()) {
+    return;
+  }
+  auto& slots = it->second;
+  std::erase(slots, slot);
+  rte_lpm* routes = _tunnel_routes.load(std::memory_order_relaxed);
+  if (!slots.empty()) {
+    // An add over an existing rule replaces its next hop in place.
+    rte_lpm_add(routes, p.peer_net.addr, p.peer_net.len, slots.back());
+    return;
+  }
+  _tunnel_slots.erase(it);
+  rte_lpm_delete(routes, p.peer_net.addr, p.peer_net.len);
+  _tunnel_routes_n.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {
@@ -130,6 +211,12 @@ Ack SaTable::add(const SaParams& p) {
   for (unsigned w = 0; w < _seg.header().n_workers; ++w) {
     _seg.sa_counters(w)[slot] = SaCounters{};
   }
+  // Without its route an outbound tunnel SA would never be used: refused whole.
+  if (p.dir == Direction::out && p.mode == channel::Mode::tunnel && !route_tunnel(slot)) {
+    crypto::wipe(s.keys);
+    _slots.give_back(slot);
+    return channel::make_ack(AckResult::table_full);
+  }
   publish_dir(slot, &p);
   ++_in_use;
 
@@ -140,6 +227,7 @@ Ack SaTable::add(const SaParams& p) {
   // In lock-free mode an existing key's data is swapped atomically: readers
   // see the old slot or the new one, never a missing SA.
   if (rte_hash_add_key_data(h, &key, slot_data(slot)) < 0) {
+    unroute_tunnel(slot);
     publish_dir(slot, nullptr);
     --_in_use;
     crypto::wipe(s.keys);
@@ -187,6 +275,7 @@ SlotReclaim::KeyPos SaTable::unlink_by_peer(std::uint32_t slot) {
 }
 
 void SaTable::retire(std::uint32_t slot, SlotReclaim::KeyPos primary_key) {
+  unroute_tunnel(slot);
   publish_dir(slot, nullptr);
   --_in_use;
   _reclaim.retire(slot, primary_key, unlink_by_peer(slot));

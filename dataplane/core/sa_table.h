@@ -10,10 +10,16 @@
 // deleted is reused only after every worker has passed a quiescent state
 // (rte_rcu_qsbr), so a worker that found it in the middle of a burst never
 // reads freed or reused state.
+//
+// Outbound tunnel-mode SAs are also routes: an rte_lpm maps each SA's
+// peer_net to the newest SA for it, so the inside finds the SA for a
+// destination by longest prefix. Its tbl8 groups are freed through the same
+// quiescent states.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "dataplane/channel/messages.h"
@@ -23,6 +29,7 @@
 #include "dataplane/crypto/esp_crypto.h"
 
 struct rte_hash;
+struct rte_lpm;
 struct rte_rcu_qsbr;
 
 namespace l2tpgw {
@@ -70,6 +77,10 @@ class SaTable {
   SaState* find_outbound(std::uint32_t spi, std::uint32_t peer_addr) const noexcept;
   // The newest outbound SA toward an address.
   SaState* find_outbound(std::uint32_t peer_addr) const noexcept;
+  // The outbound tunnel-mode SA whose peer_net holds dst (longest prefix).
+  SaState* find_tunnel(std::uint32_t dst) const noexcept;
+  // Whether any tunnel-mode route exists: the inside skips the lookup if not.
+  bool has_tunnels() const noexcept { return _tunnel_routes_n.load(std::memory_order_relaxed) != 0; }
   SaState& at(std::uint32_t slot) const noexcept { return _slots[slot]; }
 
   // Main thread only.
@@ -87,6 +98,11 @@ class SaTable {
   // Drops slot from the by-peer index if it is there; the key position.
   SlotReclaim::KeyPos unlink_by_peer(std::uint32_t slot);
   void retire(std::uint32_t slot, SlotReclaim::KeyPos primary_key);
+  // Tunnel routes: slot becomes the newest SA for its peer_net (false when
+  // the route table cannot be made or is full), or leaves it (the route
+  // then goes to the newest one left, or away).
+  bool route_tunnel(std::uint32_t slot);
+  void unroute_tunnel(std::uint32_t slot);
 
   channel::Segment& _seg;
   rte_rcu_qsbr* _rcu;
@@ -94,6 +110,13 @@ class SaTable {
   rte_hash* _in_by_spi;       // u32 SPI
   rte_hash* _out_by_spi;      // u64 peer << 32 | SPI
   rte_hash* _out_by_peer;     // u32 peer address → newest outbound SA
+  // peer_net of outbound tunnel SAs → newest slot. Made with the first
+  // tunnel SA: its 64 MB of tbl24 are not spent on a gateway without any.
+  std::atomic<rte_lpm*> _tunnel_routes{nullptr};
+  // Main thread only: every outbound tunnel SA of each peer_net (address
+  // << 8 | length), oldest first.
+  std::map<std::uint64_t, std::vector<std::uint32_t>> _tunnel_slots;
+  std::atomic<std::uint32_t> _tunnel_routes_n{0};
   crypto::MgrPtr _mgr;  // for key schedules at installation
   SlotReclaim _reclaim;
   std::uint32_t _in_use = 0;

@@ -25,6 +25,7 @@ inline bool mac_equal(const Mac& a, const Mac& b) noexcept {
 inline constexpr std::uint16_t ethertype_ipv4 = 0x0800;
 inline constexpr std::uint16_t ethertype_arp = 0x0806;
 inline constexpr std::uint8_t ipproto_icmp = 1;
+inline constexpr std::uint8_t ipproto_ipip = 4;  // IPv4 in IPv4: the next header of tunnel-mode ESP
 inline constexpr std::uint8_t ipproto_udp = 17;
 inline constexpr std::uint8_t ipproto_esp = 50;
 inline constexpr std::uint16_t port_ike = 500;

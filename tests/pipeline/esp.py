@@ -122,7 +122,7 @@ class SaSpec:
             f.append(f"{k} = {v}")
         return "{ " + "; ".join(f) + "; }"
 
-    def scapy_sa(self):
+    def scapy_sa(self, tunnel_header=None):
         """The SA as the sender of its packets holds it: the peer for an inbound
         SA, the gateway for an outbound one. Without scapy's nat_t_header:
         scapy 2.5.0 writes 8 into the UDP length of NAT-T packets (it fixes the
@@ -132,6 +132,8 @@ class SaSpec:
         kw = {}
         if auth:
             kw = {"auth_algo": auth, "auth_key": self.auth_key}
+        if tunnel_header is not None:
+            kw["tunnel_header"] = tunnel_header
         return SecurityAssociation(ESP, spi=self.spi, crypt_algo=crypt, crypt_key=self.cipher_key, **kw)
 
     def default_iv(self, seq):
@@ -180,6 +182,17 @@ def protect(sa, ip_pkt, seq, iv=None, padding=None, padlen=None, nh=None):
     esp = ssa.crypt_algo.encrypt(ssa, esp, ssa.crypt_key, ssa.crypt_icv_size)
     ssa.auth_algo.sign(esp, ssa.auth_key)
     return _finish(sa, ip_header, bytes(esp))
+
+
+def protect_tunnel(sa, inner_ip, seq, outer, iv=None):
+    """ESP tunnel-mode protection (RFC 4303 §3.1.2) of inner_ip (a scapy IP
+    packet) by scapy: outer (a scapy IP header) is the new outer header,
+    next header 4. Returns raw bytes of the outer IP packet."""
+    ssa = sa.scapy_sa(tunnel_header=outer)
+    raw_esp = ssa.encrypt(inner_ip.copy(), seq_num=seq, iv=sa.default_iv(seq) if iv is None else iv)
+    if not sa.udp:
+        return bytes(raw_esp)
+    return _finish(sa, raw_esp, bytes(raw_esp[ESP]))
 
 
 def _finish(sa, ip_header, esp_bytes):

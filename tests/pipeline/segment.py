@@ -45,15 +45,17 @@ assert HEADER.size == 292  # sizeof(SegmentHeader) is 296 with its tail padding
 # struct WorkerCounters: these, then one per drop reason; alignas(64).
 WORKER_FIELDS = ("loops", "busy_loops", "busy_cycles", "rx_packets", "tx_packets", "punted", "esp_decapped",
                  "esp_encapped", "arp_replies", "icmp_replies", "icmp_too_big_sent", "inner_fragmented", "inner_fragments",
-                 "nd_advertisements")
+                 "nd_advertisements", "tunnel_in", "tunnel_out")
 # struct SaCounters (64 bytes, two reserved words).
 SA_COUNTER_FIELDS = ("packets", "bytes", "auth_failures", "replay_drops", "decrypt_errors", "expired_drops")
 SA_COUNTERS = struct.Struct("<8Q")
-# struct SaDirEntry: seq, in_use, installed_unix_ns, then SaParams (128 bytes).
+# struct SaDirEntry: seq, in_use, installed_unix_ns, then SaParams (144
+# bytes: ..., key lengths, mode, keys, lifetime, then the tunnel-mode
+# peer_net and local_net as address and length).
 DIR_ENTRY = struct.Struct("<IIQ")
-SA_PARAMS = struct.Struct("<IBBBBIIHHIBB2x36s32s4Q")
+SA_PARAMS = struct.Struct("<IBBBBIIHHIBBBx36s32s4QIB3xIB3x")
 DIR_ENTRY_SIZE = DIR_ENTRY.size + SA_PARAMS.size
-assert SA_PARAMS.size == 128 and DIR_ENTRY_SIZE == 144
+assert SA_PARAMS.size == 144 and DIR_ENTRY_SIZE == 160
 
 # struct SessionCounters (64 bytes, one reserved word).
 SESSION_COUNTER_FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "spoofed", "punted", "other_drops")
@@ -171,11 +173,13 @@ class Segment:
                 if not in_use:
                     return None
                 spi, d, encap, cipher, auth, local, peer, lport, pport, window = raw[:10]
+                mode = raw[12]
                 return {"slot": slot, "installed_unix_ns": installed, "spi": spi,
                         "direction": "in" if d == 0 else "out", "encap": "udp" if encap == 1 else "none",
                         "cipher": CIPHERS[cipher], "integrity": AUTHS[auth], "local": ipv4(local),
                         "peer": ipv4(peer), "local_port": lport, "peer_port": pport, "replay_window": window,
-                        "lifetime": raw[-4:]}
+                        "lifetime": raw[15:19], "mode": "tunnel" if mode == 1 else "transport",
+                        "peer_net": f"{ipv4(raw[19])}/{raw[20]}", "local_net": f"{ipv4(raw[21])}/{raw[22]}"}
             time.sleep(0.0001)
         raise SegmentError(f"SA directory slot {slot} kept changing")
 

@@ -491,6 +491,36 @@ TEST_F(ConfigTest, SaPortsOnlyWithUdpEncap) {
   expect_error(text, line_of(text, "peer_port = 4501;"), "'peer_port' applies only with encap = \"udp\"");
 }
 
+TEST_F(ConfigTest, SaTunnelMode) {
+  const std::string text = replaced("    integrity = \"none\";\n",
+                                    "    integrity = \"none\";\n    mode = \"tunnel\";\n"
+                                    "    peer_net = \"192.168.50.0/24\";\n    local_net = \"10.0.0.0/16\";\n");
+  const Config c = load_config(write(text));
+  const auto& out = c.sas[1].params;
+  EXPECT_EQ(out.mode, channel::Mode::tunnel);
+  EXPECT_EQ(out.peer_net.addr, 0xc0a83200u);
+  EXPECT_EQ(out.peer_net.len, 24u);
+  EXPECT_EQ(out.local_net.addr, 0x0a000000u);
+  EXPECT_EQ(out.local_net.len, 16u);
+  EXPECT_EQ(c.sas[0].params.mode, channel::Mode::transport);
+
+  auto edit = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    t.replace(t.find(from), from.size(), to);
+    return t;
+  };
+  std::string t = edit("mode = \"tunnel\";", "mode = \"beet\";");
+  expect_error(t, line_of(t, "mode = "), "'mode' is 'beet', must be \"transport\" or \"tunnel\"");
+  t = edit("peer_net = \"192.168.50.0/24\";", "peer_net = \"192.168.50.1/24\";");
+  expect_error(t, line_of(t, "peer_net = "), "'peer_net' 192.168.50.1/24 has bits set beyond its length");
+  t = edit("local_net = \"10.0.0.0/16\";", "local_net = \"10.0.0.0\";");
+  expect_error(t, line_of(t, "local_net = "), "'local_net' is not an IPv4 prefix (a.b.c.d/len): '10.0.0.0'");
+  t = edit("    local_net = \"10.0.0.0/16\";\n", "");
+  expect_error(t, line_of(t, "direction = \"out\"") - 1, "missing required setting 'local_net'");
+  t = edit("mode = \"tunnel\";", "mode = \"transport\";");
+  expect_error(t, line_of(t, "peer_net = "), "'peer_net' applies only with mode = \"tunnel\"");
+}
+
 TEST_F(ConfigTest, SaMissingRequiredKey) {
   const std::string text = replaced("    cipher = \"aes-gcm-256\";\n", "");
   expect_error(text, line_of(text, "direction = \"out\"") - 1, "missing required setting 'cipher'");
