@@ -14,6 +14,10 @@
 # session its own client and SA pair unless -k), and need a session count:
 # sdecap:aes-cbc-128:hmac-sha1-96:imix:1000. MPPE is BITS, s for stateless:
 # sencap:aes-cbc-128:hmac-sha1-96:imix:1:128s.
+# Directions tdecap and tencap are ESP tunnel mode (RFC 4301 §4.1): whole
+# packets between each SA's peer network and the inside host, decapsulated
+# and forwarded out of the inside port, or routed from it into the SA by
+# longest prefix: tencap:aes-gcm-128:none:512.
 #
 # MPPE decap cannot loop a capture (its key changes with every frame or every
 # 256 and never returns): an sdecap case with MPPE is measured in one pass
@@ -59,7 +63,7 @@ while getopts "b:n:t:s:k:p:H:P:h" opt; do
     p) onepass=$OPTARG ;;
     H) hugepages=$OPTARG ;;
     P) profile_dir=$(mkdir -p "$OPTARG" && cd "$OPTARG" && pwd) ;;
-    *) sed -n '2,36p' "$0"; exit 2 ;;
+    *) sed -n '2,40p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -145,7 +149,7 @@ run_case() {
   prefix=l2tpgwbench$$_$n
   channel=bench$$_$n
   local dst_mac npkts
-  case $dir in decap | sdecap) dst_mac=$OUT_MAC ;; *) dst_mac=$IN_MAC ;; esac
+  case $dir in decap | sdecap | tdecap) dst_mac=$OUT_MAC ;; *) dst_mac=$IN_MAC ;; esac
   if [[ $mode == onepass ]]; then
     npkts=$onepass
   else
@@ -158,13 +162,14 @@ run_case() {
          --mppe "${mppe:-none}" --gw-mac "$dst_mac" --out "$run/traffic.pcap" --conf-out "$run/sas.conf"
          --check 16)
   else
-    gen=("$py" "$here/gen_esp_pcap.py" --direction "$dir" --cipher "$cipher" --integrity "$auth"
+    gen=("$py" "$here/gen_esp_pcap.py" --direction "${dir#t}" --cipher "$cipher" --integrity "$auth"
          --size "$size" --sas "$nsas" --packets "$npkts" --gw-mac "$dst_mac"
          --out "$run/traffic.pcap" --sas-out "$run/sas.conf")
+    [[ $dir == t* ]] && gen+=(--mode tunnel)
     # The capture loops, so its sequence numbers repeat: anti-replay would
     # drop every packet after the first pass. Decap SAs switch it off
     # (static SAs only; docs/PERFORMANCE.md).
-    [[ $dir == decap ]] && gen+=(--replay-window 0)
+    [[ $dir == decap || $dir == tdecap ]] && gen+=(--replay-window 0)
   fi
   local genout
   genout=$("${gen[@]}") || { echo "esp_bench: $name: generator failed" >&2; return 1; }
@@ -185,7 +190,7 @@ run_case() {
   fi
   local limits="max_sas = ${max_sas:-4096}; max_sessions = ${max_sessions:-1024}; mbufs = $mbufs;"
   local out_dev in_dev
-  if [[ $dir == decap || $dir == sdecap ]]; then
+  if [[ $dir == decap || $dir == sdecap || $dir == tdecap ]]; then
     out_dev="vdev = \"net_pcap0,rx_pcap=$run/traffic.pcap$rx_opt\";"
     in_dev="vdev = \"net_null1,no-rx=1\";"
   else

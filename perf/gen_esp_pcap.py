@@ -7,6 +7,14 @@ net_pcap (infinite_rx), testpmd, pktgen-dpdk and tcpreplay can replay.
   encap: the same UDP/1701 packets in clear, from the gateway's outside
          address to the N peers, for the inside port to protect.
 
+With --mode tunnel (RFC 4301 §4.1) every SA joins a /24 of its peer
+(172.16.K.0/24 for SA K) to the inside network 10.0.0.0/24:
+
+  decap: tunnel-mode ESP from the peers whose inner packets go from their
+         network to the inside host (10.0.0.2), to be forwarded inside;
+  encap: the inner packets in clear from the inside host to the peers'
+         networks, for the inside port to route into the tunnels.
+
 Also writes the matching static SAs as a libconfig `sas = (...)` snippet
 (inbound SAs for decap, outbound for encap). Everything is derived from
 --seed, so two runs give identical files.
@@ -24,7 +32,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "pipeline"))
 
-from esp import CIPHERS, AUTHS, SaSpec, protect  # noqa: E402
+from esp import CIPHERS, AUTHS, SaSpec, protect, protect_tunnel  # noqa: E402
 from pcapfile import write_pcap  # noqa: E402
 from scapy.layers.inet import IP, UDP  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
@@ -51,6 +59,11 @@ def l2tp_data(n, rnd):
     return (hdr + rnd.randbytes(max(0, n - 12)))[:n]
 
 
+def peer_net(k):
+    """The first three octets of SA k's network in tunnel mode."""
+    return f"172.16.{k % 256}" if k < 256 else f"172.{17 + k // 256}.{k % 256}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--direction", choices=("decap", "encap"), default="decap")
@@ -58,6 +71,8 @@ def main():
     ap.add_argument("--integrity", choices=sorted(AUTHS), default=None,
                     help="default: hmac-sha1-96 for CBC, none for GCM")
     ap.add_argument("--encap", choices=("none", "udp"), default="none")
+    ap.add_argument("--mode", choices=("transport", "tunnel"), default="transport")
+    ap.add_argument("--inside-host", default="10.0.0.2", help="tunnel mode: the inner packets' inside end")
     ap.add_argument("--size", default="512", help="inner UDP payload bytes: N, N,M,... or imix")
     ap.add_argument("--sas", type=int, default=1, help="number of SAs (one peer each)")
     ap.add_argument("--packets", type=int, default=4096)
@@ -81,10 +96,13 @@ def main():
     for i in range(args.sas):
         peer = str(ipaddress.IPv4Address(base + i))
         key_seed = rnd.randbytes(64)
+        extra = {}
+        if args.mode == "tunnel":
+            extra = {"mode": '"tunnel"', "peer_net": f'"{peer_net(i)}.0/24"', "local_net": '"10.0.0.0/24"'}
         sas.append(SaSpec(direction, args.spi_base + i, peer, args.cipher, auth, encap=args.encap,
                           replay_window=args.replay_window if direction == "in" else None,
                           cipher_key=key_seed[:CIPHERS[args.cipher][1]],
-                          auth_key=key_seed[32:32 + AUTHS[auth][1]]))
+                          auth_key=key_seed[32:32 + AUTHS[auth][1]], extra=extra))
     frames = []
     esp_sizes = []  # the ESP frame on the wire, either direction
     seqs = [0] * len(sas)
@@ -95,20 +113,31 @@ def main():
         k = n % len(sas)
         sa = sas[k]
         size = order[n % len(order)]
-        src, dst = (sa.peer, args.gw) if direction == "in" else (args.gw, sa.peer)
-        ip = IP(src=src, dst=dst, ttl=64, id=n & 0xFFFF) / UDP(sport=1701, dport=1701) / Raw(l2tp_data(size, rnd))
+        if args.mode == "tunnel":
+            far = f"{peer_net(k)}.{1 + n // len(sas) % 254}"
+            src, dst = (far, args.inside_host) if direction == "in" else (args.inside_host, far)
+        else:
+            src, dst = (sa.peer, args.gw) if direction == "in" else (args.gw, sa.peer)
+        ip = IP(bytes(IP(src=src, dst=dst, ttl=64, id=n & 0xFFFF) / UDP(sport=1701, dport=1701) /
+                      Raw(l2tp_data(size, rnd))))
+        outer = IP(src=sa.peer, dst=args.gw) if direction == "in" else IP(src=args.gw, dst=sa.peer)
+
+        def seal(seq, iv=None):
+            if args.mode == "tunnel":
+                return protect_tunnel(sa, ip, seq, outer, iv=iv)
+            return protect(sa, ip, seq, iv=iv)
+
         if direction == "in":
             seqs[k] += 1
-            iv = None if sa.aead else rnd.randbytes(sa.iv_len)
-            frames.append(eth + protect(sa, IP(bytes(ip)), seqs[k], iv=iv))
+            frames.append(eth + seal(seqs[k], None if sa.aead else rnd.randbytes(sa.iv_len)))
             esp_sizes.append(len(frames[-1]))
         else:
             frames.append(eth + bytes(ip))
-            esp_sizes.append(14 + len(protect(sa, IP(bytes(ip)), 1)))
+            esp_sizes.append(14 + len(seal(1)))
     write_pcap(args.out, frames)
     with open(args.sas_out, "w") as f:
         f.write(f"# {len(sas)} {direction}bound SA(s) for {os.path.basename(args.out)}:"
-                f" {args.cipher}/{auth}, encap {args.encap}, seed {args.seed}\n")
+                f" {args.cipher}/{auth}, encap {args.encap}, {args.mode} mode, seed {args.seed}\n")
         f.write("sas = (\n  " + ",\n  ".join(sa.libconfig() for sa in sas) + "\n);\n")
     mean = sum(len(f) for f in frames) / len(frames)
     print(f"{args.out}: {len(frames)} frames, mean {mean:.1f} bytes; {args.sas_out}: {len(sas)} SAs")
