@@ -30,22 +30,28 @@ json sa_json(const SaView& v, std::uint64_t now_unix_ns) {
   const auto& p = v.params;
   const std::uint64_t age =
       now_unix_ns > v.installed_unix_ns ? (now_unix_ns - v.installed_unix_ns) / 1'000'000'000 : 0;
-  return {{"direction", direction_name(p.dir)},
-          {"spi", p.spi},
-          {"spi_hex", spi_hex(p.spi)},
-          {"peer", format_ipv4(p.peer_addr)},
-          {"local", format_ipv4(p.local_addr)},
-          {"encap", encap_name(p.encap)},
-          {"peer_port", p.peer_port},
-          {"local_port", p.local_port},
-          {"cipher", std::string(info(p.cipher).name)},
-          {"integrity", std::string(info(p.auth).name)},
-          {"replay_window", p.replay_window},
-          {"lifetime", lifetime_json(p.lifetime)},
-          {"slot", v.slot},
-          {"installed_unix_ns", v.installed_unix_ns},
-          {"age_s", age},
-          {"counters", sa_counters_json(v.counters)}};
+  json o = {{"direction", direction_name(p.dir)},
+            {"spi", p.spi},
+            {"spi_hex", spi_hex(p.spi)},
+            {"peer", format_ipv4(p.peer_addr)},
+            {"local", format_ipv4(p.local_addr)},
+            {"encap", encap_name(p.encap)},
+            {"peer_port", p.peer_port},
+            {"local_port", p.local_port},
+            {"cipher", std::string(info(p.cipher).name)},
+            {"integrity", std::string(info(p.auth).name)},
+            {"replay_window", p.replay_window},
+            {"lifetime", lifetime_json(p.lifetime)},
+            {"slot", v.slot},
+            {"installed_unix_ns", v.installed_unix_ns},
+            {"age_s", age},
+            {"mode", mode_name(p.mode)},
+            {"counters", sa_counters_json(v.counters)}};
+  if (p.mode == channel::Mode::tunnel) {
+    o["peer_net"] = prefix_text(p.peer_net);
+    o["local_net"] = prefix_text(p.local_net);
+  }
+  return o;
 }
 
 json session_json(const SessionView& v, std::uint64_t now_unix_ns, const SessionEvents* events) {

@@ -72,18 +72,21 @@ std::uint64_t mppe_resets(const SessionEvents* events, const channel::SessionPar
 }  // namespace
 
 std::string render_sas_text(const channel::Segment& seg, std::uint64_t now_unix_ns) {
-  TextTable t({{"DIR"}, {"SPI"}, {"PEER"}, {"ENCAP"}, {"TRANSFORM"}, {"WINDOW", true},
-               {"LIFE-BYTES", true}, {"LIFE-PKTS", true}, {"AGE", true}, {"PACKETS", true},
-               {"BYTES", true}, {"AUTH-FAIL", true}, {"REPLAY", true}, {"DECRYPT-ERR", true},
-               {"EXPIRED", true}});
+  TextTable t({{"DIR"}, {"SPI"}, {"PEER"}, {"ENCAP"}, {"MODE"}, {"PEER-NET"}, {"LOCAL-NET"},
+               {"TRANSFORM"}, {"WINDOW", true}, {"LIFE-BYTES", true}, {"LIFE-PKTS", true},
+               {"AGE", true}, {"PACKETS", true}, {"BYTES", true}, {"AUTH-FAIL", true},
+               {"REPLAY", true}, {"DECRYPT-ERR", true}, {"EXPIRED", true}});
   const auto sas = collect_sas(seg);
   for (const auto& v : sas) {
     const auto& p = v.params;
     const auto& c = v.counters;
+    const bool tunnel = p.mode == channel::Mode::tunnel;
     t.add({direction_name(p.dir), spi_hex(p.spi), peer_text(p), encap_name(p.encap),
-           transform_name(p), p.dir != channel::Direction::in ? "-"
-           : p.replay_window == 0                ? "off"
-                                                 : to_string(p.replay_window),
+           mode_name(p.mode), tunnel ? prefix_text(p.peer_net) : "-",
+           tunnel ? prefix_text(p.local_net) : "-", transform_name(p),
+           p.dir != channel::Direction::in ? "-"
+           : p.replay_window == 0          ? "off"
+                                           : to_string(p.replay_window),
            limit_pair(p.lifetime.soft_bytes, p.lifetime.hard_bytes),
            limit_pair(p.lifetime.soft_packets, p.lifetime.hard_packets),
            age_text(v.installed_unix_ns, now_unix_ns), to_string(c.packets), to_string(c.bytes),

@@ -41,6 +41,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+channel::Prefix channel_prefix(const Ipv4Prefix& p) {
+  return {p.addr, p.len, {}};
+}
+
 }  // namespace
 
 Address address_of(std::uint32_t host_order, std::uint16_t port) {
@@ -187,6 +191,10 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
   _qm_config.max_life_seconds = _settings.sa_lifetime_s;
   _qm_config.default_life_seconds = _settings.sa_lifetime_s;
   _qm_config.max_life_kilobytes = _settings.sa_lifetime_kb;
+  _qm_config.tunnel_networks = _settings.tunnel_networks;
+  _qm_config.tunnel_owner = [this](const ike::IsakmpSa& asking, const Ipv4Prefix& net) {
+    return tunnel_owner(asking, net);
+  };
   _log.info("ike", "responder on UDP 500/4500 of " + format_ipv4(_local_addr) + "; phase 1 [" +
                        _mm_config.policy.describe() + "]; phase 2 [" +
                        _qm_config.policy.describe() + "]");
@@ -694,6 +702,40 @@ std::size_t IkeService::rekey_peer(std::uint32_t peer_addr, Clock::time_point no
   return started;
 }
 
+// Inner networks belong to one peer: the data plane sends what goes to a
+// network down the newest tunnel SA that carries it, so a second peer
+// claiming it would take the first one's traffic. The same peer (address
+// and ID, over any of its ISAKMP SAs) may claim it again: that is a rekey.
+std::string IkeService::tunnel_owner(const ike::IsakmpSa& asking, const Ipv4Prefix& net) const {
+  const IkeSa* me = nullptr;
+  for (const IkeSa* sa : sas_of(ipv4_of(asking.peer))) {
+    if (sa->isakmp() == &asking) {
+      me = sa;
+    }
+  }
+  auto holds = [&](const ike::EspSaPair& p) {
+    return !p.transport && ike::overlaps(p.peer_net, net);
+  };
+  for (const auto& [key, sa] : _sas) {
+    if (me != nullptr && (sa.get() == me || same_peer(*sa, *me))) {
+      continue;
+    }
+    const ike::EspSaPair* held = nullptr;
+    for (const IpsecSa& s : sa->ipsec) {
+      held = s.basis && holds(*s.basis) ? s.basis.get() : held;
+    }
+    for (const auto& [mid, ex] : sa->quick_modes) {
+      const ike::EspSaPair* p = ex.qm ? ex.qm->negotiated() : nullptr;
+      held = p != nullptr && holds(*p) ? p : held;
+    }
+    if (held != nullptr) {
+      return format_ipv4(ipv4_of(sa->peer)) + " (ID " + sa->peer_id + ") to " +
+             prefix_text(channel_prefix(held->peer_net));
+    }
+  }
+  return {};
+}
+
 bool IkeService::spi_in_use(std::uint32_t spi) const {
   return std::any_of(_sas.begin(), _sas.end(), [&](const auto& kv) {
     const IkeSa& sa = *kv.second;
@@ -734,6 +776,11 @@ bool IkeService::add_sa(channel::Direction dir, const ike::EspSaPair& pair) {
   p.local_port = pair.udp_encapsulated ? pair.local.port : 0;
   p.peer_port = pair.udp_encapsulated ? pair.peer.port : 0;
   p.replay_window = dir == channel::Direction::in ? replay_window : 0;
+  p.mode = pair.transport ? channel::Mode::transport : channel::Mode::tunnel;
+  if (!pair.transport) {
+    p.peer_net = channel_prefix(pair.peer_net);
+    p.local_net = channel_prefix(pair.local_net);
+  }
   p.cipher_key_len = static_cast<std::uint8_t>(keys.enc_key.size());
   p.auth_key_len = static_cast<std::uint8_t>(keys.auth_key.size());
   std::copy(keys.enc_key.begin(), keys.enc_key.end(), p.cipher_key);
@@ -789,7 +836,10 @@ void IkeService::install(IkeSa& sa, const ike::EspSaPair& pair, Clock::time_poin
                 ", SPIs in " + spi_hex(s.spi_in) + " out " + spi_hex(s.spi_out) + ", lifetime " +
                 std::to_string(pair.life_seconds) + " s" +
                 (pair.life_kilobytes != 0 ? " / " + std::to_string(pair.life_kilobytes) + " KB"
-                                          : std::string()));
+                                          : std::string()) +
+                (pair.transport ? std::string()
+                                : ", tunnel " + prefix_text(channel_prefix(pair.peer_net)) +
+                                      " <-> " + prefix_text(channel_prefix(pair.local_net))));
   if (move_at <= now) {
     move_to(s);
   } else {

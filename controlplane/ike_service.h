@@ -214,6 +214,9 @@ class IkeService {
   // The automatic phase-1 rekey of an SA whose time has come.
   void phase1_rekey_due(IkeSa& sa, Clock::time_point now);
   bool spi_in_use(std::uint32_t spi) const;
+  // Who, other than the peer of `asking`, has a tunnel-mode pair (or one
+  // being negotiated) whose inner network overlaps `net`; empty: nobody.
+  std::string tunnel_owner(const ike::IsakmpSa& asking, const Ipv4Prefix& net) const;
   void abandon(Exchange& ex);
   void clear_quick_modes(IkeSa& sa);
   void remove_ipsec(IkeSa& sa, std::size_t index, const std::string& why, bool tell_peer,

@@ -9,6 +9,7 @@
 #include <libconfig.h++>
 #include <sstream>
 
+#include "controlplane/names.h"
 #include "dataplane/config/config.h"
 #include "dataplane/config/settings.h"
 
@@ -172,6 +173,32 @@ void read_certificates(const Reader& r, const Setting& g, IkeSettings& out) {
   out.credential = std::make_shared<const ike::LocalCredential>(std::move(*cred));
 }
 
+// Networks, not addresses: a prefix with host bits set is a typo the
+// operator should see, not something to round silently.
+void read_tunnel_networks(const Reader& r, const Setting& g, IkeSettings& out) {
+  if (const Setting* list = r.find(g, "tunnel_networks")) {
+    r.require_list(*list);
+    for (int i = 0; i < list->getLength(); ++i) {
+      const std::string v = r.as_string((*list)[i]);
+      const auto p = parse_prefix(v);
+      if (!p) {
+        r.fail((*list)[i], "'" + v + "' is not an IPv4 prefix like \"10.9.0.0/24\"");
+      }
+      const std::uint32_t mask = p->len == 0 ? 0 : ~std::uint32_t{0} << (32 - p->len);
+      if ((p->addr & ~mask) != 0) {
+        r.fail((*list)[i], "'" + v + "' has host bits set: the network is " +
+                               prefix_text({p->addr & mask, p->len, {}}));
+      }
+      out.tunnel_networks.push_back(*p);
+    }
+  }
+  if (out.allow_tunnel && out.tunnel_networks.empty()) {
+    r.fail(r.require(g, "allow_tunnel"),
+           "allow_tunnel = true needs tunnel_networks, the inside networks tunnel-mode peers may "
+           "reach (e.g. [ \"10.9.0.0/24\" ])");
+  }
+}
+
 std::uint32_t u32(const Reader& r, const Setting& g, const char* key, std::uint32_t dflt,
                   std::int64_t min, std::int64_t max) {
   const auto v = r.opt_int(g, key, min, max);
@@ -192,6 +219,7 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
                    "allow_md5",
                    "allow_modp1024",
                    "allow_tunnel",
+                   "tunnel_networks",
                    "esp_sha256_icv_bits",
                    "ike_lifetime",
                    "sa_lifetime",
@@ -255,6 +283,7 @@ void read_ike(const Reader& r, const Setting& g, IkeSettings& out) {
                    [](const IkePeerKey& p) { return p.auth == ike::AuthMethod::psk; })) {
     r.fail(g, "no pre-shared key and no certificate: set psk, peers or ca/certificate/private_key");
   }
+  read_tunnel_networks(r, g, out);
 }
 
 }  // namespace

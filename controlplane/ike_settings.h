@@ -18,6 +18,8 @@
 //     local_id = "192.0.2.1";        # our IDir: an IPv4 address or an FQDN;
 //                                    # default: the outside port's address
 //     allow_md5 = false; allow_modp1024 = true; allow_tunnel = false;
+//     tunnel_networks = [ "10.9.0.0/24" ];  # inside networks tunnel-mode
+//                                    # peers may reach; required by allow_tunnel
 //     ike_lifetime = 28800;          # ISAKMP SA, seconds (the peer's if shorter)
 //     sa_lifetime = 3600;            # IPsec SA, seconds: longer offers are cut
 //     sa_lifetime_kb = 0;            # IPsec SA, kilobytes; 0 = none
@@ -44,6 +46,7 @@
 #include "controlplane/ike/algorithms.h"
 #include "controlplane/ike/secret.h"
 #include "controlplane/ike/x509.h"
+#include "dataplane/config/config.h"
 
 namespace l2tpgw::cp {
 
@@ -71,6 +74,9 @@ struct IkeSettings {
   bool allow_md5 = false;
   bool allow_modp1024 = true;
   bool allow_tunnel = false;
+  // The inside networks a tunnel-mode SA's IDcr may lie in (docs/IKE.md,
+  // "Tunnel mode"); never empty when allow_tunnel.
+  std::vector<Ipv4Prefix> tunnel_networks;
   // ICV bits of ESP HMAC-SHA2-256 (IKEv1 cannot negotiate them): 128 as
   // RFC 4868 says, or 96 for the clients that followed the earlier draft.
   std::uint8_t esp_sha256_icv_bits = 128;

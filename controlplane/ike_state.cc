@@ -16,7 +16,8 @@
 // in the data plane only: a pair comes back only while its SAs are there,
 // and a rekey derives new keys. Derived on restore: the pair's lifetime
 // end and rekey time, its local endpoint (its ISAKMP SA's), the peer's ID
-// and the transform as text, the DPD and NAT keepalive schedules (started
+// and the transform as text, a tunnel-mode pair's inner networks (from its
+// selectors), the DPD and NAT keepalive schedules (started
 // over from the restore). Exchanges in flight are not saved: a Main Mode
 // or Quick Mode the peer was running is lost (its inbound SA is not among
 // those restore() returns), and a rekey of ours in flight is started
@@ -297,6 +298,20 @@ ike::EspSaPair basis_of(const state::Record& r) {
   p.life_kilobytes = r.u32("life_kb");
   p.idci = r.bytes("idci");
   p.idcr = r.bytes("idcr");
+  if (!p.transport) {
+    // The inner networks follow from the selectors, as when the Quick
+    // Mode agreed them; the data plane's SAs keep their own copy.
+    const auto peer_net = ike::id_prefix(p.idci);
+    const auto local_net = ike::id_prefix(p.idcr);
+    if (!peer_net) {
+      r.fail("idci", "is not an IPv4 prefix for a tunnel-mode pair");
+    }
+    if (!local_net) {
+      r.fail("idcr", "is not an IPv4 prefix for a tunnel-mode pair");
+    }
+    p.peer_net = *peer_net;
+    p.local_net = *local_net;
+  }
   return p;
 }
 

@@ -19,6 +19,14 @@ std::string direction_name(channel::Direction d) {
 
 std::string encap_name(channel::Encap e) { return e == channel::Encap::udp ? "udp" : "none"; }
 
+std::string mode_name(channel::Mode m) {
+  return m == channel::Mode::tunnel ? "tunnel" : "transport";
+}
+
+std::string prefix_text(const channel::Prefix& p) {
+  return format_ipv4(p.addr) + "/" + std::to_string(p.len);
+}
+
 std::string transform_name(const channel::SaParams& p) {
   return std::string(info(p.cipher).name) + "/" + std::string(info(p.auth).name);
 }

@@ -11,6 +11,8 @@ namespace l2tpgw::cp {
 std::string spi_hex(std::uint32_t spi);                 // 0x00001000
 std::string direction_name(channel::Direction d);       // in / out
 std::string encap_name(channel::Encap e);               // none / udp
+std::string mode_name(channel::Mode m);                 // transport / tunnel
+std::string prefix_text(const channel::Prefix& p);      // 10.9.0.0/24
 std::string transform_name(const channel::SaParams& p);  // aes-cbc-128/hmac-sha1-96
 // "in spi 0x00001000 peer 203.0.113.5"
 std::string sa_name(channel::Direction d, std::uint32_t spi, std::uint32_t peer);

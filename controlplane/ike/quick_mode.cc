@@ -158,6 +158,9 @@ std::string id_text(const Identification& id) {
       s = dotted(id.ipv4()) + "/" + std::to_string(std::popcount(m));
       break;
     }
+    case IdType::ipv4_addr_range:
+      s = dotted(get32(id.data, 0)) + "-" + dotted(get32(id.data, 4));
+      break;
     default:
       s = "ID type " + std::to_string(id.type);
   }
@@ -248,6 +251,40 @@ QuickModeStep QuickModeResponder::handle(const Datagram& d) {
   return _state == QuickModeState::wait_msg1 ? msg1(d, h) : msg3(h, d.bytes);
 }
 
+std::optional<Ipv4Prefix> id_prefix(const Identification& id) {
+  const auto range = ipv4_range(id);
+  if (!range || range->first > range->second) {
+    return std::nullopt;
+  }
+  if (static_cast<IdType>(id.type) == IdType::ipv4_addr_subnet &&
+      std::countl_one(id.ipv4_mask()) != std::popcount(id.ipv4_mask())) {
+    return std::nullopt;  // a mask with holes names no prefix
+  }
+  // The range's size must be a power of two and its start aligned to it.
+  const std::uint32_t span = range->second - range->first;
+  const auto len = static_cast<std::uint8_t>(32 - std::popcount(span));
+  if ((span & (span + 1)) != 0 || (range->first & span) != 0) {
+    return std::nullopt;
+  }
+  return Ipv4Prefix{range->first, len};
+}
+
+std::optional<Ipv4Prefix> id_prefix(ByteView id_payload_body) {
+  Identification id;
+  if (parse_id(id_payload_body, id) != ParseError::none) {
+    return std::nullopt;
+  }
+  return id_prefix(id);
+}
+
+bool overlaps(const Ipv4Prefix& a, const Ipv4Prefix& b) noexcept {
+  return a.contains(b.addr) || b.contains(a.addr);
+}
+
+bool covers(const Ipv4Prefix& outer, const Ipv4Prefix& inner) noexcept {
+  return outer.len <= inner.len && outer.contains(inner.addr);
+}
+
 std::string QuickModeResponder::check_selectors(const Identification* ci,
                                                 const Identification* cr) const {
   if (ci == nullptr && cr == nullptr) {
@@ -257,7 +294,6 @@ std::string QuickModeResponder::check_selectors(const Identification* ci,
   if (ci == nullptr || cr == nullptr) {
     return "IDci without IDcr";
   }
-  const bool transport = is_transport(_result.transform.encapsulation);
   for (const auto* id : {ci, cr}) {
     if (id->protocol != 0 && id->protocol != ipproto_udp) {
       return id_text(*id) + ": only UDP (L2TP) is protected";
@@ -276,9 +312,6 @@ std::string QuickModeResponder::check_selectors(const Identification* ci,
   if (!_isakmp.nat.local_behind_nat && (local < cr_range->first || local > cr_range->second)) {
     return "IDcr " + id_text(*cr) + " does not cover our address " + dotted(local);
   }
-  if (!transport) {
-    return {};
-  }
   // RFC 3193 §4: transport mode between the two hosts, one address each.
   if (ci_range->first != ci_range->second || cr_range->first != cr_range->second) {
     return "IDci " + id_text(*ci) + ", IDcr " + id_text(*cr) + ": transport mode takes host IDs";
@@ -286,6 +319,49 @@ std::string QuickModeResponder::check_selectors(const Identification* ci,
   if (ci_range->first != peer && !_isakmp.nat.peer_behind_nat) {
     return "IDci " + id_text(*ci) + " is not the peer's address " + dotted(peer);
   }
+  return {};
+}
+
+// Tunnel mode carries whole IPv4 packets between the peer's network
+// (IDci) and one behind our inside port (IDcr): the data plane routes by
+// these networks and filters nothing else, so each must be a prefix, the
+// ports and protocol open, ours configured, and the peer's no network of
+// ours nor another peer's.
+std::string QuickModeResponder::check_tunnel_selectors(const Identification* ci,
+                                                       const Identification* cr) {
+  if (ci == nullptr || cr == nullptr) {
+    return "tunnel mode without IDci and IDcr: no inner networks to route";
+  }
+  for (const auto& [name, id] : {std::pair{"IDci ", ci}, std::pair{"IDcr ", cr}}) {
+    if (id->protocol != 0 || id->port != 0) {
+      return name + id_text(*id) + ": tunnel mode carries whole IPv4 packets (protocol and port 0)";
+    }
+  }
+  const auto peer_net = id_prefix(*ci);
+  const auto local_net = id_prefix(*cr);
+  if (!peer_net || !local_net) {
+    return (peer_net ? "IDcr " + id_text(*cr) : "IDci " + id_text(*ci)) + " is not an IPv4 prefix";
+  }
+  const auto& nets = _config.tunnel_networks;
+  if (std::none_of(nets.begin(), nets.end(),
+                   [&](const Ipv4Prefix& n) { return covers(n, *local_net); })) {
+    return "IDcr " + id_text(*cr) + " is not in ike.tunnel_networks";
+  }
+  if (std::any_of(nets.begin(), nets.end(),
+                  [&](const Ipv4Prefix& n) { return overlaps(n, *peer_net); })) {
+    return "IDci " + id_text(*ci) + " overlaps ike.tunnel_networks";
+  }
+  const std::uint32_t local = ipv4_of(_isakmp.local);
+  if (peer_net->contains(local)) {
+    return "IDci " + id_text(*ci) + " covers our address " + dotted(local);
+  }
+  if (_config.tunnel_owner) {
+    if (const auto owner = _config.tunnel_owner(_isakmp, *peer_net); !owner.empty()) {
+      return "IDci " + id_text(*ci) + " overlaps the tunnel of " + owner;
+    }
+  }
+  _result.peer_net = *peer_net;
+  _result.local_net = *local_net;
   return {};
 }
 
@@ -376,7 +452,9 @@ QuickModeStep QuickModeResponder::msg1(const Datagram& d, const Header& h) {
         QuickModeFailure::nat_without_nat_t,
         "IDci " + dotted(idci.ipv4()) + " but packets come from " + dotted(ipv4_of(_isakmp.peer)));
   }
-  if (auto why = check_selectors(n_ids > 0 ? &idci : nullptr, n_ids > 1 ? &idcr : nullptr);
+  const Identification* ci = n_ids > 0 ? &idci : nullptr;
+  const Identification* cr = n_ids > 1 ? &idcr : nullptr;
+  if (auto why = _result.transport ? check_selectors(ci, cr) : check_tunnel_selectors(ci, cr);
       !why.empty()) {
     return fail(QuickModeFailure::traffic_selectors, why);
   }
@@ -540,6 +618,8 @@ QuickModeInitiator::QuickModeInitiator(const IsakmpSa& isakmp, const EspSaPair& 
   _result.idci = basis.idci;
   _result.idcr = basis.idcr;
   _result.nat_oa_initiator = basis.nat_oa_initiator;
+  _result.peer_net = basis.peer_net;
+  _result.local_net = basis.local_net;
 }
 
 QuickModeStep QuickModeInitiator::fail(QuickModeFailure f, std::string detail) {

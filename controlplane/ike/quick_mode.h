@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "controlplane/ike/main_mode.h"
 #include "controlplane/ike/proposal.h"
 #include "controlplane/ike/secret.h"
+#include "dataplane/config/config.h"
 #include "dataplane/crypto/esp_algorithms.h"
 
 namespace l2tpgw::ike {
@@ -53,7 +55,23 @@ struct QuickModeConfig {
   // RESPONDER-LIFETIME (RFC 2407 §4.6.3.1); 0 = no kilobyte limit.
   std::uint32_t max_life_seconds = 28800;
   std::uint32_t max_life_kilobytes = 0;
+  // Tunnel mode (RFC 4301 §4.1, with policy.allow_tunnel): the inside
+  // networks an IDcr may name (ike.tunnel_networks), and who already
+  // holds an inner network overlapping a peer's IDci: empty when no other
+  // ISAKMP peer does, else its name. A second peer with the same network
+  // would take the first one's outbound route.
+  std::vector<Ipv4Prefix> tunnel_networks;
+  std::function<std::string(const IsakmpSa& asking, const Ipv4Prefix& peer_net)> tunnel_owner;
 };
+
+// The IPv4 prefix an ID payload names (RFC 2407 §4.6.2): ID_IPV4_ADDR as
+// a /32, ID_IPV4_ADDR_SUBNET with a contiguous mask (host bits cleared),
+// ID_IPV4_ADDR_RANGE when it is exactly one prefix; nullopt otherwise.
+std::optional<Ipv4Prefix> id_prefix(const Identification& id);
+std::optional<Ipv4Prefix> id_prefix(ByteView id_payload_body);
+// Whether two prefixes share an address; whether `outer` holds all of `inner`.
+bool overlaps(const Ipv4Prefix& a, const Ipv4Prefix& b) noexcept;
+bool covers(const Ipv4Prefix& outer, const Ipv4Prefix& inner) noexcept;
 
 // The values the responder draws at random, injectable for tests.
 struct QuickModeRandom {
@@ -91,6 +109,10 @@ struct EspSaPair {
   Bytes idci;
   Bytes idcr;
   std::optional<std::uint32_t> nat_oa_initiator;  // the client's original address (RFC 3947 §5.2)
+  // Tunnel mode: the inner networks idci (the peer's side) and idcr (ours)
+  // name; what the data plane checks inbound and routes outbound.
+  Ipv4Prefix peer_net{0, 0};
+  Ipv4Prefix local_net{0, 0};
 
   // "ESP aes-cbc-128/hmac-sha1-96 transport, NAT-T udp 4500"
   std::string describe() const;
@@ -130,6 +152,8 @@ class QuickModeResponder {
   QuickModeStep msg3(const Header& h, ByteView msg);
   QuickModeStep fail(QuickModeFailure f, std::string detail);
   std::string check_selectors(const Identification* ci, const Identification* cr) const;
+  // Tunnel mode's selectors; on success the pair's inner networks are set.
+  std::string check_tunnel_selectors(const Identification* ci, const Identification* cr);
 
   const IsakmpSa& _isakmp;
   const QuickModeConfig& _config;

@@ -107,12 +107,80 @@ TEST_F(CtlTest, SaShowsParamsAndSummedCounters) {
   EXPECT_EQ(header.find("DIR"), 0u);
   std::istringstream cells(row);
   std::vector<std::string> c{std::istream_iterator<std::string>(cells), {}};
-  const std::vector<std::string> want = {"in", "0x00001000", "203.0.113.5:4500", "udp",
-                                         "aes-cbc-128/hmac-sha1-96", "128", "900/1000", "-",
-                                         "1h02m03s", "111", "16000", "4", "4", "5", "6"};
+  const std::vector<std::string> want = {"in",
+                                         "0x00001000",
+                                         "203.0.113.5:4500",
+                                         "udp",
+                                         "transport",
+                                         "-",
+                                         "-",
+                                         "aes-cbc-128/hmac-sha1-96",
+                                         "128",
+                                         "900/1000",
+                                         "-",
+                                         "1h02m03s",
+                                         "111",
+                                         "16000",
+                                         "4",
+                                         "4",
+                                         "5",
+                                         "6"};
   EXPECT_EQ(c, want);
   // Columns line up: each header name ends where its right-aligned cells end.
   EXPECT_EQ(header.find("PACKETS") + 7, row.find("111") + 3);
+}
+
+// A tunnel-mode SA shows its mode and inner networks, in text and JSON;
+// a transport-mode one its mode alone.
+TEST_F(CtlTest, SaShowsTunnelModeAndItsNetworks) {
+  channel::SaParams p{};
+  p.dir = channel::Direction::out;
+  p.spi = 0x2000;
+  p.peer_addr = 0xcb007105;
+  p.local_addr = 0xc6336401;
+  p.cipher = EspCipher::aes_cbc_128;
+  p.auth = EspAuth::hmac_sha1_96;
+  p.mode = channel::Mode::tunnel;
+  p.peer_net = {0xc0a84d02, 32, {}};
+  p.local_net = {0x0a090000, 24, {}};
+  dp.install(6, p);
+  const CtlReply r = run_command("sa", ctx);
+  ASSERT_TRUE(r.ok);
+  std::istringstream lines(r.text);
+  std::string header, row;
+  std::getline(lines, header);
+  EXPECT_NE(header.find("MODE"), std::string::npos) << header;
+  EXPECT_NE(header.find("PEER-NET"), std::string::npos) << header;
+  EXPECT_NE(header.find("LOCAL-NET"), std::string::npos) << header;
+  bool seen = false;
+  while (std::getline(lines, row)) {
+    std::istringstream cells(row);
+    std::vector<std::string> c{std::istream_iterator<std::string>(cells), {}};
+    if (c.size() > 6 && c[1] == "0x00002000") {
+      seen = true;
+      EXPECT_EQ(c[3], "none");
+      EXPECT_EQ(c[4], "tunnel");
+      EXPECT_EQ(c[5], "192.168.77.2/32");
+      EXPECT_EQ(c[6], "10.9.0.0/24");
+    }
+  }
+  EXPECT_TRUE(seen) << r.text;
+
+  const CtlReply j = run_command("sa --json", ctx);
+  ASSERT_TRUE(j.ok);
+  const json sas = json::parse(j.text);
+  ASSERT_EQ(sas.size(), 2u);
+  for (const auto& sa : sas) {
+    if (sa["spi"] == 0x2000u) {
+      EXPECT_EQ(sa["mode"], "tunnel");
+      EXPECT_EQ(sa["peer_net"], "192.168.77.2/32");
+      EXPECT_EQ(sa["local_net"], "10.9.0.0/24");
+    } else {
+      EXPECT_EQ(sa["mode"], "transport");
+      EXPECT_FALSE(sa.contains("peer_net"));
+      EXPECT_FALSE(sa.contains("local_net"));
+    }
+  }
 }
 
 TEST_F(CtlTest, SessionsShowParamsAndCountersSummedOverWorkers) {

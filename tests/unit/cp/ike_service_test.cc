@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -72,6 +73,10 @@ class IkeServiceTest : public ::testing::Test {
     h.qm_random = [this] {
       ike::QuickModeRandom r;
       r.spi = _ours ? vec::rk_spi_gw : vec::qm_spi_r;
+      if (!_spis.empty()) {
+        r.spi = _spis.front();
+        _spis.pop_front();
+      }
       r.nonce = hex(_ours ? vec::rk_ni : vec::qm_nr);
       return r;
     };
@@ -174,8 +179,54 @@ class IkeServiceTest : public ::testing::Test {
     _rsa = true;
   }
 
+  // Tunnel mode to 10.9.0.0/24, the inside network of gen_vectors.py's tunnel.
+  void allow_tunnel() {
+    _settings.allow_tunnel = true;
+    _settings.tunnel_networks = {{0x0a090000, 24}};
+  }
+
+  // What an SaAdd says of the mode: the inner networks of gen_vectors.py's
+  // tunnel (192.168.77.2/32 <-> 10.9.0.0/24), or none in transport mode.
+  static void expect_mode(const channel::SaParams& p, channel::Mode mode) {
+    const bool tunnel = mode == channel::Mode::tunnel;
+    EXPECT_EQ(p.mode, mode);
+    EXPECT_EQ(p.peer_net.addr, tunnel ? 0xc0a84d02u : 0u);
+    EXPECT_EQ(p.peer_net.len, tunnel ? 32 : 0);
+    EXPECT_EQ(p.local_net.addr, tunnel ? 0x0a090000u : 0u);
+    EXPECT_EQ(p.local_net.len, tunnel ? 24 : 0);
+  }
+  static void expect_tunnel(const channel::SaParams& p) { expect_mode(p, channel::Mode::tunnel); }
+  static void expect_keys(const channel::SaParams& p, channel::Direction dir, std::uint32_t spi,
+                          const char* enc, const char* auth) {
+    EXPECT_EQ(p.dir, dir);
+    EXPECT_EQ(p.spi, spi);
+    EXPECT_EQ(to_hex(std::span(p.cipher_key, p.cipher_key_len)), enc);
+    EXPECT_EQ(to_hex(std::span(p.auth_key, p.auth_key_len)), auth);
+  }
+
+  // The peer's Quick Mode of gen_vectors.py: our message 2 byte for byte.
+  void peer_quick_mode(IkeService& s, const char* msg1, const char* msg2, const char* msg3,
+                       IkeService::Clock::time_point now) {
+    s.on_punt(punt(hex(msg1), 4500), now);
+    EXPECT_EQ(last_reply(4500), msg2);
+    s.on_punt(punt(hex(msg3), 4500), now);
+  }
+
+  // The peer's Quick Mode 1 is refused: no answer, nothing in the data
+  // plane, and the one line that says why.
+  void expect_refused(IkeService& s, const std::vector<std::uint8_t>& qm1,
+                      IkeService::Clock::time_point now, const std::string& line) {
+    const auto sent = _sent.size();
+    const auto calls = _calls.size();
+    s.on_punt(punt(qm1, 4500), now);
+    EXPECT_EQ(_sent.size(), sent);
+    EXPECT_EQ(_calls.size(), calls);
+    EXPECT_NE(_out.str().find(line), std::string::npos) << _out.str();
+  }
+
   std::ostringstream _out;
   Logger _log{_out};
+  std::deque<std::uint32_t> _spis;  // responder SPIs to draw before the usual one
   bool _rsa = false;
   bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
   std::uint32_t _message_id = 0;  // of the exchanges we start; 0: random
@@ -231,6 +282,7 @@ TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
     EXPECT_EQ(p->local_port, 4500);
     EXPECT_EQ(p->peer_port, 4500);
     EXPECT_EQ(p->lifetime.hard_bytes, 250000ull * 1024);
+    expect_mode(*p, channel::Mode::transport);
   }
   EXPECT_GT(in.replay_window, 0u);
   EXPECT_NE(_out.str().find("IPsec SA established with 203.0.113.9: ESP aes-cbc-128/hmac-sha1-96 "
@@ -256,6 +308,77 @@ TEST_F(IkeServiceTest, MainAndQuickModeInstallTheSaPair) {
   EXPECT_NE(_out.str().find("deleted by the peer"), std::string::npos);
   s->poll(t0);
   EXPECT_TRUE(s->sas(t0).empty());
+}
+
+// Tunnel mode: both SaAdds carry the mode and the inner networks, the log
+// line names them; the client's own rekey for the same network is taken.
+TEST_F(IkeServiceTest, TunnelModeSaAddsCarryTheInnerNetworks) {
+  allow_tunnel();
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  peer_quick_mode(*s, vec::tn_msg1, vec::tn_msg2, vec::tn_msg3, t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  const auto& in = _calls[0].sa_add.sa;
+  const auto& out = _calls[1].sa_add.sa;
+  expect_keys(in, channel::Direction::in, vec::qm_spi_r, vec::tn_in_enc, vec::tn_in_auth);
+  expect_keys(out, channel::Direction::out, 0xc0ffee01u, vec::tn_out_enc, vec::tn_out_auth);
+  for (const auto* p : {&in, &out}) {
+    EXPECT_EQ(p->encap, channel::Encap::udp);
+    EXPECT_EQ(p->peer_port, 4500);
+    expect_tunnel(*p);
+  }
+  EXPECT_NE(_out.str().find("IPsec SA established with 203.0.113.9: ESP aes-cbc-128/hmac-sha1-96 "
+                            "tunnel, NAT-T udp 4500, SPIs in 0x5eed0001 out 0xc0ffee01, "
+                            "lifetime 3600 s / 250000 KB, tunnel 192.168.77.2/32 <-> 10.9.0.0/24"),
+            std::string::npos)
+      << _out.str();
+
+  _calls.clear();
+  _spis.push_back(vec::tn_again_spi_r);
+  peer_quick_mode(*s, vec::tn_again_msg1, vec::tn_again_msg2, vec::tn_again_msg3, t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].sa_add.sa.spi, vec::tn_again_spi_r);
+  EXPECT_EQ(_calls[1].sa_add.sa.spi, 0xc0ffee03u);
+  expect_tunnel(_calls[0].sa_add.sa);
+  expect_tunnel(_calls[1].sa_add.sa);
+  EXPECT_EQ(_out.str().find("failed"), std::string::npos) << _out.str();
+}
+
+TEST_F(IkeServiceTest, TunnelModeRefusedWithOneLineNamingTheIds) {
+  allow_tunnel();
+  _settings.tunnel_networks = {{0x0a080000, 16}};  // 10.8.0.0/16: not the network asked for
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  expect_refused(*s, hex(vec::tn_msg1), t0,
+                 "Quick Mode with 203.0.113.9 (ID 198.51.100.5) failed: Quick Mode refused "
+                 "(traffic selectors): IDcr 10.9.0.0/24 proto 0 port 0 is not in "
+                 "ike.tunnel_networks");
+}
+
+// Our rekey of a tunnel pair offers tunnel mode and the same selectors
+// (checked byte for byte), and the new pair carries the same networks.
+TEST_F(IkeServiceTest, OurRekeyOfATunnelKeepsItsNetworks) {
+  allow_tunnel();
+  _ours = true;  // the message ID of gen_vectors.py's rekey
+  auto s = make();
+  _ours = false;
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  main_mode(*s, t0);
+  peer_quick_mode(*s, vec::tn_msg1, vec::tn_msg2, vec::tn_msg3, t0);
+  ASSERT_EQ(_calls.size(), 2u);
+  _calls.clear();
+  _ours = true;
+  EXPECT_EQ(s->rekey_peer(client, t0), 1u);
+  EXPECT_EQ(last_reply(4500), vec::tr_msg1);
+  s->on_punt(punt(hex(vec::tr_msg2), 4500), t0);
+  EXPECT_EQ(last_reply(4500), vec::tr_msg3);
+  ASSERT_EQ(_calls.size(), 2u);
+  EXPECT_EQ(_calls[0].sa_add.sa.spi, vec::rk_spi_gw);
+  EXPECT_EQ(_calls[1].sa_add.sa.spi, vec::rk_spi_client);
+  expect_tunnel(_calls[0].sa_add.sa);
+  expect_tunnel(_calls[1].sa_add.sa);
 }
 
 TEST_F(IkeServiceTest, TraceLogsEachMessageOfThatPeerOnly) {
@@ -1195,11 +1318,11 @@ class IkeRestartTest : public IkeServiceTest {
  protected:
   using Clock = IkeService::Clock;
 
-  void establish() {
+  void establish(const char* qm1 = vec::qm_msg1, const char* qm3 = vec::qm_msg3) {
     _original = make();
     main_mode(*_original, t0);
-    _original->on_punt(punt(hex(vec::qm_msg1), 4500), t0);
-    _original->on_punt(punt(hex(vec::qm_msg3), 4500), t0);
+    _original->on_punt(punt(hex(qm1), 4500), t0);
+    _original->on_punt(punt(hex(qm3), 4500), t0);
     ASSERT_EQ(_calls.size(), 2u);
     // The data plane's directory as read_sa_directory gives it: no keys.
     for (const auto& c : _calls) {
@@ -1273,6 +1396,11 @@ class IkeRestartTest : public IkeServiceTest {
     return out;
   }
 
+  // Our client's tunnel while 203.0.113.10 holds its network.
+  const std::string taken_by_other =
+      "Quick Mode with 203.0.113.9 (ID 198.51.100.5) failed: Quick Mode refused (traffic "
+      "selectors): IDci 192.168.77.2 proto 0 port 0 overlaps the tunnel of 203.0.113.10 (ID "
+      "198.51.100.5) to 192.168.77.2/32";
   const Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
   const Clock::time_point t1 = t0 + std::chrono::seconds(100);  // the restart
   std::unique_ptr<IkeService> _original;
@@ -1488,6 +1616,122 @@ TEST_F(IkeRestartTest, OurRekeyOfARestoredPair) {
   r->poll(t0 + std::chrono::seconds(3240));  // 90% of 3600 s from the original start
   ASSERT_EQ(_sent.size(), sent + 1);
   EXPECT_EQ(last_reply(4500), vec::rk_msg1);
+}
+
+// A tunnel pair comes back with its mode and networks: the data plane
+// keeps its SAs as they are, and our rekey of the restored pair offers
+// the same selectors and installs the same networks.
+TEST_F(IkeRestartTest, RestoredTunnelPairKeepsItsNetworks) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  allow_tunnel();
+  establish(vec::tn_msg1, vec::tn_msg3);
+  ASSERT_EQ(_directory.size(), 2u);
+  _ours = true;
+  auto r = restored(saved(t1), _directory, t1);
+  ASSERT_EQ(_kept.size(), 2u);
+  expect_tunnel(_kept[0]);
+  expect_tunnel(_kept[1]);
+  EXPECT_EQ(r->rekey_peer(client, t1), 1u);
+  EXPECT_EQ(last_reply(4500), vec::tr_msg1);
+  r->on_punt(punt(hex(vec::tr_msg2), 4500), t1);
+  EXPECT_EQ(last_reply(4500), vec::tr_msg3);
+  ASSERT_EQ(_calls.size(), 2u);
+  expect_tunnel(_calls[0].sa_add.sa);
+  expect_tunnel(_calls[1].sa_add.sa);
+  // A tunnel pair whose selectors name no prefix is a broken file.
+  const auto records = saved(t1);
+  for (const auto& [field, value] : {std::pair{"idci", "x0200000061"}, std::pair{"idcr", "x"}}) {
+    auto broken = records;
+    broken[1] = with(records[1], field, value);
+    auto fresh = make();
+    try {
+      fresh->restore(broken, _directory, t1);
+      ADD_FAILURE() << field << " was accepted";
+    } catch (const state::StateError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string(": field ") + field + " "),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// Two peers, one inner network: the pair of another peer (here restored:
+// another address, its own cookies and SPIs) holds 192.168.77.2/32, so the
+// same selectors from our client are refused with one line naming it.
+TEST_F(IkeRestartTest, TunnelNetworkOfAnotherPeerIsRefused) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  allow_tunnel();
+  establish(vec::tn_msg1, vec::tn_msg3);
+  const std::string other = std::to_string(0xcb00710au);  // 203.0.113.10
+  const std::string rcookie = "x0102030405060708";
+  auto records = saved(t1);
+  ASSERT_EQ(records.size(), 2u);
+  records[0] = with(with(records[0], "peer_addr", other), "rcookie", rcookie);
+  records[1] = with(with(records[1], "peer_addr", other), "rcookie", rcookie);
+  records[1] = with(with(records[1], "spi_in", "1592590592"), "spi_out", "3237998096");
+  for (auto& p : _directory) {
+    p.peer_addr = 0xcb00710a;
+    p.spi = p.dir == channel::Direction::in ? 0x5eed0100 : 0xc0ffee10;
+  }
+  auto s = restored(records, _directory, t1);
+  ASSERT_EQ(_kept.size(), 2u);
+  main_mode(*s, t1);
+  expect_refused(*s, hex(vec::tn_msg1), t1, taken_by_other);
+  // Transport mode is not about networks: the same client's L2TP pair is taken.
+  s->on_punt(punt(hex(vec::qm_msg1), 4500), t1);
+  EXPECT_EQ(last_reply(4500), vec::qm_msg2);
+}
+
+// The same peer (address and ID) over another of its ISAKMP SAs, e.g.
+// after its phase-1 rekey, may ask for its network again.
+TEST_F(IkeRestartTest, TunnelNetworkOfTheSamePeerOnAnotherIsakmpSaIsTaken) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  allow_tunnel();
+  establish(vec::tn_msg1, vec::tn_msg3);
+  const std::string rcookie = "x0102030405060708";
+  const auto records = saved(t1);
+  ASSERT_EQ(records.size(), 2u);
+  // The SA of gen_vectors.py without pairs, and a second SA of the same
+  // peer holding the tunnel pair under other SPIs.
+  auto pair = with(with(records[1], "rcookie", rcookie), "spi_in", "1592590592");
+  pair = with(pair, "spi_out", "3237998096");
+  const std::vector<state::Record> two{records[0], with(records[0], "rcookie", rcookie), pair};
+  for (auto& p : _directory) {
+    p.spi = p.dir == channel::Direction::in ? 0x5eed0100 : 0xc0ffee10;
+  }
+  auto s = restored(two, _directory, t1);
+  ASSERT_EQ(_kept.size(), 2u);
+  ASSERT_EQ(s->sas(t1).size(), 2u);
+  peer_quick_mode(*s, vec::tn_msg1, vec::tn_msg2, vec::tn_msg3, t1);
+  ASSERT_EQ(_calls.size(), 2u);
+  expect_tunnel(_calls[1].sa_add.sa);
+  EXPECT_EQ(_out.str().find("failed"), std::string::npos) << _out.str();
+}
+
+// A network being negotiated counts too: the other peer's inbound SA is
+// in the data plane from its HASH(2) on. Here the other peer is a second
+// restored ISAKMP SA with the same keys under another address and cookie
+// (Quick Mode's hashes and IV do not cover the cookies, so gen_vectors.py's
+// message 1 with that cookie is a valid one of it).
+TEST_F(IkeRestartTest, TunnelNetworkBeingNegotiatedByAnotherPeerIsRefused) {
+  _settings.dpd_interval = std::chrono::milliseconds(0);
+  allow_tunnel();
+  establish(vec::tn_msg1, vec::tn_msg3);
+  constexpr std::uint32_t other = 0xcb00710a;  // 203.0.113.10
+  const auto records = saved(t1);
+  const std::vector<state::Record> two{
+      records[0],
+      with(with(records[0], "peer_addr", std::to_string(other)), "rcookie", "x0102030405060708")};
+  auto s = restored(two, {}, t1);
+  ASSERT_EQ(s->sas(t1).size(), 2u);
+  auto theirs = hex(vec::tn_msg1);
+  const std::uint8_t rcookie[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::copy(std::begin(rcookie), std::end(rcookie), theirs.begin() + 8);
+  s->on_punt(punt(theirs, 4500, other), t1);
+  ASSERT_EQ(_calls.size(), 1u);  // its inbound SA, before its HASH(2) left
+  expect_tunnel(_calls[0].sa_add.sa);
+  EXPECT_EQ(_calls[0].sa_add.sa.peer_addr, other);
+  expect_refused(*s, hex(vec::tn_msg1), t1, taken_by_other);
 }
 
 TEST_F(IkeRestartTest, LifetimesEndAtTheOriginalTimes) {

@@ -26,6 +26,7 @@ ike = { psk = "default-secret";
                   { id = "laptop.example.org"; psk = "id-secret-1"; } );
         local_id = "vpn.example.org";
         allow_md5 = true; allow_modp1024 = false; allow_tunnel = true;
+        tunnel_networks = [ "10.9.0.0/24", "172.16.0.0/12" ];
         ike_lifetime = 3600; sa_lifetime = 1200; sa_lifetime_kb = 500000;
         max_half_open = 100; max_half_open_per_peer = 4; max_ike_sas_per_peer = 2;
         retransmit_interval = 3; retransmits = 4; dpd_interval = 10; dpd_failures = 3;
@@ -44,6 +45,11 @@ ike = { psk = "default-secret";
   EXPECT_TRUE(s.allow_md5);
   EXPECT_FALSE(s.allow_modp1024);
   EXPECT_TRUE(s.allow_tunnel);
+  ASSERT_EQ(s.tunnel_networks.size(), 2u);
+  EXPECT_EQ(s.tunnel_networks[0].addr, 0x0a090000u);
+  EXPECT_EQ(s.tunnel_networks[0].len, 24);
+  EXPECT_EQ(s.tunnel_networks[1].addr, 0xac100000u);
+  EXPECT_EQ(s.tunnel_networks[1].len, 12);
   EXPECT_EQ(s.ike_lifetime_s, 3600u);
   EXPECT_EQ(s.sa_lifetime_s, 1200u);
   EXPECT_EQ(s.sa_lifetime_kb, 500000u);
@@ -65,6 +71,7 @@ TEST_F(IkeSettingsTest, DefaultsAndAbsentSection) {
   EXPECT_FALSE(s.allow_md5);
   EXPECT_TRUE(s.allow_modp1024);
   EXPECT_FALSE(s.allow_tunnel);
+  EXPECT_TRUE(s.tunnel_networks.empty());
   EXPECT_EQ(s.sa_lifetime_s, 3600u);
   EXPECT_EQ(s.psk_for_address(1), bytes("12345678"));
   EXPECT_EQ(s.fragment_size, 1280u);
@@ -104,6 +111,37 @@ TEST_F(IkeSettingsTest, ErrorsNameFileAndLine) {
 
   e = error_of("ike = { psk = \"12345678\";\n max_half_open = 4; };\n");
   EXPECT_NE(e.find("max_half_open_per_peer exceeds max_half_open"), std::string::npos) << e;
+}
+
+TEST_F(IkeSettingsTest, TunnelModeNeedsWellFormedNetworks) {
+  auto e = error_of("ike = { psk = \"12345678\";\n  allow_tunnel = true; };\n");
+  EXPECT_NE(e.find(_path + ":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("allow_tunnel = true needs tunnel_networks"), std::string::npos) << e;
+  e = error_of(
+      "ike = { psk = \"12345678\";\n  allow_tunnel = true;\n  tunnel_networks = [ ]; };\n");
+  EXPECT_NE(e.find(_path + ":2"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs tunnel_networks"), std::string::npos) << e;
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"10.9.0.1/24", "'10.9.0.1/24' has host bits set: the network is 10.9.0.0/24"},
+      {"10.9.0.0/33", "'10.9.0.0/33' is not an IPv4 prefix"},
+      {"10.9.0/24", "'10.9.0/24' is not an IPv4 prefix"},
+      {"10.9.0.0", "'10.9.0.0' is not an IPv4 prefix"},
+      {"inside", "'inside' is not an IPv4 prefix"},
+  };
+  for (const auto& [prefix, why] : bad) {
+    e = error_of(std::string("ike = { psk = \"12345678\"; allow_tunnel = true;\n"
+                             "  tunnel_networks = [ \"10.8.0.0/16\",\n \"") +
+                 prefix + "\" ]; };\n");
+    EXPECT_NE(e.find(_path + ":3"), std::string::npos) << prefix << ": " << e;
+    EXPECT_NE(e.find(why), std::string::npos) << e;
+  }
+  // Networks without tunnel mode are kept, and unused.
+  const IkeSettings s = load_ike_settings(
+      write("ike = { psk = \"12345678\"; tunnel_networks = [ \"0.0.0.0/0\" ]; };\n"));
+  EXPECT_FALSE(s.allow_tunnel);
+  ASSERT_EQ(s.tunnel_networks.size(), 1u);
+  EXPECT_EQ(s.tunnel_networks[0].len, 0);
 }
 
 // `name` must outlive the ID (string literals here).

@@ -583,6 +583,14 @@ def qm_keymat(gqm, spi, ni, nr, n):  # RFC 2409 §5.5
     return out[:n]
 
 
+def emit_keymat(prefix, gqm, spi_in, spi_out, ni, nr, enc_len, auth_len):
+    """The ESP keys of both directions, the encryption key first."""
+    for way, spi in (("in", spi_in), ("out", spi_out)):
+        km = qm_keymat(gqm, spi, ni, nr, enc_len + auth_len)
+        emit(f"{prefix}_{way}_enc", km[:enc_len])
+        emit(f"{prefix}_{way}_auth", km[enc_len:])
+
+
 def quick_mode(mid, offer, chosen, ni, nr, spi_r, ids, natoa, ke_i=None, ke_r=None, gqm=b"",
                notify=None, spi_i=SPI_I, natoa_r=(CLIENT_SEEN, GW)):
     mid_b = struct.pack("!I", mid)
@@ -617,12 +625,7 @@ emit("qm_msg2", qm2)
 emit("qm_msg3", qm3)
 emit("qm_nr", QM_NR)
 emit_int("qm_spi_r", QM_SPI_R)
-km_in = qm_keymat(b"", QM_SPI_R, QM_NI, QM_NR, 36)
-km_out = qm_keymat(b"", 0xc0ffee01, QM_NI, QM_NR, 36)
-emit("qm_in_enc", km_in[:16])
-emit("qm_in_auth", km_in[16:])
-emit("qm_out_enc", km_out[:16])
-emit("qm_out_auth", km_out[16:])
+emit_keymat("qm", b"", QM_SPI_R, 0xc0ffee01, QM_NI, QM_NR, 16, 20)
 
 # With PFS (MODP2048), no IDs, 86400 s offered and cut to 3600 by RESPONDER-LIFETIME.
 qm_xi = int.from_bytes(det(b"qm-xi", 32), "big")
@@ -638,12 +641,7 @@ emit("qm_pfs_msg1", pq1, "Quick Mode with PFS MODP2048 and RESPONDER-LIFETIME 36
 emit("qm_pfs_msg2", pq2)
 emit("qm_pfs_msg3", pq3)
 emit("qm_pfs_xr", qm_xr.to_bytes(32, "big"))
-km_in = qm_keymat(QM_GXY, QM_SPI_R + 1, QM_NI, QM_NR, 52)
-km_out = qm_keymat(QM_GXY, 0xc0ffee01, QM_NI, QM_NR, 52)
-emit("qm_pfs_in_enc", km_in[:32])
-emit("qm_pfs_in_auth", km_in[32:])
-emit("qm_pfs_out_enc", km_out[:32])
-emit("qm_pfs_out_auth", km_out[32:])
+emit_keymat("qm_pfs", QM_GXY, QM_SPI_R + 1, 0xc0ffee01, QM_NI, QM_NR, 32, 20)
 
 # A rekey the gateway starts on the same ISAKMP SA, roles swapped: it
 # offers the agreed transform once more (number 1) under its new SPI, its
@@ -663,12 +661,38 @@ emit("rk_msg3", rk3)
 emit("rk_ni", RK_NI)
 emit_int("rk_spi_gw", RK_SPI_GW)
 emit_int("rk_spi_client", RK_SPI_CL)
-km_in = qm_keymat(b"", RK_SPI_GW, RK_NI, RK_NR, 36)
-km_out = qm_keymat(b"", RK_SPI_CL, RK_NI, RK_NR, 36)
-emit("rk_in_enc", km_in[:16])
-emit("rk_in_auth", km_in[16:])
-emit("rk_out_enc", km_out[:16])
-emit("rk_out_auth", km_out[16:])
+emit_keymat("rk", b"", RK_SPI_GW, RK_SPI_CL, RK_NI, RK_NR, 16, 20)
+
+# Tunnel mode (RFC 4301 §4.1) on the same ISAKMP SA: UDP-Tunnel (RFC 3947
+# mode 3), the client's inner address 192.168.77.2 (ID_IPV4_ADDR) to the
+# network 10.9.0.0/24 behind the gateway (ID_IPV4_ADDR_SUBNET), protocol
+# and ports 0, no NAT-OA (RFC 3947 §5.2 sends it in transport mode only).
+# Then the client's second Quick Mode for the same networks (its own
+# rekey), and the gateway's rekey of the first pair, its selector first.
+TN_NET = bytes([192, 168, 77, 2])
+TN_LOCAL = bytes([10, 9, 0, 0]) + bytes([255, 255, 255, 0])
+tn_ids = [struct.pack("!BBH", 1, 0, 0) + TN_NET, struct.pack("!BBH", 4, 0, 0) + TN_LOCAL]
+tn_t = esp_transform(1, 12, 128, 2, 3, 3600, 250000)
+TN_NI = det(b"tn-ni", 32)
+tn1, tn2, tn3 = quick_mode(0x0e0e0e0e, [tn_t], tn_t, TN_NI, QM_NR, QM_SPI_R, tn_ids, None)
+emit("tn_msg1", tn1, "Tunnel mode 192.168.77.2 <-> 10.9.0.0/24, UDP-tunnel (message ID 0x0e0e0e0e)")
+emit("tn_msg2", tn2)
+emit("tn_msg3", tn3)
+emit("tn_idci", tn_ids[0])
+emit("tn_idcr", tn_ids[1])
+emit_keymat("tn", b"", QM_SPI_R, 0xc0ffee01, TN_NI, QM_NR, 16, 20)
+TN_AGAIN_SPI_R = 0x5eed0004
+tn_again = quick_mode(0x0f0f0f0f, [tn_t], tn_t, det(b"tn-again-ni", 32), QM_NR, TN_AGAIN_SPI_R, tn_ids,
+                      None, spi_i=struct.pack("!I", 0xc0ffee03))
+emit("tn_again_msg1", tn_again[0], "The client's own rekey of that tunnel (message ID 0x0f0f0f0f)")
+emit("tn_again_msg2", tn_again[1])
+emit("tn_again_msg3", tn_again[2])
+emit_int("tn_again_spi_r", TN_AGAIN_SPI_R)
+tr1, tr2, tr3 = quick_mode(0x0c0d0e0f, [tn_t], tn_t, RK_NI, RK_NR, RK_SPI_CL, [tn_ids[1], tn_ids[0]],
+                           None, spi_i=struct.pack("!I", RK_SPI_GW))
+emit("tr_msg1", tr1, "The gateway's rekey of the tunnel pair (keys: the rk_ ones, same SPIs and nonces)")
+emit("tr_msg2", tr2)
+emit("tr_msg3", tr3)
 
 
 # Informational: R-U-THERE (RFC 3706 §5.1) and our expected R-U-THERE-ACK;

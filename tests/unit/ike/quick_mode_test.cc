@@ -108,6 +108,31 @@ class QuickMode : public ::testing::Test {
     return encode_id(IdType::ipv4_addr, 17, port, ByteView(a, 4));
   }
 
+  // ID_IPV4_ADDR_SUBNET a.b.c.d/len, protocol and port 0 (tunnel mode).
+  static Bytes net_id(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d, int len) {
+    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
+    Bytes data{a, b, c, d};
+    put32(data, mask);
+    return encode_id(IdType::ipv4_addr_subnet, 0, 0, data);
+  }
+
+  // gen_vectors.py's messages 1 and 3 of an exchange: our message 2 must
+  // be `msg2` byte for byte. The pair agreed, or null.
+  const EspSaPair* exchange(QuickModeResponder& r, const char* msg1, const char* msg2,
+                            const char* msg3) {
+    const auto s = r.handle(dgram(hex(msg1)));
+    EXPECT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+    EXPECT_EQ(s.reply ? to_hex(*s.reply) : "no reply", msg2);
+    EXPECT_EQ(r.handle(dgram(hex(msg3))).failure, QuickModeFailure::none);
+    return r.result();
+  }
+
+  // Tunnel mode to 10.9.0.0/24, the inside network of gen_vectors.py's tunnel.
+  void allow_tunnel() {
+    _qm_config.policy.allow_tunnel = true;
+    _qm_config.tunnel_networks = {{0x0a090000, 24}};
+  }
+
   MainModeConfig _mm_config;
   std::unique_ptr<MainModeResponder> _mm;
   QuickModeConfig _qm_config;
@@ -198,6 +223,36 @@ TEST_F(QuickModeRekey, OurRekeyMatchesIndependentPeer) {
   const auto again = i.handle(dgram(hex(vec::rk_msg2)));
   ASSERT_TRUE(again.reply);
   EXPECT_EQ(to_hex(*again.reply), vec::rk_msg3);
+}
+
+// Our rekey of a tunnel-mode pair offers tunnel mode again with the same
+// selectors, ours first, and keeps the peer's network the peer's.
+TEST_F(QuickMode, OurRekeyOfATunnelMatchesIndependentPeer) {
+  allow_tunnel();
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto* tunnel = exchange(r, vec::tn_msg1, vec::tn_msg2, vec::tn_msg3);
+  ASSERT_NE(tunnel, nullptr);
+  QuickModeRandom ours;
+  ours.spi = vec::rk_spi_gw;
+  ours.nonce = hex(vec::rk_ni);
+  QuickModeInitiator i(isakmp(), *tunnel, 0x0c0d0e0f, ours);
+  auto s = i.start();
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  EXPECT_EQ(to_hex(*s.reply), vec::tr_msg1);
+  s = i.handle(dgram(hex(vec::tr_msg2)));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  EXPECT_EQ(to_hex(*s.reply), vec::tr_msg3);
+  const auto* sa = i.result();
+  ASSERT_NE(sa, nullptr);
+  EXPECT_FALSE(sa->transport);
+  EXPECT_EQ(to_hex(sa->inbound.enc_key), vec::rk_in_enc);
+  EXPECT_EQ(to_hex(sa->outbound.auth_key), vec::rk_out_auth);
+  EXPECT_EQ(to_hex(sa->idci), vec::tn_idci);
+  EXPECT_EQ(to_hex(sa->idcr), vec::tn_idcr);
+  EXPECT_EQ(sa->peer_net.addr, 0xc0a84d02u);
+  EXPECT_EQ(sa->peer_net.len, 32);
+  EXPECT_EQ(sa->local_net.addr, 0x0a090000u);
+  EXPECT_EQ(sa->local_net.len, 24);
 }
 
 TEST_F(QuickModeRekey, ForgedOrOtherAnswersAreRefused) {
@@ -306,15 +361,175 @@ TEST_F(QuickMode, RefusesSubnetSelectorsInTransportMode) {
 TEST_F(QuickMode, TunnelModeOnlyWhenAllowed) {
   {
     QuickModeResponder r(isakmp(), _qm_config, random());
-    const auto s = r.handle(dgram(initiator_qm1(3, 2, host_id(client_local, 0), host_id(gw, 0))));
+    const auto s = r.handle(dgram(hex(vec::tn_msg1)));
     EXPECT_EQ(s.failure, QuickModeFailure::no_proposal_chosen);
     EXPECT_NE(s.cause.find("udp-tunnel mode refused"), std::string::npos) << s.cause;
     EXPECT_NE(s.cause.find("configured ["), std::string::npos) << s.cause;
   }
-  _qm_config.policy.allow_tunnel = true;
+  allow_tunnel();
   QuickModeResponder r(isakmp(), _qm_config, random());
-  const auto s = r.handle(dgram(initiator_qm1(3, 2, host_id(client_local, 0), host_id(gw, 0))));
+  const auto s = r.handle(dgram(hex(vec::tn_msg1)));
   EXPECT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+}
+
+TEST_F(QuickMode, TunnelModeMatchesIndependentPeer) {
+  allow_tunnel();
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto* sa = exchange(r, vec::tn_msg1, vec::tn_msg2, vec::tn_msg3);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_FALSE(sa->transport);
+  EXPECT_TRUE(sa->udp_encapsulated);
+  EXPECT_EQ(sa->describe(), "ESP aes-cbc-128/hmac-sha1-96 tunnel, NAT-T udp 4500");
+  EXPECT_EQ(to_hex(sa->inbound.enc_key), vec::tn_in_enc);
+  EXPECT_EQ(to_hex(sa->inbound.auth_key), vec::tn_in_auth);
+  EXPECT_EQ(to_hex(sa->outbound.enc_key), vec::tn_out_enc);
+  EXPECT_EQ(to_hex(sa->outbound.auth_key), vec::tn_out_auth);
+  EXPECT_EQ(to_hex(sa->idci), vec::tn_idci);
+  EXPECT_EQ(to_hex(sa->idcr), vec::tn_idcr);
+  EXPECT_EQ(sa->peer_net.addr, 0xc0a84d02u);  // 192.168.77.2/32
+  EXPECT_EQ(sa->peer_net.len, 32);
+  EXPECT_EQ(sa->local_net.addr, 0x0a090000u);  // 10.9.0.0/24
+  EXPECT_EQ(sa->local_net.len, 24);
+  EXPECT_FALSE(sa->nat_oa_initiator);
+}
+
+TEST_F(QuickMode, TransportModePairHasNoInnerNetworks) {
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto* sa = exchange(r, vec::qm_msg1, vec::qm_msg2, vec::qm_msg3);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->peer_net.len, 0);
+  EXPECT_EQ(sa->peer_net.addr, 0u);
+  EXPECT_EQ(sa->local_net.len, 0);
+  EXPECT_EQ(sa->local_net.addr, 0u);
+}
+
+// Each tunnel-mode refusal, one line naming the IDs.
+TEST_F(QuickMode, TunnelSelectorRefusals) {
+  allow_tunnel();
+  const Bytes peer = net_id(192, 168, 77, 2, 32);
+  const Bytes ours = net_id(10, 9, 0, 0, 24);
+  const std::uint8_t odd_range[] = {192, 168, 77, 1, 192, 168, 77, 6};
+  const std::uint8_t holes[] = {192, 168, 77, 0, 255, 0, 255, 0};
+  const std::pair<std::pair<Bytes, Bytes>, std::string> cases[] = {
+      {{{}, {}}, "tunnel mode without IDci and IDcr"},
+      {{encode_id(IdType::ipv4_addr, 17, 0, ByteView(client_local, 4)), ours},
+       "IDci 198.51.100.5 proto 17 port 0: tunnel mode carries whole IPv4 packets"},
+      {{peer, encode_id(IdType::ipv4_addr_subnet, 0, 1701, Bytes{10, 9, 0, 0, 255, 255, 255, 0})},
+       "IDcr 10.9.0.0/24 proto 0 port 1701: tunnel mode carries whole IPv4 packets"},
+      {{encode_id(IdType::ipv4_addr_range, 0, 0, ByteView(odd_range, 8)), ours},
+       "IDci 192.168.77.1-192.168.77.6 proto 0 port 0 is not an IPv4 prefix"},
+      {{encode_id(IdType::ipv4_addr_subnet, 0, 0, ByteView(holes, 8)), ours},
+       "is not an IPv4 prefix"},
+      {{encode_id(IdType::fqdn, 0, 0, Bytes{'a', '.', 'b'}), ours}, "is not an IPv4 prefix"},
+      {{peer, net_id(10, 8, 0, 0, 24)},
+       "IDcr 10.8.0.0/24 proto 0 port 0 is not in ike.tunnel_networks"},
+      {{peer, net_id(10, 9, 0, 0, 16)},
+       "IDcr 10.9.0.0/16 proto 0 port 0 is not in ike.tunnel_networks"},
+      {{net_id(10, 0, 0, 0, 8), ours},
+       "IDci 10.0.0.0/8 proto 0 port 0 overlaps ike.tunnel_networks"},
+      {{net_id(10, 9, 0, 128, 25), ours}, "overlaps ike.tunnel_networks"},
+      {{net_id(192, 0, 2, 0, 24), ours},
+       "IDci 192.0.2.0/24 proto 0 port 0 covers our address 192.0.2.1"},
+      {{net_id(192, 0, 0, 0, 8), ours}, "covers our address 192.0.2.1"},
+  };
+  for (const auto& [ids, why] : cases) {
+    QuickModeResponder r(isakmp(), _qm_config, random());
+    const auto s = r.handle(dgram(initiator_qm1(3, 2, ids.first, ids.second)));
+    EXPECT_EQ(s.failure, QuickModeFailure::traffic_selectors) << why;
+    EXPECT_NE(s.cause.find("Quick Mode refused (traffic selectors): "), std::string::npos)
+        << s.cause;
+    EXPECT_NE(s.cause.find(why), std::string::npos) << s.cause;
+    EXPECT_EQ(r.state(), QuickModeState::failed);
+    EXPECT_FALSE(s.reply);
+  }
+}
+
+TEST_F(QuickMode, TunnelSelectorsAsRangesAndSubnetsNameThePrefix) {
+  allow_tunnel();
+  _qm_config.tunnel_networks.push_back({0xac100000, 12});  // 172.16.0.0/12
+  const std::uint8_t peer_range[] = {192, 168, 77, 0, 192, 168, 77, 3};
+  const std::uint8_t our_range[] = {172, 20, 0, 0, 172, 20, 255, 255};
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  const auto s = r.handle(
+      dgram(initiator_qm1(3, 2, encode_id(IdType::ipv4_addr_range, 0, 0, ByteView(peer_range, 8)),
+                          encode_id(IdType::ipv4_addr_range, 0, 0, ByteView(our_range, 8)))));
+  ASSERT_EQ(s.failure, QuickModeFailure::none) << s.cause;
+  const auto* pair = r.negotiated();
+  ASSERT_NE(pair, nullptr);
+  EXPECT_EQ(pair->peer_net.addr, 0xc0a84d00u);
+  EXPECT_EQ(pair->peer_net.len, 30);
+  EXPECT_EQ(pair->local_net.addr, 0xac140000u);
+  EXPECT_EQ(pair->local_net.len, 16);
+  // A subnet ID with host bits names its network.
+  const std::uint8_t sloppy[] = {192, 168, 77, 5, 255, 255, 255, 0};
+  QuickModeResponder r2(isakmp(), _qm_config, random());
+  ASSERT_EQ(r2.handle(dgram(initiator_qm1(
+                          3, 2, encode_id(IdType::ipv4_addr_subnet, 0, 0, ByteView(sloppy, 8)),
+                          net_id(10, 9, 0, 64, 26))))
+                .failure,
+            QuickModeFailure::none);
+  EXPECT_EQ(r2.negotiated()->peer_net.addr, 0xc0a84d00u);
+  EXPECT_EQ(r2.negotiated()->peer_net.len, 24);
+  EXPECT_EQ(r2.negotiated()->local_net.len, 26);
+}
+
+TEST_F(QuickMode, TunnelNetworkOfAnotherPeerIsRefused) {
+  allow_tunnel();
+  std::vector<Ipv4Prefix> asked;
+  const IsakmpSa* asking = nullptr;
+  std::string owner = "198.51.100.99 (ID other) to 192.168.77.0/24";
+  _qm_config.tunnel_owner = [&](const IsakmpSa& sa, const Ipv4Prefix& net) {
+    asking = &sa;
+    asked.push_back(net);
+    return owner;
+  };
+  {
+    QuickModeResponder r(isakmp(), _qm_config, random());
+    const auto s = r.handle(dgram(hex(vec::tn_msg1)));
+    EXPECT_EQ(s.failure, QuickModeFailure::traffic_selectors);
+    EXPECT_NE(s.cause.find("IDci 192.168.77.2 proto 0 port 0 overlaps the tunnel of 198.51.100.99 "
+                           "(ID other) to 192.168.77.0/24"),
+              std::string::npos)
+        << s.cause;
+  }
+  EXPECT_EQ(asking, &isakmp());
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].addr, 0xc0a84d02u);
+  EXPECT_EQ(asked[0].len, 32);
+  owner.clear();  // nobody else holds it
+  QuickModeResponder r(isakmp(), _qm_config, random());
+  EXPECT_EQ(r.handle(dgram(hex(vec::tn_msg1))).failure, QuickModeFailure::none);
+}
+
+TEST(IdPrefix, NamesOnlyExactPrefixes) {
+  const auto of = [](IdType t, std::initializer_list<std::uint8_t> data) {
+    return id_prefix(encode_id(t, 0, 0, Bytes(data)));
+  };
+  const auto host = of(IdType::ipv4_addr, {10, 1, 2, 3});
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->addr, 0x0a010203u);
+  EXPECT_EQ(host->len, 32);
+  const auto all = of(IdType::ipv4_addr_range, {0, 0, 0, 0, 255, 255, 255, 255});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->len, 0);
+  const auto zero = of(IdType::ipv4_addr_subnet, {0, 0, 0, 0, 0, 0, 0, 0});
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->len, 0);
+  const auto one = of(IdType::ipv4_addr_range, {10, 0, 0, 7, 10, 0, 0, 7});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->len, 32);
+  EXPECT_FALSE(of(IdType::ipv4_addr_range, {10, 0, 0, 8, 10, 0, 0, 7}));  // backwards
+  EXPECT_FALSE(of(IdType::ipv4_addr_range, {10, 0, 0, 2, 10, 0, 0, 5}));  // unaligned
+  EXPECT_FALSE(of(IdType::ipv4_addr_range, {10, 0, 0, 0, 10, 0, 0, 2}));  // three addresses
+  EXPECT_FALSE(of(IdType::ipv4_addr_subnet, {10, 0, 0, 0, 255, 0, 255, 0}));
+  EXPECT_FALSE(of(IdType::fqdn, {'x'}));
+  EXPECT_FALSE(id_prefix(Bytes{1, 0, 0}));  // truncated
+  EXPECT_TRUE(overlaps({0x0a000000, 8}, {0x0a090000, 24}));
+  EXPECT_TRUE(overlaps({0x0a090000, 24}, {0x0a000000, 8}));
+  EXPECT_FALSE(overlaps({0x0a090000, 24}, {0x0a090100, 24}));
+  EXPECT_TRUE(covers({0x0a000000, 8}, {0x0a090000, 24}));
+  EXPECT_FALSE(covers({0x0a090000, 24}, {0x0a000000, 8}));
+  EXPECT_TRUE(covers({0, 0}, {0xc0a84d02, 32}));
 }
 
 TEST_F(QuickMode, RawEspBehindNatIsNamed) {

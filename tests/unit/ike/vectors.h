@@ -808,6 +808,76 @@ inline constexpr const char* rk_out_enc =
     "454554f6ece690fa460c2a76444adeec";
 inline constexpr const char* rk_out_auth =
     "00d8f42a31f49bbda576c365f9a67f20489d2d67";
+// Tunnel mode 192.168.77.2 <-> 10.9.0.0/24, UDP-tunnel (message ID 0x0e0e0e0e)
+inline constexpr const char* tn_msg1 =
+    "01020304050607085eed5eed5eed5eed081020010e0e0e0e000000bc7fcc42c830c2f6f2b909997c37d523f99904a5"
+    "81"
+    "91b1408de713a106407e9123e03425e64b82fa45e77537ac011638f2e92bb6ed0f770babd76f509317769a0ace2e59"
+    "4b"
+    "b2d0a1c4c42922fb83c25f556dae82cc686100bf942f012113667b0f1551d53192ef6940a400f60d8c0a2f4319f719"
+    "b9"
+    "c7639d402ff3f57332fd795617734c2e0031fe037fffc1c3bd883f4ccefa57d6f0414dde81919f783e5853f0";
+inline constexpr const char* tn_msg2 =
+    "01020304050607085eed5eed5eed5eed081020010e0e0e0e000000bcb42555381a99cfbb5671a203f62632315a1002"
+    "09"
+    "0541beb1ea3f16f2b56e445192af764e6942f83f0677fef755de3cd43777b7705155f9a59d0cb4dcf68a121f1c9ba4"
+    "66"
+    "2950980a0c24a7dd70d1b45491f8268bb59331da2cd646593dcc89718074b623fcb7564c14dd7372ca33b774c64689"
+    "3d"
+    "41c2a5801e44df5f432ac1e890f7cd64013298b0f2e3b4b3d9e2302410dfff02bc737d92c3ce6cb38352059e";
+inline constexpr const char* tn_msg3 =
+    "01020304050607085eed5eed5eed5eed081020010e0e0e0e0000003c5f98ab04ea3a23cdebbcb1a00b5a5061282a17"
+    "7f"
+    "6c3647a3a9fa0d01f536881a";
+inline constexpr const char* tn_idci = "01000000c0a84d02";
+inline constexpr const char* tn_idcr = "040000000a090000ffffff00";
+inline constexpr const char* tn_in_enc = "0da9917d2d5e34a17148cda3e6e49c8f";
+inline constexpr const char* tn_in_auth = "8ce3fa5c169cc52a1c487fa489d5add318d94dbe";
+inline constexpr const char* tn_out_enc = "1beefea51c0825c87287cd5e8c18f882";
+inline constexpr const char* tn_out_auth = "a6b2a8a00665959ee6ad16954b12790a0e8bd696";
+// The client's own rekey of that tunnel (message ID 0x0f0f0f0f)
+inline constexpr const char* tn_again_msg1 =
+    "01020304050607085eed5eed5eed5eed081020010f0f0f0f000000bc394ce0a38e00c0f2fae6402adfccf638570feb"
+    "10"
+    "4e2bf5a2a488c94fa864903f9c013db85c05c4b85a3c3ad6b947f68cf287b01ef9422266f9fe2f01bd08e853356336"
+    "f6"
+    "ce3408bf8c6e2615e69e81b0a70efe369a2fd0cc7c14d16b803d4090c4e4c0501d006b86de14ce1724f912a3361aa8"
+    "42"
+    "ece5941b83a7399e59a5fb956a9dd466d0bfe3db6e7731e3ce27c205324e13aede8e13c30f629515ed4197c9";
+inline constexpr const char* tn_again_msg2 =
+    "01020304050607085eed5eed5eed5eed081020010f0f0f0f000000bc009d5269f71ee831dd94e450a6ec33e8fd35a8"
+    "fb"
+    "a71713da818c5def9036c9a5c3850258dab949e9821c2505a26c357a6435595851d87500cc3e1ecf6b08d2db00c49d"
+    "a9"
+    "11512051a76c72c56b39d7c32c705ab0e7904b6db75658832d1fd2518b71d1edef69364448065fe7535186e9b5bc9d"
+    "0b"
+    "75de1f7d0abcf8b9335a90cc2e7c84f96dc88e628b01228dd9bd8d7c85f5d12e3b51331981e2ab789a507373";
+inline constexpr const char* tn_again_msg3 =
+    "01020304050607085eed5eed5eed5eed081020010f0f0f0f0000003ccc2ad582a2014b5cc77c1426e703d1ca671fd8"
+    "ed"
+    "a0a50397dafe4849d057effb";
+inline constexpr unsigned tn_again_spi_r = 1592590340;
+// The gateway's rekey of the tunnel pair (keys: the rk_ ones, same SPIs and nonces)
+inline constexpr const char* tr_msg1 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f000000bc305455e269eee9c5f30097f258db0e090e9d81"
+    "dd"
+    "2f3c84714479b640920666c3c525d6424db316c2114ea8011b8b2cfddddac7ff900c9e8e8a3838688a350593759e66"
+    "a2"
+    "f8550457fc53b9ac3901d8e6ba01cc52e2c72008d46e403458d8655744cda8768c349033f76966bee6cb530e327947"
+    "a8"
+    "0ece8b1d18160b0be4122908b74fcf9b16df00d0eb7ba15eeb49899193abc56273a2b87718092a2abd28c131";
+inline constexpr const char* tr_msg2 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f000000bc3261193fa7fdbc59115089e953349edfac71c2"
+    "ff"
+    "fe8b73f7e30ad1c1887c91ab79d8a8f0f4ab971c9808f1e2232870b0ce8032a5144b190902f0ac840af3d3f13df9b1"
+    "c9"
+    "091e6571bc828f9e4f7c600e454e4de6052c0981ee9c22eb36b17917fb89a308368e1a78cade606f4f0222b41064ad"
+    "1c"
+    "776cf01fab8e12b81398efebafb98b6aacb96081c8ab7cd515894ca7b4422f659750ba56d871bcfa9259a684";
+inline constexpr const char* tr_msg3 =
+    "01020304050607085eed5eed5eed5eed081020010c0d0e0f0000003c57a9ede995f8125048ecaa7812c913e0eb4bd7"
+    "f5"
+    "46ee10b39c75aae92a492f12";
 // Informational exchanges on the Main Mode SA
 inline constexpr const char* info_dpd =
     "01020304050607085eed5eed5eed5eed08100501777777770000005c529728d67eb852d31675187fcca1cf5b95bf689c"
