@@ -126,6 +126,8 @@ json worker_json(const channel::Segment& seg, unsigned w) {
           {"esp_encapped", c.esp_encapped},
           {"arp_replies", c.arp_replies},
           {"icmp_replies", c.icmp_replies},
+          {"tunnel_in", c.tunnel_in},
+          {"tunnel_out", c.tunnel_out},
           {"cycles_per_packet", c.rx_packets == 0 ? json(nullptr)
                                                   : json(static_cast<double>(c.busy_cycles) /
                                                          static_cast<double>(c.rx_packets))},
