@@ -75,12 +75,19 @@ def run(ctx, t):
     run_encap(ctx, t)
 
 
-def run_decap(ctx, t):
-    gw = ctx.gateway("tundecap")
+def gateway_with_peers(ctx, tag, n, spi):
+    """A gateway knowing the inside host, and three peers: a, a /24 with
+    AES-CBC over raw ESP; b, the upper /25 of it with AES-GCM in UDP 4500;
+    c, a /16 with 3DES."""
+    gw = ctx.gateway(tag)
     gw.inside_neighbors[INSIDE_HOST] = INSIDE_HOST_MAC
-    a = Peer(gw, 30, "192.168.50.0/24", "aes-cbc-128", "hmac-sha1-96", "none", 0x5000)
-    b = Peer(gw, 31, "192.168.50.128/25", "aes-gcm-128", "none", "udp", 0x5001)
-    c = Peer(gw, 32, "172.16.0.0/16", "3des-cbc", "hmac-sha256-128", "none", 0x5002)
+    return (gw, Peer(gw, n, "192.168.50.0/24", "aes-cbc-128", "hmac-sha1-96", "none", spi),
+            Peer(gw, n + 1, "192.168.50.128/25", "aes-gcm-128", "none", "udp", spi + 1),
+            Peer(gw, n + 2, "172.16.0.0/16", "3des-cbc", "hmac-sha256-128", "none", spi + 2))
+
+
+def run_decap(ctx, t):
+    gw, a, b, c = gateway_with_peers(ctx, "tundecap", 30, 0x5000)
     good = [(a, udp_packet("192.168.50.7", INSIDE_HOST, 28, 1, ttl=30)),
             (a, udp_packet("192.168.50.7", INSIDE_HOST, 1400, 2, df=True, tos=0xB8)),
             (b, bytes(IP(src="192.168.50.200", dst=INSIDE_HOST, ttl=9, id=3) /
@@ -124,11 +131,7 @@ def run_decap(ctx, t):
 
 
 def run_encap(ctx, t):
-    gw = ctx.gateway("tunencap")
-    gw.inside_neighbors[INSIDE_HOST] = INSIDE_HOST_MAC
-    a = Peer(gw, 40, "192.168.50.0/24", "aes-cbc-128", "hmac-sha1-96", "none", 0x6000)
-    b = Peer(gw, 41, "192.168.50.128/25", "aes-gcm-128", "none", "udp", 0x6001)
-    c = Peer(gw, 42, "172.16.0.0/16", "3des-cbc", "hmac-sha256-128", "none", 0x6002)
+    gw, a, b, c = gateway_with_peers(ctx, "tunencap", 40, 0x6000)
     # Two outbound SAs for one network (a rekey): the newer one is used.
     extra = {"mode": '"tunnel"', "peer_net": '"10.77.0.0/16"', "local_net": f'"{LOCAL_NET}"'}
     old = gw.add_sa(SaSpec("out", 0x6200, peer_addr(43), "aes-cbc-128", "hmac-sha1-96",
