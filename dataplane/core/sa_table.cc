@@ -234,9 +234,10 @@ Ack SaTable::add(const SaParams& p) {
     _slots.give_back(slot);
     return channel::make_ack(AckResult::table_full);
   }
-  if (p.dir == Direction::out) {
-    // The newest SA toward the address serves replies; a full index only
-    // costs them, not the SA.
+  if (p.dir == Direction::out && p.mode == channel::Mode::transport) {
+    // The newest transport SA toward the address serves replies to the
+    // peer itself (a tunnel SA carries only its networks' packets); a full
+    // index only costs them, not the SA.
     rte_hash_add_key_data(_out_by_peer, &p.peer_addr, slot_data(slot));
   }
   if (replacing) {

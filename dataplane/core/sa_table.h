@@ -5,8 +5,8 @@
 // identified and found by SPI (we chose it), outbound ones by SPI and peer
 // (the peer chose the SPI: two peers may pick the same), each through an
 // rte_hash in lock-free read/write mode that maps the key to a slot. A second
-// index maps a peer address to its newest outbound SA, for traffic that
-// knows only the address (replies to the peer itself). A slot replaced or
+// index maps a peer address to its newest outbound transport-mode SA, for
+// traffic that knows only the address (replies to the peer itself). A slot replaced or
 // deleted is reused only after every worker has passed a quiescent state
 // (rte_rcu_qsbr), so a worker that found it in the middle of a burst never
 // reads freed or reused state.
@@ -75,7 +75,7 @@ class SaTable {
   // Workers: lock-free lookups; nullptr when absent.
   SaState* find_inbound(std::uint32_t spi) const noexcept;
   SaState* find_outbound(std::uint32_t spi, std::uint32_t peer_addr) const noexcept;
-  // The newest outbound SA toward an address.
+  // The newest outbound transport-mode SA toward an address.
   SaState* find_outbound(std::uint32_t peer_addr) const noexcept;
   // The outbound tunnel-mode SA whose peer_net holds dst (longest prefix).
   SaState* find_tunnel(std::uint32_t dst) const noexcept;
@@ -109,7 +109,7 @@ class SaTable {
   SlotPool<SaState> _slots;
   rte_hash* _in_by_spi;       // u32 SPI
   rte_hash* _out_by_spi;      // u64 peer << 32 | SPI
-  rte_hash* _out_by_peer;     // u32 peer address → newest outbound SA
+  rte_hash* _out_by_peer;     // u32 peer address → newest outbound transport SA
   // peer_net of outbound tunnel SAs → newest slot. Made with the first
   // tunnel SA: its 64 MB of tbl24 are not spent on a gateway without any.
   std::atomic<rte_lpm*> _tunnel_routes{nullptr};

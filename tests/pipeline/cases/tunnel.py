@@ -16,7 +16,8 @@ frame equals scapy's tunnel-mode encryption of the forwarded packet under the
 same IV, with an outer header from our outside address (TOS, id and DF of the
 inner). A packet of exactly the tunnel MTU fills the link; above it, DF gets
 ICMP "fragmentation needed" with that MTU and the others are cut into
-fragments equal to scapy's fragment()."""
+fragments equal to scapy's fragment(). A tunnel SA never serves transport
+mode's packets to the peer itself."""
 
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Raw
@@ -151,7 +152,10 @@ def run_encap(ctx, t):
     big = udp_packet(INSIDE_HOST, "192.168.50.11", 1500, 8)
     nowhere = udp_packet(INSIDE_HOST, "192.168.60.1", 64, 9)
     dying = udp_packet(INSIDE_HOST, "192.168.50.7", 64, 10, ttl=1)
-    sent = [p for p, _ in plan] + [over_df, big, nowhere, dying]
+    # From our outside address to peer a itself: transport mode's inside
+    # path, which a tunnel SA must not serve.
+    to_peer = udp_packet(OUTSIDE_ADDR, a.addr, 64, 11)
+    sent = [p for p, _ in plan] + [over_df, big, nowhere, dying, to_peer]
     res = gw.run(inside_in=[to_inside(p) for p in sent])
 
     by_spi = {}
@@ -188,4 +192,4 @@ def run_encap(ctx, t):
     t.eq("tunnel_out", seg["tunnel_out"], len(plan) + len(frags))
     t.eq("inner_fragmented", seg["inner_fragmented"], 1)
     t.eq("icmp_too_big_sent", seg["icmp_too_big_sent"], 1)
-    t.drops("encap drops", res.stats, {"no_session": 1, "esp_tunnel_ttl": 1})
+    t.drops("encap drops", res.stats, {"no_session": 1, "esp_tunnel_ttl": 1, "no_outbound_sa": 1})
