@@ -172,11 +172,20 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
     return _settings.authorize(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0, id,
                                method);
   };
-  _mm_config.aggressive_psk = [this](ike::Endpoint peer, const ike::Identification& id)
+  // The entry enabling Aggressive Mode for a source and IDii decides the method.
+  auto aggressive_entry = [this](ike::Endpoint peer, const ike::Identification& id) {
+    return _settings.aggressive_peer(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0,
+                                     id);
+  };
+  _mm_config.aggressive_psk = [aggressive_entry](ike::Endpoint peer, const ike::Identification& id)
       -> std::optional<ike::SecretBytes> {
-    const auto* p =
-        _settings.aggressive_peer(peer.address.size() == 4 ? ike::get32(peer.address, 0) : 0, id);
-    return p != nullptr ? std::optional<ike::SecretBytes>(p->psk) : std::nullopt;
+    const auto* p = aggressive_entry(peer, id);
+    return p != nullptr && p->auth == ike::AuthMethod::psk ? std::optional<ike::SecretBytes>(p->psk)
+                                                           : std::nullopt;
+  };
+  _mm_config.aggressive_rsa = [aggressive_entry](ike::Endpoint peer, const ike::Identification& id) {
+    const auto* p = aggressive_entry(peer, id);
+    return p != nullptr && p->auth == ike::AuthMethod::rsa_sig;
   };
   if (_settings.certificates()) {
     _mm_config.trust = _settings.trust;
@@ -204,7 +213,8 @@ IkeService::IkeService(IkeSettings settings, std::uint32_t local_addr, Logger& l
                          std::to_string(_settings.trust->crl_count()) + " CRLs");
   }
   for (const auto& p : _settings.peers) {
-    if (p.aggressive) {
+    // With signatures nothing in message 2 helps a guess: no warning.
+    if (p.aggressive && p.auth == ike::AuthMethod::psk) {
       _log.warning("ike", "peer " + (p.id.empty() ? format_ipv4(*p.address) : "ID " + p.id) +
                               " may use Aggressive Mode: its message 2 exposes a hash of the "
                               "pre-shared key to offline guessing");
@@ -1467,16 +1477,19 @@ void IkeService::send(const Address& local, const Address& peer,
   }
 }
 
-// Message 6 with certificates can outgrow what a path carries whole; a
-// peer that announced IKE fragmentation gets it in fragments, a new id for
-// each new reply and the same id when it goes again.
+// Main Mode message 6 or Aggressive Mode message 2 with certificates can
+// outgrow what a path carries whole; a peer that announced IKE
+// fragmentation gets it in fragments, a new id for each new reply and the
+// same id when it goes again.
 void IkeService::send_main_mode(IkeSa& sa, const Address& local, const Address& peer,
                                 std::span<const std::uint8_t> msg, bool fresh) {
   // Ours (a phase-1 rekey) knows from the SA it replaces whether the peer
   // takes fragments: message 5 carries our certificate.
+  // Before the SA is up, its exchange knows them from message 1.
   const ike::IsakmpSa* k = sa.isakmp();
-  const bool fragments = k != nullptr ? k->peer_caps.fragmentation
-                                      : sa.ours != nullptr && sa.ours->peer_caps().fragmentation;
+  const bool fragments = k != nullptr    ? k->peer_caps.fragmentation
+                         : sa.ours       ? sa.ours->peer_caps().fragmentation
+                                         : sa.mm && sa.mm->peer_caps().fragmentation;
   const std::size_t wrap = 20 + 8 + (local.port == port_nat_t ? 4 : 0);  // IPv4, UDP, marker
   if (fragments && msg.size() + wrap > _settings.fragment_size) {
     if (fresh) {

@@ -6,7 +6,7 @@
 // its ESP SA pair into the data plane:
 //
 //   MM1..MM6   → ISAKMP SA (keys, peer ID, NAT status)     "IKE SA established with ..."
-//   AM1..AM3   → the same, for peers enabled for Aggressive Mode (psk only)
+//   AM1..AM3   → the same, for peers enabled for Aggressive Mode
 //                (pre-shared key or RSA signatures with X.509, ike/x509.h;
 //                 fragmented messages reassembled first, ike/fragment.h)
 //   QM1..QM3   → SaAdd in + SaAdd out                       "IPsec SA established with ..."

@@ -91,11 +91,6 @@ void read_peers(const Reader& r, const Setting& list, IkeSettings& out) {
     }
     if (const Setting* a = r.find(g, "aggressive")) {
       k.aggressive = r.as_bool(*a);
-      // Aggressive Mode exists here for PSK clients (RFC 2409 §5.4);
-      // certificates work in Main Mode, which hides the identities.
-      if (k.aggressive && k.auth != ike::AuthMethod::psk) {
-        r.fail(*a, "aggressive = true is for psk peers only");
-      }
     }
     for (const auto& other : out.peers) {
       if ((k.address && other.address == k.address) ||
@@ -336,14 +331,18 @@ bool IkeSettings::psk_possible() const {
 const IkePeerKey* IkeSettings::aggressive_peer(std::uint32_t addr,
                                                const ike::Identification& id) const {
   // The entry for the ID decides when there is one (it is the more
-  // specific), else the entry for the source address.
+  // specific), else the entry for the source address; an rsa entry with
+  // both takes only its own ID, as authorize() would once it is proven.
   for (const auto& p : peers) {
-    if (!p.id.empty() && p.auth == ike::AuthMethod::psk && p.matches(id)) {
-      return p.aggressive ? &p : nullptr;
+    if (!p.id.empty() && p.matches(id)) {
+      return p.aggressive && (!p.address || p.address == addr) ? &p : nullptr;
     }
   }
   const IkePeerKey* p = peer_at(addr);
-  return p != nullptr && p->aggressive ? p : nullptr;
+  if (p == nullptr || !p->aggressive) {
+    return nullptr;
+  }
+  return p->auth == ike::AuthMethod::psk || p->id.empty() || p->matches(id) ? p : nullptr;
 }
 
 const IkePeerKey* IkeSettings::peer_at(std::uint32_t addr) const {

@@ -8,8 +8,9 @@
 //                                                    # user FQDN or IPv4 address)
 //               { address = "198.51.100.9"; auth = "rsa"; id = "C=CH, O=test, CN=client"; },
 //               { id = "C=CH, O=test, CN=laptop"; auth = "rsa"; },
-//               { id = "phone.example.org"; psk = "..."; aggressive = true; } );
-//                                    # aggressive: this psk peer may use IKEv1
+//               { id = "phone.example.org"; psk = "..."; aggressive = true; },
+//               { id = "C=CH, O=test, CN=tablet"; auth = "rsa"; aggressive = true; } );
+//                                    # aggressive: this peer may use IKEv1
 //                                    # Aggressive Mode (default false)
 //     ca = "ca.pem";                 # RSA signatures: trusted CAs (PEM bundle),
 //     certificate = "gw.pem";        # our certificate (+ intermediates), PEM
@@ -58,8 +59,9 @@ struct IkePeerKey {
   ike::SecretBytes psk;
   ike::AuthMethod auth = ike::AuthMethod::psk;
   ike::Bytes id_dn;  // DER when `id` is a distinguished name (rsa only)
-  // May use Aggressive Mode (RFC 2409 §5.4, psk only). Its message 2
-  // carries HASH_R in the clear: whoever sees it can guess the key offline.
+  // May use Aggressive Mode (RFC 2409 §5.4) with its method. With a psk,
+  // message 2 carries HASH_R in the clear: whoever sees it can guess the
+  // key offline. With rsa only the identities travel in the clear.
   bool aggressive = false;
 
   // Whether an authenticated ID payload is this peer's `id`.
@@ -114,7 +116,8 @@ struct IkeSettings {
   bool psk_possible() const;
   const IkePeerKey* peer_at(std::uint32_t addr) const;
   // The peer entry that lets a source offering this IDii use Aggressive
-  // Mode (its ID's entry, else its address's), or null.
+  // Mode with the entry's method (its ID's entry, else its address's), or
+  // null. An rsa entry's address and id must both fit when it names both.
   const IkePeerKey* aggressive_peer(std::uint32_t addr, const ike::Identification& id) const;
   // Empty when a peer proven to hold `id` may use `method` from `addr`,
   // else why not (see docs/IKE.md, "Certificates").

@@ -239,11 +239,7 @@ MainModeStep MainModeResponder::msg3(const Datagram& d, const Message& m) {
   b.add(PayloadType::key_exchange, _dh->public_value());
   b.add(PayloadType::nonce, _sa.nr_b);
   if (rsa) {
-    // RFC 2408 §3.10: one CERTREQ per CA we accept, naming its subject, so
-    // a peer holding several certificates sends the one we can check.
-    for (const auto& ca : _config.trust->ca_subjects()) {
-      b.add(PayloadType::certificate_request, encode_cert_request(cert_x509_signature, ca));
-    }
+    add_cert_requests(b, _config);
   }
   if (nat_t) {
     add_natd(b, d);
@@ -475,7 +471,8 @@ SignatureCheck check_signature(const MainModeConfig& config,
                                const std::vector<PayloadView>& payloads,
                                const Identification& peer_id, ByteView signature,
                                const SecretBytes& expected, int message) {
-  const std::string which = message == 5 ? "SIG_I" : "SIG_R";
+  // The initiator sends the odd messages in both modes.
+  const std::string which = message % 2 == 1 ? "SIG_I" : "SIG_R";
   auto failed = [](MainModeFailure f, std::string detail) {
     return SignatureCheck{f, std::move(detail), {}};
   };
@@ -517,8 +514,14 @@ SignatureCheck check_signature(const MainModeConfig& config,
   return {MainModeFailure::none, {}, cert.subject() + ", issued by " + cert.issuer()};
 }
 
+void add_cert_requests(MessageBuilder& b, const MainModeConfig& config) {
+  for (const auto& ca : config.trust->ca_subjects()) {
+    b.add(PayloadType::certificate_request, encode_cert_request(cert_x509_signature, ca));
+  }
+}
+
 bool add_proof(MessageBuilder& b, const MainModeConfig& config, AuthMethod method,
-               const std::function<SecretBytes(ByteView id)>& hash) {
+               const std::function<SecretBytes(ByteView id)>& hash, bool cert_requests) {
   if (method == AuthMethod::rsa_sig) {
     // RFC 4945 §3.1: our ID is our certificate's subject DN; RFC 2407
     // §4.6.2 allows UDP/500 in phase 1, as for the pre-shared key's ID.
@@ -530,6 +533,9 @@ bool add_proof(MessageBuilder& b, const MainModeConfig& config, AuthMethod metho
     b.add(PayloadType::identification, id);
     for (const auto& der : config.credential->chain()) {
       b.add(PayloadType::certificate, encode_cert(cert_x509_signature, der));
+    }
+    if (cert_requests) {
+      add_cert_requests(b, config);
     }
     b.add(PayloadType::signature, *sig);
   } else {
@@ -558,12 +564,26 @@ MainModeStep MainModeResponder::verify5_rsa(const Datagram& d, const Header& h) 
   if (const auto e = parse_id(id->body, peer_id); e != ParseError::none) {
     return fail(MainModeFailure::id_mismatch, "message 5 ID: " + std::string(to_string(e)));
   }
-  auto check = check_signature(_config, payloads, peer_id, sig->body, expected_hash_i(id->body), 5);
+  if (auto failed = check_sig_i(payloads, id->body, peer_id, 5)) {
+    return std::move(*failed);
+  }
+  return accept5(d, *id, payloads, AuthMethod::rsa_sig, next_iv);
+}
+
+std::optional<MainModeStep> MainModeResponder::check_sig_i(const std::vector<PayloadView>& payloads,
+                                                           ByteView id,
+                                                           const Identification& peer_id,
+                                                           int message) {
+  const auto* sig = find_payload(payloads, PayloadType::signature);
+  if (sig == nullptr) {
+    return fail(MainModeFailure::missing_payload, "SIG in message " + std::to_string(message));
+  }
+  auto check = check_signature(_config, payloads, peer_id, sig->body, expected_hash_i(id), message);
   if (check.failure != MainModeFailure::none) {
     return fail(check.failure, check.detail);
   }
   _sa.peer_certificate = std::move(check.certificate);
-  return accept5(d, *id, payloads, AuthMethod::rsa_sig, next_iv);
+  return std::nullopt;
 }
 
 MainModeStep MainModeResponder::accept5(const Datagram& d, const PayloadView& id,

@@ -1,8 +1,8 @@
 // The responder's side of IKEv1 Main Mode with pre-shared keys (RFC 2409
 // §5.4) or RSA signatures with X.509 certificates (RFC 2409 §5.1, RFC 4945),
 // six messages, NAT-T (RFC 3947 and its drafts) included, and Aggressive
-// Mode with pre-shared keys (RFC 2409 §5.4, three messages; the code is in
-// aggressive_mode.cc and shares the steps both modes have): pure logic
+// Mode with either method (RFC 2409 §5.1 and §5.4, three messages; the
+// code is in aggressive_mode.cc and shares the steps both modes have): pure logic
 // over datagrams. The caller owns sockets, timers and retransmission
 // timeouts; this class only turns each received message into a reply and,
 // at the end, the keys of the ISAKMP SA or a named failure cause.
@@ -121,6 +121,11 @@ struct MainModeConfig {
   // Diffie-Hellman work.
   std::function<std::optional<SecretBytes>(Endpoint peer, const Identification& id)>
       aggressive_psk;
+  // Aggressive Mode with RSA signatures for this source and IDii (asked
+  // when aggressive_psk has no key for them); false, or an empty function:
+  // refused like a peer without a key. Needs trust, credential and
+  // wall_clock as Main Mode does.
+  std::function<bool(Endpoint peer, const Identification& id)> aggressive_rsa;
 };
 
 // The values a responder draws at random, injectable for tests.
@@ -196,8 +201,9 @@ void open_encrypted(ByteView msg, const Header& h, CipherSpec c, std::span<const
                     std::span<const std::uint8_t> iv, int message, EncryptedMessage& out);
 
 // RSA signatures (RFC 2409 §5.1, RFC 4945): the peer's chain in the CERT
-// payloads of message `message` (5: the initiator's, SIG_I; 6: the
-// responder's, SIG_R) against the trust store at the wall clock, its ID
+// payloads of message `message` (odd, Main Mode 5 or Aggressive Mode 3:
+// the initiator's, SIG_I; even: the responder's, SIG_R) against the trust
+// store at the wall clock, its ID
 // against the certificate, and its signature of `expected`.
 struct SignatureCheck {
   MainModeFailure failure = MainModeFailure::none;
@@ -209,12 +215,17 @@ SignatureCheck check_signature(const MainModeConfig& config,
                                const Identification& peer_id, ByteView signature,
                                const SecretBytes& expected, int message);
 
-// Our ID and its proof in message 5 or 6: `local_id` and HASH with a
-// pre-shared key; with RSA our certificate's subject as ID, our chain and
-// our signature. `hash` gives HASH_I or HASH_R of an ID payload body.
-// False when signing failed.
+// Our ID and its proof in Main Mode message 5 or 6 or Aggressive Mode
+// message 2: `local_id` and HASH with a pre-shared key; with RSA our
+// certificate's subject as ID, our chain, `cert_requests` (the CERTREQs
+// of Aggressive Mode, whose message 2 is our only chance to ask) and our
+// signature. `hash` gives HASH_I or HASH_R of an ID payload body. False
+// when signing failed.
 bool add_proof(MessageBuilder& b, const MainModeConfig& config, AuthMethod method,
-               const std::function<SecretBytes(ByteView id)>& hash);
+               const std::function<SecretBytes(ByteView id)>& hash, bool cert_requests = false);
+// RFC 2408 §3.10: one CERTREQ per CA we accept, naming its subject, so a
+// peer holding several certificates sends the one we can check.
+void add_cert_requests(MessageBuilder& b, const MainModeConfig& config);
 
 class MainModeResponder {
  public:
@@ -246,7 +257,7 @@ class MainModeResponder {
   MainModeStep msg3(const Datagram& d, const Message& m);
   MainModeStep msg5(const Datagram& d, const Header& h);
   // Aggressive Mode: message 1 (SA, KE, Ni, IDii) answered by message 2,
-  // then HASH_I in message 3, in the clear or encrypted.
+  // then HASH_I (or CERTs and SIG_I) in message 3, in the clear or encrypted.
   MainModeStep aggressive1(const Datagram& d, const Message& m);
   MainModeStep aggressive3(const Datagram& d, const Header& h);
   // Steps both modes take. Each returns the failure, or nullopt to go on.
@@ -273,6 +284,10 @@ class MainModeResponder {
   MainModeStep verify5(const Datagram& d, const Header& h, const std::string* bound_id);
   // Message 5 with RSA signatures: the peer's chain, ID and SIG_I.
   MainModeStep verify5_rsa(const Datagram& d, const Header& h);
+  // The SIG_I in `payloads` (message `message`) by the peer's chain there,
+  // over HASH_I of the ID payload body `id`; notes the certificate.
+  std::optional<MainModeStep> check_sig_i(const std::vector<PayloadView>& payloads, ByteView id,
+                                          const Identification& peer_id, int message);
   // Message 5 authenticated by either method: the peer's ID checked against
   // the policy, INITIAL-CONTACT noted, message 6 built.
   MainModeStep accept5(const Datagram& d, const PayloadView& id,

@@ -14,7 +14,9 @@
 #include "controlplane/ctl_commands.h"
 #include "controlplane/ike/fragment.h"
 #include "controlplane/udp_datagram.h"
+#include "tests/unit/ike/aggressive_rsa_vectors.h"
 #include "tests/unit/ike/aggressive_vectors.h"
+#include "tests/unit/ike/responder_util.h"
 #include "tests/unit/ike/cert_vectors.h"
 #include "tests/unit/ike/initiator_vectors.h"
 #include "tests/unit/ike/test_util.h"
@@ -56,6 +58,9 @@ class IkeServiceTest : public ::testing::Test {
         r.nonce = hex(ike::p1rk::p1rk_ni);
         r.dh_private = hex(ike::p1rk::p1rk_xi);
         return r;
+      }
+      if (_am_rsa) {
+        return ike::test::fixed_random(ike::am_rsa::rcky, ike::am_rsa::nr, ike::am_rsa::xr);
       }
       if (aggressive) {
         const auto ck = hex(vec::am_rcky);
@@ -231,6 +236,7 @@ class IkeServiceTest : public ::testing::Test {
   bool _ours = false;  // the randomness of gen_vectors.py's rekey started by the gateway
   std::uint32_t _message_id = 0;  // of the exchanges we start; 0: random
   bool _aggressive = false;
+  bool _am_rsa = false;  // the randomness of gen_aggressive_rsa_vectors.py
   bool _p1 = false;  // the randomness of gen_initiator_vectors.py's phase-1 rekey by the gateway
   bool _p1_mid = false;  // and its message ID for the old SA's Delete
   IkeSettings _settings;
@@ -1256,6 +1262,114 @@ TEST_F(IkeAggressiveTest, WrongPskIsNamed) {
       << _out.str();
   EXPECT_EQ(_out.str().find(wrong), std::string::npos) << "keys are never logged";
   EXPECT_EQ(s->counters().dropped, 1u);
+  EXPECT_EQ(s->half_open(), 0u);
+  EXPECT_TRUE(s->sas(t0).empty());
+}
+
+// Aggressive Mode with RSA signatures (gen_aggressive_rsa_vectors.py): rsa
+// entries enabled for it, no pre-shared key involved.
+class IkeAggressiveRsaTest : public IkeServiceTest {
+ protected:
+  void SetUp() override {
+    _settings.enabled = true;
+    use_certificates();
+    _am_rsa = true;
+  }
+
+  void add_rsa_peer(std::string id, bool aggressive) {
+    IkePeerKey p;
+    p.auth = ike::AuthMethod::rsa_sig;
+    p.id = std::move(id);
+    p.id_dn = ike::dn_from_text(p.id).value_or(ike::Bytes{});
+    p.aggressive = aggressive;
+    _settings.peers.push_back(std::move(p));
+  }
+};
+
+TEST_F(IkeAggressiveRsaTest, EnabledIdEstablishesWithMessage2InFragments) {
+  add_rsa_peer("C=CH, O=test, CN=client", true);
+  auto s = make();
+  // No pre-shared key to expose: no warning.
+  EXPECT_EQ(_out.str().find("may use Aggressive Mode"), std::string::npos) << _out.str();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  // The peer announced fragmentation and message 2 (our certificate and
+  // signature) exceeds fragment_size.
+  s->on_punt(punt(hex(ike::am_rsa::msg1), 500), t0);
+  ASSERT_GT(_sent.size(), 1u);
+  EXPECT_EQ(reassembled(0, _settings.fragment_size), ike::am_rsa::msg2);
+  EXPECT_EQ(s->counters().fragmented, 1u);
+  auto views = s->sas(t0);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].state, "AM sent 2");
+  // Retransmitted on timeout, in the same fragments.
+  const auto first = _sent;
+  _sent.clear();
+  s->poll(t0 + std::chrono::seconds(3));
+  EXPECT_EQ(_sent, first);
+  // Message 3 in fragments, encrypted.
+  for (const char* f : {ike::am_rsa::msg3_frag1, ike::am_rsa::msg3_frag2, ike::am_rsa::msg3_frag3}) {
+    s->on_punt(punt(hex(f), 500), t0);
+  }
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID C=CH, O=test, CN=client): "
+                            "aes-256/sha1/ecp256, auth RSA signature (certificate C=CH, O=test, "
+                            "CN=client, issued by C=CH, O=test, CN=Test CA), NAT: peer behind "
+                            "NAT, Aggressive Mode"),
+            std::string::npos)
+      << _out.str();
+  EXPECT_EQ(s->half_open(), 0u);
+  EXPECT_EQ(s->sas(t0).at(0).state, "established");
+}
+
+TEST_F(IkeAggressiveRsaTest, ClearMessage3Establishes) {
+  add_rsa_peer("C=CH, O=test, CN=client", true);
+  _settings.fragment_size = 9000;  // message 2 goes whole
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::am_rsa::msg1), 500), t0);
+  EXPECT_EQ(last_reply(500), ike::am_rsa::msg2);
+  EXPECT_EQ(s->counters().fragmented, 0u);
+  s->on_punt(punt(hex(ike::am_rsa::msg3_clear), 500), t0);
+  EXPECT_NE(_out.str().find("IKE SA established with 203.0.113.9 (ID C=CH, O=test, CN=client)"),
+            std::string::npos)
+      << _out.str();
+}
+
+TEST_F(IkeAggressiveRsaTest, OtherIdsAreRefusedWithOneLine) {
+  // An rsa entry not enabled for it, and an ID without any entry.
+  add_rsa_peer("C=CH, O=test, CN=client", false);
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::am_rsa::msg1), 500), t0);
+  // Another service: the vectors share the initiator's cookie, and a
+  // refused cookie's retransmissions are only counted.
+  auto other = make();
+  other->on_punt(punt(hex(ike::am_rsa::msg1_fqdn), 500), t0);
+  const auto log = _out.str();
+  EXPECT_NE(log.find("Aggressive Mode from 203.0.113.9 (ID C=CH, O=test, CN=client) refused: not "
+                     "enabled for this peer"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("Aggressive Mode from 203.0.113.9 (ID intruder.example.org) refused: not "
+                     "enabled for this peer"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(s->counters().aggressive_refused, 1u);
+  EXPECT_EQ(other->counters().aggressive_refused, 1u);
+  EXPECT_TRUE(_sent.empty());
+  EXPECT_TRUE(s->sas(t0).empty());
+}
+
+TEST_F(IkeAggressiveRsaTest, UntrustedCertificateIsNamed) {
+  add_rsa_peer("C=CH, O=test, CN=client", true);
+  _settings.fragment_size = 9000;
+  auto s = make();
+  const auto t0 = IkeService::Clock::time_point{} + std::chrono::hours(1);
+  s->on_punt(punt(hex(ike::am_rsa::msg1), 500), t0);
+  s->on_punt(punt(hex(ike::am_rsa::msg3_untrusted), 500), t0);
+  EXPECT_NE(_out.str().find("Aggressive Mode with 203.0.113.9 failed: certificate not trusted: "
+                            "C=CH, O=test, CN=client (issuer C=CH, O=other, CN=Other CA)"),
+            std::string::npos)
+      << _out.str();
   EXPECT_EQ(s->half_open(), 0u);
   EXPECT_TRUE(s->sas(t0).empty());
 }

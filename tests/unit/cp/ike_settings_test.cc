@@ -276,13 +276,48 @@ TEST_F(IkeCertSettingsTest, WithoutRsaPeersEveryCertifiedIdIsAccepted) {
   EXPECT_EQ(s.authorize(0x01020304, dn_id(dn_of("CN=anyone")), ike::AuthMethod::rsa_sig), "");
 }
 
-TEST_F(IkeCertSettingsTest, AggressiveModeIsForPskPeersOnly) {
-  const auto e = error_of(
-      "ike = { ca = \"ca.pem\"; certificate = \"gw.pem\"; private_key = \"gw.key\";\n"
-      "  peers = ( { address = \"198.51.100.9\"; auth = \"rsa\";\n"
-      "              aggressive = true; } );\n};\n");
-  EXPECT_NE(e.find(_path + ":3"), std::string::npos) << e;
-  EXPECT_NE(e.find("aggressive = true is for psk peers only"), std::string::npos) << e;
+TEST_F(IkeCertSettingsTest, AggressiveModeForRsaPeers) {
+  const IkeSettings s = load_ike_settings(write(R"(
+ike = { ca = "ca.pem"; certificate = "gw.pem"; private_key = "gw.key";
+        peers = ( { id = "C=CH, O=test, CN=client"; auth = "rsa"; aggressive = true; },
+                  { address = "198.51.100.9"; id = "C=CH, O=test, CN=laptop"; auth = "rsa";
+                    aggressive = true; },
+                  { address = "198.51.100.10"; auth = "rsa"; aggressive = true; },
+                  { id = "C=CH, O=test, CN=desk"; auth = "rsa"; },
+                  { id = "phone.example.org"; psk = "phone-secret"; aggressive = true; } ); };
+)"));
+  ASSERT_EQ(s.peers.size(), 5u);
+  // The DERs outlive the IDs that point into them.
+  const auto client_der = dn_of("c=CH, o=test, cn=CLIENT");
+  const auto laptop_der = dn_of("C=CH, O=test, CN=laptop");
+  const auto desk_der = dn_of("C=CH, O=test, CN=desk");
+  const auto stranger_der = dn_of("C=CH, O=test, CN=stranger");
+  const auto client = dn_id(client_der);
+  const auto laptop = dn_id(laptop_der);
+  const auto desk = dn_id(desk_der);
+  const auto stranger = dn_id(stranger_der);
+  // By its DN from any address, with the entry's method.
+  const auto* p = s.aggressive_peer(0x01020304, client);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->auth, ike::AuthMethod::rsa_sig);
+  EXPECT_EQ(p, &s.peers[0]);
+  // An entry with both takes its ID from its address only.
+  EXPECT_EQ(s.aggressive_peer(0xc6336409, laptop), &s.peers[1]);
+  EXPECT_EQ(s.aggressive_peer(0x01020304, laptop), nullptr);
+  EXPECT_EQ(s.aggressive_peer(0xc6336409, stranger), nullptr);
+  // An address-only entry takes the IDs its certificates prove later.
+  EXPECT_EQ(s.aggressive_peer(0xc633640a, stranger), &s.peers[2]);
+  // An ID's entry that does not enable it decides, even from an enabled address.
+  EXPECT_EQ(s.aggressive_peer(0xc633640a, desk), nullptr);
+  EXPECT_EQ(s.aggressive_peer(0x01020304, stranger), nullptr);
+  // A psk entry still gives its key.
+  ike::Identification phone;
+  const std::string_view name = "phone.example.org";
+  phone.type = static_cast<std::uint8_t>(ike::IdType::fqdn);
+  phone.data = ike::ByteView(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
+  p = s.aggressive_peer(0x01020304, phone);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->auth, ike::AuthMethod::psk);
 }
 
 TEST_F(IkeCertSettingsTest, ErrorsNameFileLineAndWhat) {

@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <random>
 
 #include "controlplane/ike/main_mode.h"
 #include "controlplane/ike/quick_mode.h"
 #include "tests/unit/ike/aggressive_vectors.h"
-#include "tests/unit/ike/test_util.h"
+#include "tests/unit/ike/responder_util.h"
 
 namespace l2tpgw::ike {
 namespace {
@@ -242,34 +241,11 @@ TEST(AggressiveMode, ModeIsKeptToTheEnd) {
 TEST(AggressiveMode, TruncatedAndGarbledMessages) {
   Calls calls;
   const auto cfg = config(calls);
-  const Bytes msgs[] = {hex(vec::am_msg1), hex(vec::am_msg3_encrypted), hex(vec::am_msg3_clear)};
-  for (std::size_t which = 0; which < 3; ++which) {
-    for (std::size_t len = 0; len < msgs[which].size(); ++len) {
-      MainModeResponder r(cfg, fixed_random());
-      if (which > 0) {
-        ASSERT_EQ(r.handle(dgram(msgs[0])).failure, MainModeFailure::none);
-      }
-      const Bytes cut(msgs[which].begin(), msgs[which].begin() + static_cast<std::ptrdiff_t>(len));
-      const auto s = r.handle(dgram(cut));
-      EXPECT_NE(s.failure, MainModeFailure::none) << which << " " << len;
-      EXPECT_FALSE(s.cause.empty());
-      EXPECT_NE(r.state(), MainModeState::established);
-    }
-  }
-  std::mt19937 rng(11);
-  for (std::size_t which = 0; which < 3; ++which) {
-    for (int round = 0; round < 300; ++round) {
-      MainModeResponder r(cfg, fixed_random());
-      if (which > 0) {
-        ASSERT_EQ(r.handle(dgram(msgs[0])).failure, MainModeFailure::none);
-      }
-      auto bad = msgs[which];
-      bad[rng() % bad.size()] = static_cast<std::uint8_t>(rng());
-      const auto s = r.handle(dgram(bad));
-      if (s.failure != MainModeFailure::none) {
-        EXPECT_FALSE(s.cause.empty());
-      }
-    }
+  const auto m1 = hex(vec::am_msg1);
+  auto at = [](const Bytes& b) { return dgram(b); };
+  test::expect_hostile_handled(cfg, fixed_random(), {}, m1, at, 1, 300, 11);
+  for (const char* m3 : {vec::am_msg3_encrypted, vec::am_msg3_clear}) {
+    test::expect_hostile_handled(cfg, fixed_random(), m1, hex(m3), at, 1, 300, 11);
   }
 }
 

@@ -99,13 +99,20 @@ msg2 = clear([(1, SAI_B)])
 msg3 = clear([(4, GXI), (10, NI), (7, CERTREQ)])
 msg4 = clear([(4, GXR), (10, NR), (7, CERTREQ)])
 
-skeyid = prf(NI + NR, GXY)
-sk_d = prf(skeyid, GXY, ICKY, RCKY, b"\x00")
-sk_a = prf(skeyid, sk_d, GXY, ICKY, RCKY, b"\x01")
-sk_e = prf(skeyid, sk_a, GXY, ICKY, RCKY, b"\x02")
-k1 = prf(sk_e, b"\x00")  # RFC 2409 Appendix B: SHA1 is short of 32 bytes
-key = (k1 + prf(sk_e, k1))[:32]
-iv0 = hashlib.sha1(GXI + GXR).digest()[:16]
+
+
+def sig_keys(ni, nr, gxy, icky, rcky, gxi, gxr):
+    """SKEYID for signatures (RFC 2409 §5), SKEYID_d, SKEYID_a, the
+    AES-256 key and the first IV, with SHA1 as the PRF."""
+    skeyid = prf(ni + nr, gxy)
+    sk_d = prf(skeyid, gxy, icky, rcky, b"\x00")
+    sk_a = prf(skeyid, sk_d, gxy, icky, rcky, b"\x01")
+    sk_e = prf(skeyid, sk_a, gxy, icky, rcky, b"\x02")
+    k1 = prf(sk_e, b"\x00")  # RFC 2409 Appendix B: SHA1 is short of 32 bytes
+    return skeyid, sk_d, sk_a, (k1 + prf(sk_e, k1))[:32], hashlib.sha1(gxi + gxr).digest()[:16]
+
+
+skeyid, sk_d, sk_a, key, iv0 = sig_keys(NI, NR, GXY, ICKY, RCKY, GXI, GXR)
 
 
 def encrypted(items, iv):
