@@ -37,9 +37,10 @@ independent IKEv1 initiator with a pre-shared key:
     charon lists the new IKE SA, both sides drop the old one (our Delete
     over it), the IPsec pair stays and charon's ESP keeps authenticating;
   - Aggressive Mode with a pre-shared key (charon `aggressive = yes`) for
-    a peer whose ID is enabled for it: established, Quick Mode, ESP
-    authenticating in the data plane and Delete, as in Main Mode; an ID
-    not enabled for it is refused with one line naming it.
+    a peer whose ID is enabled for it: established, Quick Mode, pings
+    through the tunnel and Delete, as in Main Mode; an ID not enabled for
+    it is refused with one line naming it. The same with certificates for
+    an rsa peer enabled for it (charon `auth = pubkey`).
 
 Exit 0 when every check passed. Usage: ike.py BUILD_DIR
 """
@@ -98,6 +99,7 @@ CA_DN = "C=CH, O=test, CN=Test CA"
 GW_DN = "C=CH, O=test, CN=gw"
 CLIENT_DN = "C=CH, O=test, CN=client"
 REVOKED_DN = "C=CH, O=test, CN=revoked"
+AM_CLIENT_DN = "C=CH, O=test, CN=phone"  # an rsa peer enabled for Aggressive Mode
 EVIL_CA_DN = "C=CH, O=evil, CN=Evil CA"
 
 
@@ -129,7 +131,8 @@ def make_pki(d):
         run(["--self", "--ca", "--lifetime", "7300", "--in", os.path.join(pki, ca + ".key"), "--dn", dn,
              "--outform", "pem"], ca + ".pem")
     for name, dn, ca, san in (("gw", GW_DN, "ca", GW_OUT), ("client", CLIENT_DN, "ca", CLIENT),
-                              ("revoked", REVOKED_DN, "ca", None), ("evil", CLIENT_DN, "evilca", None)):
+                              ("revoked", REVOKED_DN, "ca", None), ("evil", CLIENT_DN, "evilca", None),
+                              ("phone", AM_CLIENT_DN, "ca", None)):
         key(name)
         issue(name, dn, ca, san)
     run(["--signcrl", "--cacert", os.path.join(pki, "ca.pem"), "--cakey", os.path.join(pki, "ca.key"),
@@ -154,6 +157,9 @@ ike = {{ psk = "{PSK}"; allow_tunnel = true; tunnel_networks = ( "{INSIDE_NET}" 
          # Message 6 with our certificate (about 1.3 KB) goes in fragments.
          fragment_size = 576;
          peers = ( {{ id = "{AM_ID}"; psk = "{AM_PSK}"; aggressive = true; }},
+                   # Once rsa peers are listed, only their IDs are taken.
+                   {{ id = "{CLIENT_DN}"; auth = "rsa"; }},
+                   {{ id = "{AM_CLIENT_DN}"; auth = "rsa"; aggressive = true; }},
                    {{ id = "{AM_REFUSED_ID}"; psk = "{AM_PSK}"; }} ); }};
 """
 
@@ -438,10 +444,10 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=Fa
     # there is none, so charon always floats to 4500 and asks for UDP
     # encapsulation.
     charon = Charon(d, tag, NS_PV, PRIVATE) if behind_nat else Charon(d, tag)
-    if aggressive:
-        auth = psk_auth(charon.local, AM_PSK, AM_ID)
+    if pki:
+        auth = cert_auth(pki, "phone" if aggressive else "client")
     else:
-        auth = cert_auth(pki, "client") if pki else None
+        auth = psk_auth(charon.local, AM_PSK, AM_ID) if aggressive else None
     rc, out = charon.start(PSK, encap=True, auth=auth, fragment_size=fragment_size, aggressive=aggressive)
     check(rc == 0 and "loaded connection 'gw'" in out, f"swanctl loaded the connection: {out.strip()[-300:]}")
     before = gw.log()
@@ -450,13 +456,13 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=Fa
     # charon reports success once it sent HASH(3); we may still be on it.
     wait_for(lambda: "IPsec SA established with " in gw.log()[len(before):], 10)
     log = gw.log()[len(before):]
-    peer_id = CLIENT_DN if pki else AM_ID if aggressive else charon.local
+    peer_id = (AM_CLIENT_DN if aggressive else CLIENT_DN) if pki else AM_ID if aggressive else charon.local
     line = next((l for l in log.splitlines() if "IKE SA established with" in l), "")
     check(f"IKE SA established with {CLIENT} (ID {peer_id})" in line and
           line.endswith(", Aggressive Mode") == aggressive,
           f"our log: IKE SA established ({mode}), with charon's ID: {line.strip()}")
     if pki:
-        check(f"auth RSA signature (certificate {CLIENT_DN}, issued by {CA_DN})" in log,
+        check(f"auth RSA signature (certificate {peer_id}, issued by {CA_DN})" in log,
               "the line names the method: RSA signature, with the certificate")
         check(wait_for(lambda: f"authentication of '{GW_DN}' with RSA_EMSA_PKCS1_NULL successful"
                        in charon.log(), 5),
@@ -465,7 +471,8 @@ def run_case(gw, d, tag, behind_nat, pki=None, fragment_size=1280, aggressive=Fa
             line = next((l for l in charon.log().splitlines() if "splitting IKE message" in l), "")
             check(line != "", f"charon sent IKE fragments and we reassembled them: {line.strip()}")
         line = next((l for l in charon.log().splitlines() if "reassembled fragmented IKE message" in l), "")
-        check(line != "", f"we sent message 6 in IKE fragments and charon reassembled them: {line.strip()}")
+        check(line != "", f"we sent message {2 if aggressive else 6} in IKE fragments and charon "
+              f"reassembled them: {line.strip()}")
     else:
         check("auth pre-shared key" in log, "the line names the method: pre-shared key")
     check("NAT: peer behind NAT" in log, "our log names the NAT status ('peer behind NAT')")
@@ -593,6 +600,10 @@ def main():
         # Behind the NAT charon also splits message 5 (its ID, certificate
         # and signature) in IKE fragments, which we reassemble.
         charons.append(run_case(gw, d, "cert-nat", True, pki, fragment_size=600))
+        # Aggressive Mode with certificates: our message 2 carries our
+        # certificate and SIG_R (in IKE fragments), charon's message 3 its
+        # certificate and SIG_I.
+        charons.append(run_case(gw, d, "cert-aggressive", False, pki, aggressive=True))
         charons.append(run_cert_refused(gw, d, pki, "evil", "certificate not trusted"))
         charons.append(run_cert_refused(gw, d, pki, "revoked", "certificate revoked"))
         print(gw.ctl("drops"))
