@@ -179,7 +179,7 @@ void read_tunnel_networks(const Reader& r, const Setting& g, IkeSettings& out) {
       if (!p) {
         r.fail((*list)[i], "'" + v + "' is not an IPv4 prefix like \"10.9.0.0/24\"");
       }
-      const std::uint32_t mask = p->len == 0 ? 0 : ~std::uint32_t{0} << (32 - p->len);
+      const std::uint32_t mask = wire::prefix_mask(p->len);
       if ((p->addr & ~mask) != 0) {
         r.fail((*list)[i], "'" + v + "' has host bits set: the network is " +
                                prefix_text({p->addr & mask, p->len, {}}));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "controlplane/l2tp/reliable.h"
+#include "dataplane/wire/ipv4.h"
 
 namespace l2tpgw::l2tp {
 
@@ -19,8 +20,7 @@ struct PlainPrefix {
   std::uint8_t len = 32;
 
   bool contains(std::uint32_t a) const noexcept {
-    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
-    return (a & mask) == (addr & mask);
+    return wire::in_prefix(a, addr, len);
   }
 };
 
