@@ -179,10 +179,9 @@ void read_tunnel_networks(const Reader& r, const Setting& g, IkeSettings& out) {
       if (!p) {
         r.fail((*list)[i], "'" + v + "' is not an IPv4 prefix like \"10.9.0.0/24\"");
       }
-      const std::uint32_t mask = wire::prefix_mask(p->len);
-      if ((p->addr & ~mask) != 0) {
+      if (!wire::is_network(p->addr, p->len)) {
         r.fail((*list)[i], "'" + v + "' has host bits set: the network is " +
-                               prefix_text({p->addr & mask, p->len, {}}));
+                               prefix_text({p->addr & wire::prefix_mask(p->len), p->len, {}}));
       }
       out.tunnel_networks.push_back(*p);
     }

@@ -105,7 +105,7 @@ channel::Prefix read_net(const Reader& r, const Setting& s, const char* key) {
   if (!p) {
     r.fail(n, std::string("'") + key + "' is not an IPv4 prefix (a.b.c.d/len): '" + r.as_string(n) + "'");
   }
-  if ((p->addr & ~wire::prefix_mask(p->len)) != 0) {
+  if (!wire::is_network(p->addr, p->len)) {
     r.fail(n, std::string("'") + key + "' " + r.as_string(n) + " has bits set beyond its length");
   }
   return {p->addr, p->len, {}};

@@ -9,14 +9,6 @@
 namespace l2tpgw {
 namespace {
 
-constexpr std::uint8_t outer_ttl = 64;  // RFC 1700's default for what we originate
-
-void clamp_mss(const WorkerCtx& w, wire::Ipv4Hdr* ip, unsigned len) noexcept {
-  if (w.rt.cfg.tcp_mss != 0) {
-    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(ip), len}, w.rt.cfg.tcp_mss);
-  }
-}
-
 // Puts the outer IPv4 header in front of the inner packet of len bytes
 // that follows m's Ethernet room; esp_encap then takes the inner packet as
 // its payload and the protocol (4) as its next header.
@@ -36,7 +28,7 @@ bool add_outer(WorkerCtx& w, const SaState& sa, rte_mbuf* m, unsigned len) noexc
   outer->total_len = wire::Be16::from_host(static_cast<std::uint16_t>(sizeof(wire::Ipv4Hdr) + len));
   outer->id = inner->id;
   outer->frag = wire::Be16::from_host(inner->frag.host() & wire::ipv4_df);
-  outer->ttl = outer_ttl;
+  outer->ttl = wire::originated_ttl;
   outer->proto = wire::ipproto_ipip;
   outer->src = wire::Be32::from_host(sa.params.local_addr);
   outer->dst = wire::Be32::from_host(sa.params.peer_addr);
@@ -83,14 +75,9 @@ void tunnel_input(WorkerCtx& w, const Decapped& d) noexcept {
     return;
   }
   wire::decrement_ttl(*inner);
-  const unsigned total = inner->total_len.host();
-  clamp_mss(w, inner, total);
-  // The outer header's room becomes the Ethernet header's: ip_output
-  // writes a fresh one right in front of the inner packet.
-  rte_pktmbuf_adj(m, sizeof(wire::Ipv4Hdr));
-  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr) - total));
   ++w.ctr.tunnel_in;
-  ip_output(w, inside, m);
+  // The outer header's room becomes the Ethernet header's.
+  ip_forward(w, inside, m, sizeof(wire::EthHdr) + sizeof(wire::Ipv4Hdr), inner->total_len.host());
 }
 
 void tunnel_output(WorkerCtx& w, SaState& sa, rte_mbuf* m, EncapBatch& batch) noexcept {
@@ -119,7 +106,9 @@ void tunnel_output(WorkerCtx& w, SaState& sa, rte_mbuf* m, EncapBatch& batch) no
     }
   }
   wire::decrement_ttl(*inner);
-  clamp_mss(w, inner, len);
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(inner), len}, w.rt.cfg.tcp_mss);
+  }
   if (len <= mtu) [[likely]] {
     protect(w, sa, m, len, batch);
     return;

@@ -1,6 +1,7 @@
 #include "dataplane/core/ip_output.h"
 
 #include "dataplane/core/arp.h"
+#include "dataplane/wire/tcp_mss.h"
 
 namespace l2tpgw {
 
@@ -24,6 +25,15 @@ void ip_output(WorkerCtx& w, const PortInfo& port, rte_mbuf* m) noexcept {
   eth->src = port.mac;
   eth->type = wire::Be16::from_host(wire::ethertype_ipv4);
   w.send(port, m);
+}
+
+void ip_forward(WorkerCtx& w, const PortInfo& port, rte_mbuf* m, unsigned ip_off, unsigned total) noexcept {
+  if (w.rt.cfg.tcp_mss != 0) {
+    wire::clamp_tcp_mss({rte_pktmbuf_mtod_offset(m, std::uint8_t*, ip_off), total}, w.rt.cfg.tcp_mss);
+  }
+  rte_pktmbuf_adj(m, static_cast<std::uint16_t>(ip_off - sizeof(wire::EthHdr)));
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr) - total));
+  ip_output(w, port, m);
 }
 
 }  // namespace l2tpgw

@@ -49,12 +49,6 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
   }
   wire::decrement_ttl(*ip);
   const unsigned total = ip->total_len.host();
-  if (w.rt.cfg.tcp_mss != 0) {
-    wire::clamp_tcp_mss({reinterpret_cast<std::uint8_t*>(ip), total}, w.rt.cfg.tcp_mss);
-  }
-  // Keep room for a fresh Ethernet header right in front of the inner packet.
-  rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner_off - sizeof(wire::EthHdr)));
-  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - sizeof(wire::EthHdr) - total));
   SessionCounters& c = w.session_ctr[s.slot];
   ++c.rx_packets;
   c.rx_bytes += total;
@@ -62,7 +56,7 @@ void forward_inner(WorkerCtx& w, rte_mbuf* m, SessionState& s, unsigned inner_of
     w.drop(m, Drop::no_route);
     return;
   }
-  ip_output(w, w.rt.ports[static_cast<unsigned>(w.rt.inside)], m);
+  ip_forward(w, w.rt.ports[static_cast<unsigned>(w.rt.inside)], m, inner_off, total);
 }
 
 // Forwards the inner IPv6 packet at inner_off of m out of the inside port.

@@ -19,8 +19,6 @@
 namespace l2tpgw {
 namespace {
 
-constexpr std::uint8_t outer_ttl = 64;  // RFC 1700's default for what we originate
-
 void drop_session(WorkerCtx& w, rte_mbuf* m, Drop why, const SessionState& s) noexcept {
   ++w.session_ctr[s.slot].other_drops;
   w.drop(m, why);
@@ -45,7 +43,7 @@ bool wrap(WorkerCtx& w, SessionState& s, rte_mbuf* m, unsigned inner_len, std::u
   *ip = wire::Ipv4Hdr{};
   ip->ver_ihl = 0x45;
   ip->total_len = wire::Be16::from_host(static_cast<std::uint16_t>(sizeof(wire::Ipv4Hdr) + udp_len));
-  ip->ttl = outer_ttl;
+  ip->ttl = wire::originated_ttl;
   ip->proto = wire::ipproto_udp;
   ip->src = wire::Be32::from_host(w.rt.outside_port().addr);
   ip->dst = wire::Be32::from_host(sp.peer_addr);

@@ -46,7 +46,7 @@ bool sa_params_valid(const SaParams& p) noexcept {
   }
   if (p.mode == channel::Mode::tunnel) {
     for (const channel::Prefix& n : {p.peer_net, p.local_net}) {
-      if (n.len > 32 || (n.addr & ~wire::prefix_mask(n.len)) != 0) {
+      if (!wire::is_network(n.addr, n.len)) {
         return false;
       }
     }
@@ -139,11 +139,8 @@ bool SaTable::route_tunnel(std::uint32_t slot) {
   if (rte_lpm_add(routes, n.addr, n.len, slot) != 0) {
     return false;
   }
-  auto& slots = _tunnel_slots[route_key(n)];
-  if (slots.empty()) {
-    _tunnel_routes_n.fetch_add(1, std::memory_order_release);
-  }
-  slots.push_back(slot);
+  _tunnel_slots[route_key(n)].push_back(slot);
+  _tunnel_routes_n.store(static_cast<std::uint32_t>(_tunnel_slots.size()), std::memory_order_release);
   return true;
 }
 
@@ -166,7 +163,7 @@ void SaTable::unroute_tunnel(std::uint32_t slot) {
   }
   _tunnel_slots.erase(it);
   rte_lpm_delete(routes, p.peer_net.addr, p.peer_net.len);
-  _tunnel_routes_n.fetch_sub(1, std::memory_order_relaxed);
+  _tunnel_routes_n.store(static_cast<std::uint32_t>(_tunnel_slots.size()), std::memory_order_relaxed);
 }
 
 void SaTable::publish_dir(std::uint32_t slot, const SaParams* p) {

@@ -116,7 +116,7 @@ class SaTable {
   // Main thread only: every outbound tunnel SA of each peer_net (address
   // << 8 | length), oldest first.
   std::map<std::uint64_t, std::vector<std::uint32_t>> _tunnel_slots;
-  std::atomic<std::uint32_t> _tunnel_routes_n{0};
+  std::atomic<std::uint32_t> _tunnel_routes_n{0};  // _tunnel_slots.size(), for the workers
   crypto::MgrPtr _mgr;  // for key schedules at installation
   SlotReclaim _reclaim;
   std::uint32_t _in_use = 0;

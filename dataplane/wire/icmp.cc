@@ -4,6 +4,7 @@
 
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/headers.h"
+#include "dataplane/wire/ipv4.h"
 
 namespace l2tpgw::wire {
 
@@ -26,7 +27,7 @@ EchoResult icmp_echo_reply_in_place(std::span<std::uint8_t> bytes) noexcept {
   const Be32 src = ip->src;
   ip->src = ip->dst;
   ip->dst = src;
-  ip->ttl = 64;  // RFC 1700 default for a reply we originate
+  ip->ttl = originated_ttl;
   ip->csum = Be16{0};
   ip->csum = Be16::from_host(csum(bytes.first(sizeof(Ipv4Hdr))));
   return EchoResult::reply;

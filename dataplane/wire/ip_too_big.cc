@@ -1,6 +1,7 @@
 #include "dataplane/wire/ip_too_big.h"
 
 #include "dataplane/wire/checksum.h"
+#include "dataplane/wire/ipv4.h"
 
 namespace l2tpgw::wire {
 
@@ -53,7 +54,7 @@ void write_icmp_frag_needed(std::span<std::uint8_t> out, std::uint32_t src, std:
   // RFC 1812 §4.3.2.5: ICMP errors carry precedence 6, internetwork control.
   ip->tos = 0xc0;
   ip->total_len = Be16::from_host(static_cast<std::uint16_t>(out.size()));
-  ip->ttl = 64;
+  ip->ttl = originated_ttl;
   ip->proto = ipproto_icmp;
   ip->src = Be32::from_host(src);
   ip->dst = Be32::from_host(dst);

@@ -33,6 +33,14 @@ constexpr bool in_prefix(std::uint32_t addr, std::uint32_t net, unsigned len) no
   return ((addr ^ net) & prefix_mask(len)) == 0;
 }
 
+// Whether addr/len names a network: no bits set beyond its length.
+constexpr bool is_network(std::uint32_t addr, unsigned len) noexcept {
+  return len <= 32 && (addr & ~prefix_mask(len)) == 0;
+}
+
+// RFC 1700's default TTL, for every IPv4 header we originate.
+inline constexpr std::uint8_t originated_ttl = 64;
+
 // A router's TTL decrement with the checksum patched (RFC 1624); the caller
 // has checked that the TTL is above 1.
 inline void decrement_ttl(Ipv4Hdr& ip) noexcept {
